@@ -1,0 +1,162 @@
+"""The attach use case: turn a file argument into a checked plan, then upload it.
+
+No printing and no option parsing here: the command layer calls these functions and hands
+what they return to the output layer.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kombo_cli.body import AttachmentBody, ProgressCallback
+from kombo_cli.client import KomboClient, request_headers
+from kombo_cli.content_types import ContentTypeGuess, guess_content_type, validate_content_type
+from kombo_cli.errors import UsageError
+from kombo_cli.files import LocalFile, inspect_local_file, sha256_of
+from kombo_cli.settings import Settings
+from kombo_cli.targets import Target
+
+ATTACHMENT_TYPES = ("CV", "COVER_LETTER", "OTHER")
+DEFAULT_ATTACHMENT_TYPE = "OTHER"
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class AttachmentPlan:
+    """Everything needed to send one file, checked before anything is sent."""
+
+    target: Target
+    local_file: LocalFile
+    name: str
+    type: str
+    content_type: ContentTypeGuess
+    # Things worth telling the user that do not stop the upload.
+    notes: tuple[str, ...] = ()
+
+    def attachment_fields(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "content_type": self.content_type.content_type,
+        }
+
+    def body(self, on_progress: ProgressCallback | None = None) -> AttachmentBody:
+        return AttachmentBody(self.attachment_fields(), self.local_file, on_progress=on_progress)
+
+
+@dataclass(frozen=True)
+class AttachmentOutcome:
+    plan: AttachmentPlan
+    sha256: str
+    http_status: int
+    elapsed_s: float
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RequestPreview:
+    """What --dry-run shows: the request as it would be sent, secrets masked."""
+
+    plan: AttachmentPlan
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+def normalize_attachment_type(value: str) -> str:
+    upper = value.strip().upper().replace("-", "_")
+    if upper not in ATTACHMENT_TYPES:
+        raise UsageError(
+            f"Unknown attachment type {value!r}.", hint=f"use one of {', '.join(ATTACHMENT_TYPES)}"
+        )
+    return upper
+
+
+def plan_attachment(
+    target: Target,
+    file_argument: str,
+    *,
+    attachment_type: str = DEFAULT_ATTACHMENT_TYPE,
+    name: str | None = None,
+    content_type: str | None = None,
+) -> AttachmentPlan:
+    """Inspect the file and settle name, type and content type. Raises UsageError."""
+    local_file = inspect_local_file(file_argument)
+    shown_name = _checked_name(name if name is not None else local_file.base_name, name is None)
+    if content_type is not None:
+        guess = ContentTypeGuess(validate_content_type(content_type), "option")
+    else:
+        # The file's own extension describes its bytes best; a --name may be a display title.
+        sniff_name = local_file.base_name if Path(local_file.base_name).suffix else shown_name
+        guess = guess_content_type(sniff_name, local_file.head, local_file.path)
+    notes = []
+    if guess.warning:
+        notes.append(guess.warning)
+    if not Path(shown_name).suffix:
+        notes.append(
+            f"the name {shown_name!r} has no extension; Kombo recommends one because the ATS"
+            " shows the name to recruiters"
+        )
+    return AttachmentPlan(
+        target=target,
+        local_file=local_file,
+        name=shown_name,
+        type=normalize_attachment_type(attachment_type),
+        content_type=guess,
+        notes=tuple(notes),
+    )
+
+
+def _checked_name(name: str, from_file: bool) -> str:
+    cleaned = name.strip()
+    fix = "rename the file or pass --name" if from_file else "pass another --name"
+    if not cleaned:
+        raise UsageError("The attachment name is empty.", hint=fix)
+    if _CONTROL_CHARACTERS.search(cleaned):
+        raise UsageError("The attachment name contains control characters.", hint=fix)
+    try:
+        cleaned.encode("utf-8")
+    except UnicodeEncodeError:
+        # File names on Linux are bytes; ones that are not UTF-8 cannot be sent as JSON text.
+        raise UsageError("The file name is not valid UTF-8 text.", hint=fix) from None
+    return cleaned
+
+
+def preview_request(plan: AttachmentPlan, settings: Settings) -> RequestPreview:
+    """The request --dry-run prints, with the key masked and the file content summarised."""
+    body = plan.body()
+    headers = request_headers(settings.api_key.value, settings.integration_id.value, masked=True)
+    headers["Content-Length"] = str(len(body))
+    assert settings.base_url.value is not None
+    return RequestPreview(
+        plan=plan,
+        method="POST",
+        url=settings.base_url.value + plan.target.attachments_path,
+        headers=headers,
+        body=body.describe(sha256_of(plan.local_file)),
+    )
+
+
+def upload(
+    client: KomboClient, plan: AttachmentPlan, on_progress: ProgressCallback | None = None
+) -> AttachmentOutcome:
+    """Send one planned attachment. Raises ApiError, NetworkError or UsageError."""
+    body = plan.body(on_progress)
+    started = time.monotonic()
+    response = client.add_attachment(plan.target, body)
+    # Computed while streaming, so it describes exactly the bytes that were sent; a server
+    # that answers before reading the whole body leaves it unset.
+    sha256 = body.sha256 or sha256_of(plan.local_file)
+    return AttachmentOutcome(
+        plan=plan,
+        sha256=sha256,
+        http_status=response.http_status,
+        elapsed_s=time.monotonic() - started,
+        warnings=response.warnings,
+    )

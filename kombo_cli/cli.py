@@ -1,0 +1,234 @@
+"""The Typer app: options and help text only, plus `run`, the one error boundary.
+
+Commands parse their options and hand them to a module in `kombo_cli.commands`.
+`run` is the only place that turns exceptions into messages and exit codes.
+"""
+
+# No `from __future__ import annotations` here: Typer reads these annotations at run time,
+# and `Optional[...]` keeps them valid on Python 3.9.
+import traceback
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from kombo_cli import __version__
+from kombo_cli.errors import EXIT_CODE_DESCRIPTIONS, ExitCode, KomboError
+from kombo_cli.output import Output
+from kombo_cli.settings import (
+    ENV_BASE_URL,
+    ENV_INTEGRATION_ID,
+    ENV_REGION,
+    SettingFlags,
+    debug_requested,
+)
+
+try:  # Typer >= 0.20 vendors Click; older releases use the click package.
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - depends on the installed Typer
+    from click.exceptions import ClickException  # type: ignore[no-redef]
+
+
+def _exit_code_table() -> str:
+    rows = "\n".join(f"  {int(code):>3}  {text}" for code, text in EXIT_CODE_DESCRIPTIONS.items())
+    # "\b" tells the help formatter to keep the table's lines as they are.
+    return f"Exit codes:\n\n\b\n{rows}"
+
+
+app = typer.Typer(
+    name="kombo",
+    help="Upload files as attachments to candidates and applications in the Kombo ATS API.",
+    epilog=_exit_code_table(),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+
+
+@dataclass
+class AppState:
+    """Shared by the commands and `run`: the output a command set up renders its errors."""
+
+    output: Optional[Output] = None
+
+
+class AttachmentTypeChoice(str, Enum):
+    CV = "CV"
+    COVER_LETTER = "COVER_LETTER"
+    OTHER = "OTHER"
+
+
+class RegionChoice(str, Enum):
+    eu = "eu"
+    us = "us"
+    ca = "ca"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"kombo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print the version and exit.",
+        is_eager=True,
+        callback=_print_version,
+    ),
+) -> None:
+    """Upload files as attachments to candidates and applications in the Kombo ATS API."""
+
+
+@app.command(epilog=_exit_code_table())
+def attach(
+    ctx: typer.Context,
+    candidate_id: str = typer.Argument(
+        ...,
+        metavar="CANDIDATE_ID",
+        help="Kombo ID of the candidate (of the application with --application).",
+        show_default=False,
+    ),
+    file: list[str] = typer.Argument(
+        ..., metavar="FILE", help="The file(s) to attach.", show_default=False
+    ),
+    attachment_type: AttachmentTypeChoice = typer.Option(
+        AttachmentTypeChoice.OTHER,
+        "--type",
+        "-t",
+        case_sensitive=False,
+        help="What the file is; decides where the ATS shows it.",
+    ),
+    name: Optional[str] = typer.Option(
+        None,
+        "--name",
+        "-n",
+        metavar="NAME",
+        help="Name shown in the ATS, with its extension.  \\[default: the file's name]",
+        show_default=False,
+    ),
+    content_type: Optional[str] = typer.Option(
+        None,
+        "--content-type",
+        metavar="MIME",
+        help="MIME type, e.g. application/pdf.  \\[default: detected from extension, then content]",
+        show_default=False,
+    ),
+    application: bool = typer.Option(
+        False, "--application", help="CANDIDATE_ID is an application ID: attach to the application."
+    ),
+    region: Optional[RegionChoice] = typer.Option(
+        None,
+        "--region",
+        case_sensitive=False,
+        help=f"Kombo region.  \\[env: {ENV_REGION}; default: eu]",
+        show_default=False,
+    ),
+    base_url: Optional[str] = typer.Option(
+        None,
+        "--base-url",
+        metavar="URL",
+        help=f"API base URL including /v1; overrides --region.  \\[env: {ENV_BASE_URL}]",
+        show_default=False,
+    ),
+    integration_id: Optional[str] = typer.Option(
+        None,
+        "--integration-id",
+        metavar="ID",
+        help=f"Kombo integration ID.  \\[env: {ENV_INTEGRATION_ID}]",
+        show_default=False,
+    ),
+    env_file: Optional[Path] = typer.Option(
+        None,
+        "--env-file",
+        metavar="PATH",
+        help="Read KOMBO_* settings from this dotenv file.  \\[default: ./.env if present]",
+        show_default=False,
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print errors only."),
+    verbose: int = typer.Option(
+        0,
+        "--verbose",
+        "-v",
+        count=True,
+        help="-v: progress detail; -vv: HTTP debug log (also KOMBO_DEBUG=1).",
+    ),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Print the request that would be sent (key masked, file summarised); send nothing.",
+    ),
+) -> int:
+    """Attach FILE to a candidate (or an application) in the customer's ATS.
+
+    Credentials: KOMBO_API_KEY and KOMBO_INTEGRATION_ID, from the environment or ./.env.
+
+    Example: kombo attach GRKdd9dibYKKCrmGRSMJf3wu cv.pdf --type CV
+    """
+    from kombo_cli.commands.attach import AttachOptions, run_attach
+
+    if debug_requested():
+        verbose = max(verbose, 2)
+    output = Output(json_mode=json_output, quiet=quiet, verbosity=verbose)
+    ctx.ensure_object(AppState).output = output
+    options = AttachOptions(
+        target_id=candidate_id,
+        files=file,
+        attachment_type=attachment_type.value,
+        name=name,
+        content_type=content_type,
+        application=application,
+        dry_run=dry_run,
+        setting_flags=SettingFlags(
+            integration_id=integration_id,
+            region=region.value if region else None,
+            base_url=base_url,
+            env_file=env_file,
+        ),
+    )
+    return run_attach(options, output)
+
+
+def run(argv: Optional[list[str]] = None) -> int:
+    """Run the app and turn whatever happened into an exit code. Nothing else exits."""
+    state = AppState()
+    try:
+        result = app(args=argv, prog_name="kombo", standalone_mode=False, obj=state)
+    except KomboError as err:
+        (state.output or Output()).failure(err)
+        return err.exit_code
+    except ClickException as err:
+        # Bad options and arguments: Click's own message and usage line, exit 2.
+        err.show()
+        return err.exit_code
+    except (KeyboardInterrupt, typer.Abort):
+        (state.output or Output()).error(_interrupted())
+        return ExitCode.INTERRUPTED
+    except Exception as exc:
+        output = state.output or Output()
+        if debug_requested():
+            output.print_traceback(traceback.format_exc())
+        output.error(
+            KomboError(
+                f"kombo hit an unexpected internal error ({type(exc).__name__}).",
+                hint="run again with KOMBO_DEBUG=1 to see the traceback, and please report it",
+            )
+        )
+        return ExitCode.INTERNAL
+    if result == ExitCode.INTERRUPTED:
+        # Typer turns a Ctrl-C outside our commands' own handling into a bare exit code.
+        (state.output or Output()).error(_interrupted())
+    return int(result) if isinstance(result, int) else ExitCode.SUCCESS
+
+
+def _interrupted() -> KomboError:
+    from kombo_cli.errors import Interrupted
+
+    return Interrupted("Interrupted.")

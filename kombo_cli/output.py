@@ -1,0 +1,277 @@
+"""Everything the user sees. Results go to stdout, chatter (progress, warnings, errors) to stderr.
+
+Human output uses colour only on a terminal and never when NO_COLOR is set; piped output
+is plain text with no control characters. `--json` prints machine-readable results on
+stdout. Never does HTTP. Every line passes through `scrub`, so a secret that slipped into
+a message still never reaches the screen.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from kombo_cli.attach import AttachmentOutcome, RequestPreview
+from kombo_cli.body import ProgressCallback
+from kombo_cli.errors import ApiError, KomboError
+from kombo_cli.redact import scrub
+from kombo_cli.targets import Target
+
+# Progress bars for small files would only flicker.
+PROGRESS_MIN_BYTES = 1024 * 1024
+
+
+def wants_color(stream: TextIO, environ: Mapping[str, str]) -> bool:
+    """Colour only for a terminal, and never with NO_COLOR (https://no-color.org) or TERM=dumb."""
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"  # pragma: no cover - the loop always returns
+
+
+class Output:
+    def __init__(
+        self,
+        *,
+        json_mode: bool = False,
+        quiet: bool = False,
+        verbosity: int = 0,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        environ = os.environ if environ is None else environ
+        self.json_mode = json_mode
+        self.quiet = quiet
+        self.verbosity = 0 if quiet else verbosity
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.stderr_color = wants_color(self.stderr, environ)
+        self.stdout_color = wants_color(self.stdout, environ) and not json_mode
+        self._secrets: list[str] = []
+        self._rich_stderr: Any = None
+
+    # -- secrets -----------------------------------------------------------------------
+
+    def add_secret(self, secret: str | None) -> None:
+        """Remember a value that must never be printed, whatever message carries it."""
+        if secret and secret not in self._secrets:
+            self._secrets.append(secret)
+
+    def _clean(self, text: str) -> str:
+        return scrub(text, self._secrets)
+
+    # -- low-level writers ---------------------------------------------------------------
+
+    def _write(self, stream: TextIO, text: str, style: str | None, color: bool) -> None:
+        text = self._clean(text)
+        if color and style:
+            from rich.console import Console
+            from rich.text import Text
+
+            console = Console(file=stream, force_terminal=True, highlight=False, soft_wrap=True)
+            console.print(Text(text, style=style))
+        else:
+            stream.write(text + "\n")
+        stream.flush()
+
+    def _out(self, text: str, style: str | None = None) -> None:
+        self._write(self.stdout, text, style, self.stdout_color)
+
+    def _err(self, text: str, style: str | None = None) -> None:
+        self._write(self.stderr, text, style, self.stderr_color)
+
+    def _json(self, payload: dict[str, Any]) -> None:
+        self.stdout.write(self._clean(json.dumps(payload, ensure_ascii=False)) + "\n")
+        self.stdout.flush()
+
+    # -- chatter on stderr ---------------------------------------------------------------
+
+    def detail(self, message: str) -> None:
+        """Progress detail, shown with -v."""
+        if self.verbosity >= 1:
+            self._err(message, "dim")
+
+    def warning(self, message: str) -> None:
+        if not self.quiet:
+            self._err(f"Warning: {message}", "yellow")
+
+    def error(self, err: KomboError) -> None:
+        """One sentence saying what failed, then Kombo's details and a hint where they help."""
+        self._err(f"Error: {err.message}", "bold red")
+        if isinstance(err, ApiError) and (err.code or err.log_url):
+            parts = []
+            if err.code:
+                parts.append(f"Kombo error {err.code}")
+            if err.title and err.title != err.message:
+                parts.append(f'"{err.title}"')
+            parts.append(f"HTTP {err.http_status}")
+            detail = "  " + ", ".join(parts)
+            if err.log_url:
+                detail += f"; log: {err.log_url}"
+            self._err(detail)
+        if err.hint:
+            self._err(f"  Hint: {err.hint}", "cyan")
+
+    def print_traceback(self, text: str) -> None:
+        """Only with KOMBO_DEBUG: the traceback (no local variables), secrets masked."""
+        self._err(text.rstrip())
+
+    def failure(self, err: KomboError, **context: Any) -> None:
+        """Report a failed command: a message on stderr and, with --json, an object on stdout."""
+        self.error(err)
+        if self.json_mode:
+            self._json({"status": "error", **context, "error": error_json(err)})
+
+    @contextmanager
+    def upload_progress(self, label: str, total_bytes: int) -> Iterator[ProgressCallback | None]:
+        """A transient progress bar on a terminal; nothing otherwise."""
+        if self.quiet or not self.stderr_color or total_bytes < PROGRESS_MIN_BYTES:
+            yield None
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        console = Console(file=self.stderr, highlight=False)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task(self._clean(label), total=total_bytes)
+            yield lambda sent: progress.advance(task, sent)
+
+    def http_log_handler(self) -> logging.Handler:
+        """A handler that shows the HTTP debug log (-vv) on stderr, secrets masked."""
+        output = self
+
+        class _Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                output._err(self.format(record), "dim")
+
+        handler = _Handler()
+        handler.setFormatter(logging.Formatter("http: %(message)s"))
+        return handler
+
+    # -- results on stdout ---------------------------------------------------------------
+
+    def attached(self, outcome: AttachmentOutcome) -> None:
+        for warning in outcome.warnings:
+            self.warning(f"Kombo: {warning}")
+        if self.json_mode:
+            self._json(outcome_json(outcome))
+        elif not self.quiet:
+            plan = outcome.plan
+            self._out(
+                f"Attached {plan.name} to {plan.target} ({plan.type},"
+                f" {plan.content_type.content_type}, {human_size(plan.local_file.size)})",
+                "green",
+            )
+
+    def preview(self, preview: RequestPreview) -> None:
+        if self.json_mode:
+            self._json(
+                {
+                    "status": "dry_run",
+                    "target": target_json(preview.plan.target),
+                    "file": preview.plan.local_file.display,
+                    "request": {
+                        "method": preview.method,
+                        "url": preview.url,
+                        "headers": preview.headers,
+                        "body": preview.body,
+                    },
+                }
+            )
+            return
+        lines = [f"{preview.method} {preview.url}"]
+        lines += [f"{name}: {value}" for name, value in preview.headers.items()]
+        lines += ["", json.dumps(preview.body, indent=2, ensure_ascii=False), ""]
+        self._out("\n".join(lines))
+
+    def batch_summary(self, succeeded: int, failed: int, elapsed_s: float) -> None:
+        if self.json_mode:
+            self._json(
+                {
+                    "summary": {
+                        "succeeded": succeeded,
+                        "skipped": 0,
+                        "failed": failed,
+                        "elapsed_s": round(elapsed_s, 3),
+                    }
+                }
+            )
+        elif not self.quiet or failed:
+            style = "red" if failed else "green"
+            self._err(f"{succeeded} attached, {failed} failed in {elapsed_s:.1f} s", style)
+
+
+def target_json(target: Target) -> dict[str, str]:
+    return {"kind": target.kind, "id": target.id}
+
+
+def outcome_json(outcome: AttachmentOutcome) -> dict[str, Any]:
+    plan = outcome.plan
+    return {
+        "status": "success",
+        "target": target_json(plan.target),
+        "file": plan.local_file.display,
+        "name": plan.name,
+        "type": plan.type,
+        "content_type": plan.content_type.content_type,
+        "size": plan.local_file.size,
+        "sha256": outcome.sha256,
+        "warnings": outcome.warnings,
+        "elapsed_s": round(outcome.elapsed_s, 3),
+    }
+
+
+def error_json(err: KomboError) -> dict[str, Any]:
+    if isinstance(err, ApiError):
+        return {
+            "code": err.code,
+            "title": err.title,
+            "message": err.message,
+            "log_url": err.log_url,
+            "http_status": err.http_status,
+            "hint": err.hint,
+            "exit_code": int(err.exit_code),
+        }
+    return {
+        "code": err.local_code,
+        "title": None,
+        "message": err.message,
+        "log_url": None,
+        "http_status": None,
+        "hint": err.hint,
+        "exit_code": int(err.exit_code),
+    }

@@ -1,0 +1,26 @@
+"""Masking for secrets: what may be shown of an API key, and scrubbing it from text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# Kombo keys look like ks_prod_... / ks_dev_...; the prefix tells which environment a key
+# belongs to without revealing it, and four trailing characters tell keys apart.
+_KNOWN_PREFIXES = ("ks_prod_", "ks_dev_", "ks_test_")
+_MIN_LENGTH_TO_SHOW_TAIL = 20
+
+
+def mask_secret(secret: str) -> str:
+    """A form of `secret` that is safe to print: at most its prefix and last four characters."""
+    prefix = next((p for p in _KNOWN_PREFIXES if secret.startswith(p)), "")
+    if len(secret) >= _MIN_LENGTH_TO_SHOW_TAIL:
+        return f"{prefix}…{secret[-4:]}"
+    return f"{prefix}…" if prefix else "…"
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """Replace every occurrence of each secret in `text` by its masked form."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, mask_secret(secret))
+    return text
