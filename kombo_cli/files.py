@@ -45,18 +45,20 @@ def inspect_local_file(argument: str) -> LocalFile:
         raise UsageError(f"Cannot read {argument}: permission denied.") from None
     except OSError as exc:
         raise UsageError(f"Cannot open {argument}: {exc.strerror}.") from None
+    info = os.fstat(fd)
+    if stat.S_ISDIR(info.st_mode):
+        os.close(fd)
+        raise UsageError(
+            f"{argument} is a directory, not a file.",
+            hint=f"pass the files themselves, e.g. {argument.rstrip('/')}/*.pdf",
+        )
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise UsageError(
+            f"{argument} is not a regular file (it is a pipe, socket or device).",
+            hint="save the data to a file first",
+        )
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if stat.S_ISDIR(info.st_mode):
-            raise UsageError(
-                f"{argument} is a directory, not a file.",
-                hint=f"pass the files themselves, e.g. {argument.rstrip('/')}/*.pdf",
-            )
-        if not stat.S_ISREG(info.st_mode):
-            raise UsageError(
-                f"{argument} is not a regular file (it is a pipe, socket or device).",
-                hint="save the data to a file first",
-            )
         if info.st_size == 0:
             raise UsageError(f"{argument} is empty; Kombo does not accept empty attachments.")
         try:
