@@ -261,8 +261,21 @@ def read_dotenv(path: Path, *, required: bool) -> dict[str, str] | None:
         if binding.error:
             raise ConfigError(
                 f"The env file {path} has a line that cannot be parsed (line"
-                f" {binding.original.line}).",
+                f" {_first_statement_line(binding.original.string, binding.original.line)}).",
                 hint="each line must be KEY=value, export KEY=value, or a # comment",
             )
     values = dotenv_values(stream=io.StringIO(text))
     return {key: value for key, value in values.items() if value is not None}
+
+
+def _first_statement_line(text: str, first_line: int) -> int:
+    """The line of the first real statement in a chunk python-dotenv reports as one unit.
+
+    The parser counts blank lines before a statement as part of it, so its line number can
+    point above the line that is actually wrong.
+    """
+    for offset, line in enumerate(text.split("\n")):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return first_line + offset
+    return first_line

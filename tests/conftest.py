@@ -9,7 +9,6 @@ import sys
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Optional
 
 import pytest
 
@@ -54,7 +53,7 @@ def server_env(kombo_server: KomboServer) -> dict[str, str]:
     }
 
 
-def clean_env(extra: Optional[Mapping[str, str]] = None) -> dict[str, str]:
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """A minimal environment for the subprocess: nothing from the developer's shell."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -69,10 +68,10 @@ def clean_env(extra: Optional[Mapping[str, str]] = None) -> dict[str, str]:
 
 def run_kombo(
     *args: str,
-    env: Optional[Mapping[str, str]] = None,
-    cwd: Optional[Path] = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
     timeout: float = 60,
-    stdin: Optional[bytes] = None,
+    stdin: bytes | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed `kombo` executable with piped stdout/stderr."""
     assert KOMBO_EXECUTABLE.exists(), f"install the project first: {KOMBO_EXECUTABLE} is missing"
@@ -116,7 +115,10 @@ def make_jpeg() -> bytes:
 
 
 def make_gif() -> bytes:
-    return b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+    return (
+        b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00"
+        b"\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+    )
 
 
 def make_docx() -> bytes:
@@ -132,9 +134,7 @@ def make_odt() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         # OpenDocument requires the uncompressed "mimetype" member first.
-        archive.writestr(
-            zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text"
-        )
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text")
         archive.writestr("content.xml", "<office:document-content/>")
     return buffer.getvalue()
 

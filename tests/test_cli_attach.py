@@ -1,5 +1,8 @@
 """`kombo attach` end to end: the installed executable against the strict loopback Kombo."""
 
+# Non-ASCII names are part of what is tested.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import base64
@@ -56,7 +59,7 @@ def assert_no_traceback(text: str) -> None:
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         ),
         ("letter.odt", "odt", "application/vnd.oasis.opendocument.text"),
-        ("notes.txt", "Hi there,\nKombo is hiring.\n".encode(), "text/plain"),
+        ("notes.txt", b"Hi there,\nKombo is hiring.\n", "text/plain"),
         ("notes.md", b"# Frank Doe\n", "text/markdown"),
         ("page.html", b"<!doctype html><title>cv</title>", "text/html"),
         ("resume.rtf", b"{\\rtf1\\ansi Frank}", "application/rtf"),
@@ -98,7 +101,10 @@ def test_uploads_exact_bytes_with_detected_content_type(
     ],
 )
 def test_content_type_comes_from_magic_bytes_without_extension(
-    kombo_server: KomboServer, server_env: dict[str, str], sample_file, sample: object,
+    kombo_server: KomboServer,
+    server_env: dict[str, str],
+    sample_file,
+    sample: object,
     content_type: str,
 ) -> None:
     path = sample_file("scan_0001", sample)
@@ -123,7 +129,9 @@ def test_request_line_headers_and_body_are_what_kombo_documents(
     assert request.header("X-Integration-Id") == INTEGRATION_ID
     assert request.header("Content-Type") == "application/json"
     assert request.header("Accept") == "application/json"
-    assert request.header("User-Agent", ).startswith("kombo-cli/")
+    assert request.header(
+        "User-Agent",
+    ).startswith("kombo-cli/")
     # A known length, not chunked: the body is streamed but its size is computed up front.
     assert request.header("Content-Length") == str(len(request.body))
     assert request.header("Transfer-Encoding") is None
@@ -148,7 +156,11 @@ def test_application_flag_uses_the_application_route(
     assert result.returncode == 0, result.stderr
     assert kombo_server.requests[0].path == "/v1/ats/applications/APP123/attachments"
     stored = kombo_server.attachments[0]
-    assert (stored.target_kind, stored.target_id, stored.type) == ("application", "APP123", "COVER_LETTER")
+    assert (stored.target_kind, stored.target_id, stored.type) == (
+        "application",
+        "APP123",
+        "COVER_LETTER",
+    )
     assert "to application APP123" in result.stdout
 
 
@@ -156,22 +168,24 @@ def test_default_type_is_other_and_name_can_be_overridden(
     kombo_server: KomboServer, server_env: dict[str, str], sample_file
 ) -> None:
     path = sample_file("tmp123.pdf", "pdf")
-    result = run_kombo("attach", CANDIDATE_ID, str(path), "-n", "Frank Doe – Lebenslauf.pdf",
-                       env=server_env)
+    result = run_kombo(
+        "attach", CANDIDATE_ID, str(path), "-n", "Frank Doe – Lebenslauf é.pdf", env=server_env
+    )
 
     assert result.returncode == 0, result.stderr
     stored = kombo_server.attachments[0]
     assert stored.type == "OTHER"
     # Non-ASCII names arrive intact.
-    assert stored.name == "Frank Doe – Lebenslauf.pdf"
+    assert stored.name == "Frank Doe – Lebenslauf é.pdf"
 
 
 def test_content_type_option_overrides_detection(
     kombo_server: KomboServer, server_env: dict[str, str], sample_file
 ) -> None:
     path = sample_file("data.pdf", "pdf")
-    result = run_kombo("attach", CANDIDATE_ID, str(path), "--content-type", "application/x-pdf",
-                       env=server_env)
+    result = run_kombo(
+        "attach", CANDIDATE_ID, str(path), "--content-type", "application/x-pdf", env=server_env
+    )
 
     assert result.returncode == 0, result.stderr
     assert kombo_server.attachments[0].content_type == "application/x-pdf"
@@ -247,7 +261,9 @@ def test_json_error_object_carries_kombos_envelope(
     kombo_server: KomboServer, server_env: dict[str, str], sample_file
 ) -> None:
     envelope = error_envelope(
-        "The job is closed.", code="ATS.JOB_CLOSED", title="Job closed",
+        "The job is closed.",
+        code="ATS.JOB_CLOSED",
+        title="Job closed",
         log_url_value="https://app.kombo.dev/test/logs?interactionId=abc",
     )
     kombo_server.queue(ScriptedResponse(status=400, body=envelope))
@@ -274,9 +290,7 @@ def test_json_for_several_files_is_one_line_per_file_then_a_summary(
     kombo_server: KomboServer, server_env: dict[str, str], sample_file
 ) -> None:
     good = sample_file("a.pdf", "pdf")
-    result = run_kombo(
-        "attach", CANDIDATE_ID, str(good), "missing.pdf", "--json", env=server_env
-    )
+    result = run_kombo("attach", CANDIDATE_ID, str(good), "missing.pdf", "--json", env=server_env)
 
     assert result.returncode == 7
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -301,7 +315,7 @@ def test_exit_2_for_a_missing_file(server_env: dict[str, str], kombo_server: Kom
     ("make", "message"),
     [
         (lambda d: (d / "folder").mkdir() or d / "folder", "is a directory"),
-        (lambda d: (d / "empty.pdf").write_bytes(b"") and None or d / "empty.pdf", "is empty"),
+        (lambda d: ((d / "empty.pdf").write_bytes(b"") and None) or d / "empty.pdf", "is empty"),
         (lambda d: os.mkfifo(d / "fifo") or d / "fifo", "not a regular file"),
     ],
     ids=["directory", "empty", "fifo"],
@@ -380,7 +394,9 @@ def test_exit_2_for_usage_errors(
 def test_exit_3_without_an_api_key(sample_file, kombo_server: KomboServer) -> None:
     path = sample_file("cv.pdf", "pdf")
     result = run_kombo(
-        "attach", CANDIDATE_ID, str(path),
+        "attach",
+        CANDIDATE_ID,
+        str(path),
         env={"KOMBO_INTEGRATION_ID": INTEGRATION_ID, "KOMBO_BASE_URL": kombo_server.base_url},
     )
 
@@ -392,7 +408,9 @@ def test_exit_3_without_an_api_key(sample_file, kombo_server: KomboServer) -> No
 def test_exit_3_without_an_integration_id(sample_file, kombo_server: KomboServer) -> None:
     path = sample_file("cv.pdf", "pdf")
     result = run_kombo(
-        "attach", CANDIDATE_ID, str(path),
+        "attach",
+        CANDIDATE_ID,
+        str(path),
         env={"KOMBO_API_KEY": API_KEY, "KOMBO_BASE_URL": kombo_server.base_url},
     )
 
@@ -404,9 +422,14 @@ def test_exit_3_without_an_integration_id(sample_file, kombo_server: KomboServer
 def test_exit_3_for_a_plain_http_base_url_to_a_remote_host(sample_file) -> None:
     path = sample_file("cv.pdf", "pdf")
     result = run_kombo(
-        "attach", CANDIDATE_ID, str(path),
-        env={"KOMBO_API_KEY": API_KEY, "KOMBO_INTEGRATION_ID": INTEGRATION_ID,
-             "KOMBO_BASE_URL": "http://api.kombo.dev/v1"},
+        "attach",
+        CANDIDATE_ID,
+        str(path),
+        env={
+            "KOMBO_API_KEY": API_KEY,
+            "KOMBO_INTEGRATION_ID": INTEGRATION_ID,
+            "KOMBO_BASE_URL": "http://api.kombo.dev/v1",
+        },
     )
 
     assert result.returncode == 3
@@ -435,8 +458,14 @@ def test_exit_4_when_kombo_rejects_the_key(
 def test_exit_4_for_a_missing_permission(
     kombo_server: KomboServer, server_env: dict[str, str], sample_file
 ) -> None:
-    kombo_server.queue(ScriptedResponse(status=403, body=error_envelope(
-        "The ATS user may not upload documents.", code="INTEGRATION.PERMISSION_MISSING")))
+    kombo_server.queue(
+        ScriptedResponse(
+            status=403,
+            body=error_envelope(
+                "The ATS user may not upload documents.", code="INTEGRATION.PERMISSION_MISSING"
+            ),
+        )
+    )
     result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=server_env)
 
     assert result.returncode == 4
@@ -455,7 +484,9 @@ def test_exit_4_for_a_missing_permission(
 def test_exit_5_when_kombo_rejects_the_request(
     kombo_server: KomboServer, server_env: dict[str, str], sample_file, status: int, code
 ) -> None:
-    kombo_server.queue(ScriptedResponse(status=status, body=error_envelope("Rejected here.", code=code)))
+    kombo_server.queue(
+        ScriptedResponse(status=status, body=error_envelope("Rejected here.", code=code))
+    )
     result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=server_env)
 
     assert result.returncode == 5
@@ -465,8 +496,11 @@ def test_exit_5_when_kombo_rejects_the_request(
 
 def test_exit_5_for_an_unknown_candidate(sample_file) -> None:
     with KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID, known_ids={"KNOWN"}) as server:
-        env = {"KOMBO_API_KEY": API_KEY, "KOMBO_INTEGRATION_ID": INTEGRATION_ID,
-               "KOMBO_BASE_URL": server.base_url}
+        env = {
+            "KOMBO_API_KEY": API_KEY,
+            "KOMBO_INTEGRATION_ID": INTEGRATION_ID,
+            "KOMBO_BASE_URL": server.base_url,
+        }
         result = run_kombo("attach", "UNKNOWN", str(sample_file("cv.pdf")), env=env)
 
     assert result.returncode == 5
@@ -488,10 +522,19 @@ def test_exit_5_for_a_wrong_integration_id(
 @pytest.mark.parametrize(
     ("response", "expected"),
     [
-        (ScriptedResponse(status=429, body=error_envelope(
-            "Too many requests.", code="PLATFORM.RATE_LIMIT_EXCEEDED")), "Too many requests."),
-        (ScriptedResponse(status=500, body=error_envelope("Something broke.", code="PLATFORM.UNKNOWN_ERROR")),
-         "Something broke."),
+        (
+            ScriptedResponse(
+                status=429,
+                body=error_envelope("Too many requests.", code="PLATFORM.RATE_LIMIT_EXCEEDED"),
+            ),
+            "Too many requests.",
+        ),
+        (
+            ScriptedResponse(
+                status=500, body=error_envelope("Something broke.", code="PLATFORM.UNKNOWN_ERROR")
+            ),
+            "Something broke.",
+        ),
         (
             ScriptedResponse(
                 status=503,
@@ -503,15 +546,21 @@ def test_exit_5_for_a_wrong_integration_id(
             'answered HTTP 503 Service Unavailable (an HTML page titled "503 Service'
             ' Temporarily Unavailable").',
         ),
-        (ScriptedResponse(status=502, body=b"upstream connect error\n",
-                          headers={"Content-Type": "text/plain"}),
-         'answered HTTP 502 Bad Gateway: "upstream connect error".'),
+        (
+            ScriptedResponse(
+                status=502, body=b"upstream connect error\n", headers={"Content-Type": "text/plain"}
+            ),
+            'answered HTTP 502 Bad Gateway: "upstream connect error".',
+        ),
     ],
     ids=["429", "500-json", "503-html", "502-text"],
 )
 def test_exit_6_when_kombo_is_unavailable(
-    kombo_server: KomboServer, server_env: dict[str, str], sample_file,
-    response: ScriptedResponse, expected: str,
+    kombo_server: KomboServer,
+    server_env: dict[str, str],
+    sample_file,
+    response: ScriptedResponse,
+    expected: str,
 ) -> None:
     kombo_server.queue(response)
     result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=server_env)
@@ -529,12 +578,17 @@ def test_exit_6_when_nothing_listens(sample_file) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {"KOMBO_API_KEY": API_KEY, "KOMBO_INTEGRATION_ID": INTEGRATION_ID,
-           "KOMBO_BASE_URL": f"http://127.0.0.1:{port}/v1"}
+    env = {
+        "KOMBO_API_KEY": API_KEY,
+        "KOMBO_INTEGRATION_ID": INTEGRATION_ID,
+        "KOMBO_BASE_URL": f"http://127.0.0.1:{port}/v1",
+    }
     result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=env)
 
     assert result.returncode == 6
-    assert result.stderr.startswith(f"Error: Could not connect to 127.0.0.1:{port}: connection refused.")
+    assert result.stderr.startswith(
+        f"Error: Could not connect to 127.0.0.1:{port}: connection refused."
+    )
     assert_no_traceback(result.stderr)
 
 
@@ -677,8 +731,9 @@ def test_dry_run_prints_the_request_and_sends_nothing(
     kombo_server: KomboServer, server_env: dict[str, str], sample_file
 ) -> None:
     path = sample_file("cv.pdf", "pdf")
-    result = run_kombo("attach", CANDIDATE_ID, str(path), "--type", "CV", "--dry-run",
-                       env=server_env)
+    result = run_kombo(
+        "attach", CANDIDATE_ID, str(path), "--type", "CV", "--dry-run", env=server_env
+    )
 
     assert result.returncode == 0, result.stderr
     assert kombo_server.requests == []
@@ -707,10 +762,17 @@ def test_dry_run_without_a_key_prints_the_plan_then_exits_3(sample_file) -> None
     assert "Neither KOMBO_API_KEY nor KOMBO_INTEGRATION_ID is set." in result.stderr
 
 
-@pytest.mark.parametrize(("region", "host"), [("us", "api.us.kombo.dev"), ("CA", "api.ca.kombo.dev")])
+@pytest.mark.parametrize(
+    ("region", "host"), [("us", "api.us.kombo.dev"), ("CA", "api.ca.kombo.dev")]
+)
 def test_region_selects_the_base_url(sample_file, region: str, host: str) -> None:
     result = run_kombo(
-        "attach", CANDIDATE_ID, str(sample_file("cv.pdf")), "--dry-run", "--region", region,
+        "attach",
+        CANDIDATE_ID,
+        str(sample_file("cv.pdf")),
+        "--dry-run",
+        "--region",
+        region,
         env={"KOMBO_API_KEY": API_KEY, "KOMBO_INTEGRATION_ID": INTEGRATION_ID},
     )
 
@@ -720,9 +782,15 @@ def test_region_selects_the_base_url(sample_file, region: str, host: str) -> Non
 
 def test_region_from_the_environment(sample_file) -> None:
     result = run_kombo(
-        "attach", CANDIDATE_ID, str(sample_file("cv.pdf")), "--dry-run",
-        env={"KOMBO_API_KEY": API_KEY, "KOMBO_INTEGRATION_ID": INTEGRATION_ID,
-             "KOMBO_REGION": "us"},
+        "attach",
+        CANDIDATE_ID,
+        str(sample_file("cv.pdf")),
+        "--dry-run",
+        env={
+            "KOMBO_API_KEY": API_KEY,
+            "KOMBO_INTEGRATION_ID": INTEGRATION_ID,
+            "KOMBO_REGION": "us",
+        },
     )
 
     assert result.stdout.startswith("POST https://api.us.kombo.dev/v1/")
@@ -750,8 +818,9 @@ def test_verbose_http_log_masks_the_key_and_never_logs_file_content(
 def test_kombo_debug_turns_on_the_http_log(
     kombo_server: KomboServer, server_env: dict[str, str], sample_file
 ) -> None:
-    result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")),
-                       env={**server_env, "KOMBO_DEBUG": "1"})
+    result = run_kombo(
+        "attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env={**server_env, "KOMBO_DEBUG": "1"}
+    )
 
     assert result.returncode == 0
     assert "http: > POST" in result.stderr
@@ -771,10 +840,15 @@ def test_quiet_prints_nothing_on_success(
 def test_piped_output_has_no_colour_or_control_characters(
     kombo_server: KomboServer, server_env: dict[str, str], sample_file
 ) -> None:
-    kombo_server.queue(ScriptedResponse(store=True, body={
-        "status": "success", "data": {}, "warnings": [{"message": "Check\x1b[31m this"}]}))
-    result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf", "png")), "-v",
-                       env=server_env)
+    kombo_server.queue(
+        ScriptedResponse(
+            store=True,
+            body={"status": "success", "data": {}, "warnings": [{"message": "Check\x1b[31m this"}]},
+        )
+    )
+    result = run_kombo(
+        "attach", CANDIDATE_ID, str(sample_file("cv.pdf", "png")), "-v", env=server_env
+    )
 
     assert result.returncode == 0
     for text in (result.stdout, result.stderr):
@@ -788,7 +862,9 @@ def _run_on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str]:
 
     leader, follower = pty.openpty()
     process = subprocess.Popen(
-        [str(KOMBO_EXECUTABLE), *args], stdout=follower, stderr=follower,
+        [str(KOMBO_EXECUTABLE), *args],
+        stdout=follower,
+        stderr=follower,
         env=clean_env({**env, "TERM": "xterm-256color"}),
     )
     os.close(follower)
@@ -814,7 +890,9 @@ def test_colour_on_a_terminal_unless_no_color(
     assert "\x1b[" in coloured
     assert "Attached cv.pdf" in coloured
 
-    code, plain = _run_on_a_terminal(["attach", CANDIDATE_ID, path], {**server_env, "NO_COLOR": "1"})
+    code, plain = _run_on_a_terminal(
+        ["attach", CANDIDATE_ID, path], {**server_env, "NO_COLOR": "1"}
+    )
     assert code == 0
     assert "\x1b[" not in plain
     assert "Attached cv.pdf" in plain

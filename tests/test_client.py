@@ -1,0 +1,113 @@
+"""KomboClient against the loopback server: answers become results or KomboErrors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kombo_cli.attach import plan_attachment, upload
+from kombo_cli.client import KomboClient
+from kombo_cli.errors import ApiError, ExitCode, NetworkError
+from kombo_cli.targets import Target
+from tests.conftest import API_KEY, INTEGRATION_ID, make_pdf
+from tests.kombo_server import KomboServer, ScriptedResponse
+
+
+@pytest.fixture
+def pdf(tmp_path: Path) -> str:
+    path = tmp_path / "cv.pdf"
+    path.write_bytes(make_pdf())
+    return str(path)
+
+
+def client_for(server: KomboServer, **kwargs: float) -> KomboClient:
+    return KomboClient(server.base_url, API_KEY, INTEGRATION_ID, **kwargs)  # type: ignore[arg-type]
+
+
+def send(server: KomboServer, pdf: str, **kwargs: float):  # type: ignore[no-untyped-def]
+    plan = plan_attachment(Target.parse("C1", application=False), pdf, attachment_type="CV")
+    return upload(client_for(server, **kwargs), plan)
+
+
+def test_netrc_credentials_never_replace_the_bearer_key(
+    kombo_server: KomboServer, pdf: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+
+    send(kombo_server, pdf)
+
+    assert kombo_server.requests[0].header("Authorization") == f"Bearer {API_KEY}"
+
+
+def test_redirects_are_not_followed(kombo_server: KomboServer, pdf: str) -> None:
+    kombo_server.queue(
+        ScriptedResponse(status=307, headers={"Location": "https://elsewhere.example/v1"})
+    )
+    with pytest.raises(ApiError) as caught:
+        send(kombo_server, pdf)
+    assert "redirect to https://elsewhere.example/v1" in caught.value.message
+    assert len(kombo_server.requests) == 1
+
+
+def test_success_without_json_is_still_a_success_with_a_warning(
+    kombo_server: KomboServer, pdf: str
+) -> None:
+    kombo_server.queue(
+        ScriptedResponse(status=200, body=b"OK", headers={"Content-Type": "text/plain"}, store=True)
+    )
+    outcome = send(kombo_server, pdf)
+    assert outcome.http_status == 200
+    assert "most likely stored" in outcome.warnings[0]
+
+
+def test_error_envelope_without_code_falls_back_to_the_status(
+    kombo_server: KomboServer, pdf: str
+) -> None:
+    kombo_server.queue(
+        ScriptedResponse(
+            status=403,
+            body={"status": "error", "error": {"code": None, "title": None,
+                                               "message": "Nope.", "log_url": None}},
+        )
+    )
+    with pytest.raises(ApiError) as caught:
+        send(kombo_server, pdf)
+    assert (caught.value.exit_code, caught.value.message, caught.value.code) == (
+        ExitCode.AUTH, "Nope.", None,
+    )
+
+
+def test_unknown_kombo_codes_use_the_status(kombo_server: KomboServer, pdf: str) -> None:
+    kombo_server.queue(
+        ScriptedResponse(
+            status=422,
+            body={"status": "error", "error": {"code": "ATS.SOMETHING_NEW", "title": "New",
+                                               "message": "New thing.", "log_url": None}},
+        )
+    )
+    with pytest.raises(ApiError) as caught:
+        send(kombo_server, pdf)
+    assert caught.value.exit_code == ExitCode.REJECTED
+    assert caught.value.code == "ATS.SOMETHING_NEW"
+
+
+def test_slow_answer_times_out_as_a_network_error(kombo_server: KomboServer, pdf: str) -> None:
+    kombo_server.queue(ScriptedResponse(delay_s=5, store=True))
+    with pytest.raises(NetworkError) as caught:
+        send(kombo_server, pdf, read_timeout_s=0.5)
+    assert "did not answer within 0.5 s" in caught.value.message
+    assert caught.value.hint is not None and "may have been stored" in caught.value.hint
+
+
+def test_repr_never_shows_the_key(kombo_server: KomboServer) -> None:
+    assert API_KEY not in repr(client_for(kombo_server))
+
+
+def test_ids_are_percent_encoded_in_the_path() -> None:
+    assert Target.parse("a:b@c", application=True).attachments_path == (
+        "/ats/applications/a%3Ab%40c/attachments"
+    )
