@@ -31,6 +31,14 @@ except ImportError:  # pragma: no cover - depends on the installed Typer
     from click.exceptions import ClickException  # type: ignore[no-redef]
 
 
+try:  # Registers bash/zsh/fish for `_KOMBO_COMPLETE=<shell>_source kombo` (see completions/).
+    from typer.completion import completion_init
+
+    completion_init()
+except ImportError:  # pragma: no cover - depends on the installed Typer
+    pass
+
+
 def _exit_code_table() -> str:
     rows = "\n".join(f"  {int(code):>3}  {text}" for code, text in EXIT_CODE_DESCRIPTIONS.items())
     # "\b" tells the help formatter to keep the table's lines as they are.
@@ -194,6 +202,25 @@ def attach(
         ),
     )
     return run_attach(options, output)
+
+
+class ShellChoice(str, Enum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+
+
+@app.command()
+def completion(
+    shell: ShellChoice = typer.Argument(..., help="The shell to print the script for."),
+) -> None:
+    """Print the completion script for SHELL; see the README for where to put it."""
+    from typer._completion_shared import get_completion_script
+
+    script = get_completion_script(
+        prog_name="kombo", complete_var="_KOMBO_COMPLETE", shell=shell.value
+    )
+    Output().result_text(script)
 
 
 def run(argv: Optional[list[str]] = None) -> int:

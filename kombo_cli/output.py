@@ -184,6 +184,10 @@ class Output:
 
     # -- results on stdout ---------------------------------------------------------------
 
+    def result_text(self, text: str) -> None:
+        """A plain result for stdout, such as a generated script."""
+        self._out(text)
+
     def attached(self, outcome: AttachmentOutcome) -> None:
         for warning in outcome.warnings:
             self.warning(f"Kombo: {warning}")

@@ -1,0 +1,1 @@
+complete --command kombo --no-files --arguments "(env _KOMBO_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) kombo)" --condition "env _KOMBO_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) kombo"

@@ -1,0 +1,42 @@
+"""Shell completion: the checked-in scripts match the command, and completion answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_kombo
+
+COMPLETIONS = Path(__file__).resolve().parent.parent / "completions"
+
+
+@pytest.mark.parametrize(
+    ("shell", "file_name"), [("bash", "kombo.bash"), ("zsh", "_kombo"), ("fish", "kombo.fish")]
+)
+def test_checked_in_script_matches_the_command(shell: str, file_name: str) -> None:
+    result = run_kombo("completion", shell)
+    assert result.returncode == 0
+    assert (COMPLETIONS / file_name).read_text() == result.stdout, (
+        f"regenerate with: kombo completion {shell} > completions/{file_name}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("kombo att", {"attach"}),
+        ("kombo attach X cv.pdf --type ", {"CV", "COVER_LETTER", "OTHER"}),
+        ("kombo attach X cv.pdf --region ", {"eu", "us", "ca"}),
+    ],
+)
+def test_bash_completion_suggests_commands_and_choices(words: str, expected: set[str]) -> None:
+    parts = words.split(" ")
+    result = run_kombo(
+        env={
+            "_KOMBO_COMPLETE": "complete_bash",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(parts) - 1),
+        }
+    )
+    assert set(result.stdout.split()) >= expected
