@@ -50,7 +50,9 @@ def test_remote_fields_follow_the_attachment(tmp_path: Path) -> None:
 def test_non_ascii_names_are_sent_as_utf8(tmp_path: Path) -> None:
     path = tmp_path / "f.txt"
     path.write_bytes(b"x")
-    body = AttachmentBody({**FIELDS, "name": 'Jürgen "JJ" Müller.pdf'}, inspect_local_file(str(path)))
+    body = AttachmentBody(
+        {**FIELDS, "name": 'Jürgen "JJ" Müller.pdf'}, inspect_local_file(str(path))
+    )
 
     sent = b"".join(body)
 

@@ -70,14 +70,18 @@ def test_error_envelope_without_code_falls_back_to_the_status(
     kombo_server.queue(
         ScriptedResponse(
             status=403,
-            body={"status": "error", "error": {"code": None, "title": None,
-                                               "message": "Nope.", "log_url": None}},
+            body={
+                "status": "error",
+                "error": {"code": None, "title": None, "message": "Nope.", "log_url": None},
+            },
         )
     )
     with pytest.raises(ApiError) as caught:
         send(kombo_server, pdf)
     assert (caught.value.exit_code, caught.value.message, caught.value.code) == (
-        ExitCode.AUTH, "Nope.", None,
+        ExitCode.AUTH,
+        "Nope.",
+        None,
     )
 
 
@@ -85,8 +89,15 @@ def test_unknown_kombo_codes_use_the_status(kombo_server: KomboServer, pdf: str)
     kombo_server.queue(
         ScriptedResponse(
             status=422,
-            body={"status": "error", "error": {"code": "ATS.SOMETHING_NEW", "title": "New",
-                                               "message": "New thing.", "log_url": None}},
+            body={
+                "status": "error",
+                "error": {
+                    "code": "ATS.SOMETHING_NEW",
+                    "title": "New",
+                    "message": "New thing.",
+                    "log_url": None,
+                },
+            },
         )
     )
     with pytest.raises(ApiError) as caught:

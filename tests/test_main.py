@@ -22,7 +22,9 @@ def test_version_does_not_import_heavy_libraries() -> None:
         " main(); heavy = [m for m in ('typer', 'rich', 'requests', 'dotenv') if m in sys.modules];"
         " print(heavy)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.splitlines()[-1] == "[]"
 
 
