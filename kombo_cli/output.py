@@ -14,13 +14,17 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from kombo_cli.attach import AttachmentOutcome, RequestPreview
-from kombo_cli.body import ProgressCallback
 from kombo_cli.errors import ApiError, KomboError
 from kombo_cli.redact import scrub
-from kombo_cli.targets import Target
+
+if TYPE_CHECKING:
+    # Types only: importing them for real would pull in requests, which `kombo --help`
+    # and error rendering do not need.
+    from kombo_cli.attach import AttachmentOutcome, RequestPreview
+    from kombo_cli.body import ProgressCallback
+    from kombo_cli.targets import Target
 
 # Progress bars for small files would only flicker.
 PROGRESS_MIN_BYTES = 1024 * 1024
@@ -167,8 +171,19 @@ class Output:
             console=console,
             transient=True,
         ) as progress:
-            task = progress.add_task(self._clean(label), total=total_bytes)
-            yield lambda sent: progress.advance(task, sent)
+            label = self._clean(label)
+            task = progress.add_task(label, total=total_bytes)
+            sent_so_far = 0
+
+            def advance(sent: int) -> None:
+                nonlocal sent_so_far
+                sent_so_far += sent
+                progress.advance(task, sent)
+                if sent_so_far >= total_bytes:
+                    # Kombo forwards the file to the ATS before answering; say why it waits.
+                    progress.update(task, description=f"{label}: sent, waiting for Kombo")
+
+            yield advance
 
     def http_log_handler(self) -> logging.Handler:
         """A handler that shows the HTTP debug log (-vv) on stderr, secrets masked."""
