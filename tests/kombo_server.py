@@ -3,8 +3,8 @@
 The server listens on 127.0.0.1 (random free port) and implements the parts of the Kombo
 contract the CLI uses: the attachment routes, check-api-key, the error envelope and the
 concurrency headers. It is deliberately stricter than the real API where the real API's
-leniency is unknown: a lenient fake would hide client bugs. Every request is recorded byte for byte so tests can assert
-exactly what the client sent.
+leniency is unknown: a lenient fake would hide client bugs. Every request is recorded byte
+for byte so tests can assert exactly what the client sent.
 
 Usage::
 
