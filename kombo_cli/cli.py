@@ -15,7 +15,7 @@ from typing import Optional
 import typer
 
 from kombo_cli import __version__
-from kombo_cli.errors import EXIT_CODE_DESCRIPTIONS, ExitCode, KomboError
+from kombo_cli.errors import EXIT_CODE_LABELS, ExitCode, KomboError
 from kombo_cli.output import Output
 from kombo_cli.settings import (
     ENV_BASE_URL,
@@ -40,9 +40,9 @@ except ImportError:  # pragma: no cover - depends on the installed Typer
 
 
 def _exit_code_table() -> str:
-    rows = "\n".join(f"  {int(code):>3}  {text}" for code, text in EXIT_CODE_DESCRIPTIONS.items())
-    # "\b" tells the help formatter to keep the table's lines as they are.
-    return f"Exit codes:\n\n\b\n{rows}"
+    # One paragraph: help formatters of different Typer releases reflow lines differently.
+    codes = "; ".join(f"{int(code)} {label}" for code, label in EXIT_CODE_LABELS.items())
+    return f"Exit codes: {codes}."
 
 
 app = typer.Typer(

@@ -23,16 +23,17 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
 
 
-EXIT_CODE_DESCRIPTIONS: dict[ExitCode, str] = {
+# Short labels for `kombo --help`; the README's exit-code table gives the details.
+EXIT_CODE_LABELS: dict[ExitCode, str] = {
     ExitCode.SUCCESS: "success",
-    ExitCode.INTERNAL: "internal error (a bug; please report it)",
-    ExitCode.USAGE: "usage error: bad option, unusable file, unknown content type",
-    ExitCode.CONFIG: "configuration missing or invalid (key, integration id, .env)",
-    ExitCode.AUTH: "authentication or permission rejected (401/403)",
-    ExitCode.REJECTED: "request rejected by Kombo (other 4xx, e.g. unknown candidate)",
-    ExitCode.NETWORK: "network failure, timeout, or Kombo unavailable (5xx/429)",
-    ExitCode.PARTIAL: "some files of a batch failed",
-    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+    ExitCode.INTERNAL: "internal error",
+    ExitCode.USAGE: "usage error or unusable file",
+    ExitCode.CONFIG: "configuration missing or invalid",
+    ExitCode.AUTH: "key or permission rejected",
+    ExitCode.REJECTED: "request rejected by Kombo",
+    ExitCode.NETWORK: "network failure, timeout or Kombo unavailable",
+    ExitCode.PARTIAL: "some files failed",
+    ExitCode.INTERRUPTED: "interrupted",
 }
 
 
