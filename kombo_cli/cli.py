@@ -204,6 +204,79 @@ def attach(
     return run_attach(options, output)
 
 
+@app.command()
+def sandbox(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(8787, "--port", help="Port to listen on; 0 picks a free one."),
+    data_dir: Optional[Path] = typer.Option(
+        None,
+        "--data-dir",
+        metavar="DIR",
+        help="Where uploads are stored.  \\[default: a new temporary folder]",
+        show_default=False,
+    ),
+    key: str = typer.Option("sandbox-key", "--key", help="The API key the sandbox accepts."),
+    integration_id: str = typer.Option(
+        "sandbox:local", "--integration-id", metavar="ID", help="The integration ID it accepts."
+    ),
+    candidates: Optional[Path] = typer.Option(
+        None,
+        "--candidates",
+        metavar="FILE.json",
+        help="Candidates to serve instead of the samples (a JSON array).",
+        show_default=False,
+    ),
+    strict_ids: bool = typer.Option(
+        False, "--strict-ids", help="Only the seeded candidates and applications exist (else 404)."
+    ),
+    latency_ms: int = typer.Option(0, "--latency-ms", min=0, help="Delay every reply."),
+    fail_rate: float = typer.Option(
+        0.0, "--fail-rate", min=0.0, max=1.0, help="Share of uploads refused with 503 or 429."
+    ),
+    ambiguous_rate: float = typer.Option(
+        0.0,
+        "--ambiguous-rate",
+        min=0.0,
+        max=1.0,
+        help="Share of uploads stored, then answered 500 (the failure that duplicates).",
+    ),
+    concurrency_limit: int = typer.Option(
+        30, "--concurrency-limit", min=1, help="Attachment calls allowed in flight at once."
+    ),
+    demo: bool = typer.Option(
+        False, "--demo", help="Attach a sample CV to a local sandbox, show the result, clean up."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not log requests."),
+) -> int:
+    """Run a local Kombo API for trying kombo and testing scripts, without an account.
+
+    It validates requests as strictly as Kombo documents them and stores uploads as files.
+    """
+    output = Output(quiet=quiet)
+    ctx.ensure_object(AppState).output = output
+    if demo:
+        from kombo_cli.sandbox.demo import run_demo
+
+        return output.demo_report(run_demo())
+    from kombo_cli.commands.sandbox import SandboxOptions, run_sandbox
+
+    options = SandboxOptions(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        key=key,
+        integration_id=integration_id,
+        candidates_file=candidates,
+        strict_ids=strict_ids,
+        latency_ms=latency_ms,
+        fail_rate=fail_rate,
+        ambiguous_rate=ambiguous_rate,
+        concurrency_limit=concurrency_limit,
+    )
+    return run_sandbox(options, output)
+
+
 class ShellChoice(str, Enum):
     bash = "bash"
     zsh = "zsh"

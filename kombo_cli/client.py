@@ -108,10 +108,22 @@ class KomboClient:
         """POST the attachment. Returns Kombo's answer; raises ApiError or NetworkError."""
         return self._send("POST", target.attachments_path, body=body)
 
+    def list_attachments(self, target: Target) -> list[dict[str, Any]]:
+        """The target's attachments as Kombo lists them (a live call to the ATS)."""
+        response = self._send("GET", target.attachments_path)
+        results = response.data.get("results") if isinstance(response.data, dict) else None
+        if not isinstance(results, list):
+            raise NetworkError(
+                f"{self._host} answered the attachment listing without a list of results."
+            )
+        return [item for item in results if isinstance(item, dict)]
+
     def _send(self, method: str, path: str, body: AttachmentBody | None = None) -> ApiResponse:
         url = self.url_for(path)
         headers = request_headers(self._api_key, self.integration_id, masked=False)
         del headers["Authorization"]  # set by _BearerAuth
+        if body is None:
+            del headers["Content-Type"]
         if log.isEnabledFor(logging.DEBUG):
             shown = request_headers(self._api_key, self.integration_id, masked=True)
             log.debug("> %s %s", method, url)

@@ -14,9 +14,10 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from kombo_cli.errors import ApiError, KomboError
+from kombo_cli.errors import ApiError, ExitCode, KomboError
 from kombo_cli.redact import scrub
 
 if TYPE_CHECKING:
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     # and error rendering do not need.
     from kombo_cli.attach import AttachmentOutcome, RequestPreview
     from kombo_cli.body import ProgressCallback
+    from kombo_cli.sandbox.demo import DemoReport
+    from kombo_cli.sandbox.server import SandboxServer
     from kombo_cli.targets import Target
 
 # Progress bars for small files would only flicker.
@@ -252,6 +255,80 @@ class Output:
         elif not self.quiet or failed:
             style = "red" if failed else "green"
             self._err(f"{succeeded} attached, {failed} failed in {elapsed_s:.1f} s", style)
+
+    # -- the sandbox -------------------------------------------------------------------
+
+    def sandbox_started(self, server: SandboxServer, data_dir: Path, exposed: bool) -> None:
+        config = server.config
+        if exposed:
+            self.warning(
+                f"listening on {config.host}, reachable from other machines; the sandbox key"
+                " is not a secret and anyone who can connect can upload"
+            )
+        example_id = server.candidates[0]["id"] if server.candidates else "CANDIDATE_ID"
+        lines = [
+            f"Kombo sandbox listening on {server.base_url}",
+            f"Uploads are stored in {data_dir}",
+            "",
+            "Point kombo at it:",
+            f"  export KOMBO_BASE_URL={server.base_url}",
+            f"  export KOMBO_API_KEY={config.api_key}",
+            f"  export KOMBO_INTEGRATION_ID={config.integration_id}",
+            f"  kombo attach {example_id} cv.pdf --type CV",
+            "",
+        ]
+        if server.candidates:
+            lines.append("Candidates (GET /ats/candidates?email=...):")
+            for candidate in server.candidates[:10]:
+                emails = ", ".join(
+                    entry.get("email_address") or ""
+                    for entry in candidate.get("email_addresses") or []
+                )
+                full_name = (
+                    f"{candidate.get('first_name') or ''} {candidate.get('last_name') or ''}"
+                )
+                lines.append(f"  {candidate['id']}  {full_name.strip()}  {emails}".rstrip())
+            lines.append("")
+        lines.append("Press Ctrl-C to stop.")
+        self._out("\n".join(lines))
+
+    def sandbox_request(self, line: str) -> None:
+        if not self.quiet:
+            self._err(line, "dim")
+
+    def sandbox_stopped(self, data_dir: Path) -> None:
+        if not self.quiet:
+            self._err(f"Sandbox stopped; uploads are kept in {data_dir}")
+
+    def demo_report(self, report: DemoReport) -> int:
+        """Show what the demo did; exit 0 only if the sandbox stored exactly what was sent."""
+        outcome = report.outcome
+        plan = outcome.plan
+        same = report.stored_sha256 == outcome.sha256
+        lines = [
+            f"Started a local Kombo sandbox at {report.base_url} (nothing leaves this machine).",
+            f"Attached {plan.name} to {plan.target} ({plan.type},"
+            f" {plan.content_type.content_type}, {human_size(plan.local_file.size)})"
+            f" in {outcome.elapsed_s:.2f} s.",
+            "The candidate's attachments, as the API lists them:",
+        ]
+        for item in report.listing:
+            lines.append(
+                f"  {item.get('file_name')}  {item.get('type')}  {item.get('content_type')}"
+                f"  {item.get('remote_created_at')}"
+            )
+        lines.append(
+            f"The sandbox stored exactly the bytes that were sent (sha256 {outcome.sha256[:16]}…)."
+            if same
+            else "The bytes the sandbox stored differ from the file that was sent."
+        )
+        lines += [
+            "",
+            "Next: run `kombo sandbox` in one terminal and follow what it prints, or see the",
+            "README for using kombo with your Kombo API key.",
+        ]
+        self._out("\n".join(lines), None if same else "red")
+        return ExitCode.SUCCESS if same else ExitCode.INTERNAL
 
 
 def target_json(target: Target) -> dict[str, str]:

@@ -32,7 +32,9 @@ APPLICATION_ID = "8Xi6iZrwusZqJmDGXs49GBmJ"
 FILE_BYTES = b"%PDF-1.7\n\x00\x01\xff\xfe binary \xe2\x82\xac"
 KOMBO_ID = re.compile(r"[1-9A-HJ-NP-Za-km-z]{24}")
 ISO_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-LOG_URL = re.compile(r"https://app\.kombo\.dev/test/logs\?interactionId=[1-9A-HJ-NP-Za-km-z]{24}")
+LOG_URL = re.compile(
+    r"https://app\.kombo\.dev/sandbox/logs\?interactionId=[1-9A-HJ-NP-Za-km-z]{24}"
+)
 
 
 class Reply:
@@ -307,7 +309,7 @@ def test_check_api_key_rejects_post_with_405(server: KomboServer) -> None:
         f"/v1/ats/candidates/{CANDIDATE_ID}/attachments/",
         f"/v1/ats/candidates/{CANDIDATE_ID}/x/attachments",
         f"/ats/candidates/{CANDIDATE_ID}/attachments",
-        "/v1/ats/candidates",
+        "/v1/ats/jobs",
     ],
 )
 def test_paths_outside_the_routes_are_404(server: KomboServer, path: str) -> None:
@@ -455,12 +457,12 @@ def _b64(data: bytes) -> str:
         (attachment_body(content_type="application/pdf; charset=x"), "must match"),
         (attachment_body(content_type="application/pdf\n"), "must match"),
         (attachment_body(content_type="application/octet-stream"), "octet-stream"),
-        (attachment_body(data="@@@@"), "not valid standard base64"),
-        (attachment_body(data=_b64(b"ab").rstrip("=")), "not valid standard base64"),
+        (attachment_body(data="@@@@"), "not valid base64 (the character '@' at offset 0)"),
+        (attachment_body(data=_b64(b"ab").rstrip("=")), "is not a multiple of 4"),
         (attachment_body(data=_b64(b"x" * 60)[:40] + "\n" + _b64(b"x" * 60)[40:]), "base64"),
         (attachment_body(data=base64.urlsafe_b64encode(b"\xfb\xff\xfe").decode()), "base64"),
-        (attachment_body(data="QR=="), "canonical"),
-        (attachment_body(data=""), "at least 1 byte"),
+        (attachment_body(data="QR=="), "non-zero padding bits"),
+        (attachment_body(data=""), "The attachment data is empty."),
         (
             attachment_body(data=_OMIT, content_type=_OMIT, data_url="ftp://x.example/cv.pdf"),
             "http(s) URL",
@@ -516,11 +518,11 @@ def test_invalid_oracle_fields_are_400(
 @pytest.mark.parametrize(
     ("raw", "message_part"),
     [
-        (b"\xff{}", "UTF-8"),
+        (b'{"a": "\xff"}', "UTF-8"),
         (b"{not json", "not valid JSON"),
         (b'{"attachment": {}, "attachment": {}}', "duplicate key"),
         (b'{"attachment": NaN}', "not valid JSON"),
-        (b"", "not valid JSON"),
+        (b"", "The request body is empty."),
     ],
 )
 def test_malformed_json_is_400(server: KomboServer, raw: bytes, message_part: str) -> None:

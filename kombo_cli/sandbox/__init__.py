@@ -1,0 +1,1 @@
+"""A local, strict implementation of the Kombo API for trying kombo and testing scripts."""

@@ -1,0 +1,151 @@
+"""Where the sandbox keeps uploads: real files on disk, one folder per target.
+
+Layout under the data directory, so a user can open what arrived:
+
+    candidates/<id>/Frank Doe CV.pdf
+    candidates/<id>/Frank Doe CV (2).pdf      a second upload of the same name, never over the first
+    applications/<id>/portfolio.pdf.url.txt   a data_url upload: a text file holding the URL
+    index.jsonl                               one line per upload, so listings survive a restart
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import quote
+
+from kombo_cli.sandbox.contract import kombo_id, now_iso, remote_id
+
+INDEX_NAME = "index.jsonl"
+# Most file systems allow 255 bytes per name; leave room for " (99)" and ".url.txt".
+_MAX_NAME_BYTES = 200
+
+
+@dataclass
+class StoredAttachment:
+    target_kind: str
+    target_id: str
+    name: str
+    type: str
+    content_type: str | None = None
+    data_url: str | None = None
+    remote_fields: dict[str, Any] | None = None
+    # Relative to the data directory; None for attachments added without a file (tests).
+    file: str | None = None
+    size: int = 0
+    # Kombo assigns these; a listing must show the same values every time.
+    id: str = field(default_factory=kombo_id)
+    remote_id: str = field(default_factory=remote_id)
+    created_at: str = field(default_factory=now_iso)
+    # Set by the store so `data` can find the file; not part of the index.
+    root: Path | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def data(self) -> bytes | None:
+        """The stored bytes of a base64 upload (None for a data_url upload)."""
+        if self.data_url is not None or self.file is None or self.root is None:
+            return None
+        return (self.root / self.file).read_bytes()
+
+    @property
+    def path(self) -> Path | None:
+        return None if self.file is None or self.root is None else self.root / self.file
+
+    def to_index(self) -> dict[str, Any]:
+        record = asdict(self)
+        record.pop("root")
+        return record
+
+
+class AttachmentStore:
+    """Thread-safe: the sandbox serves several uploads at once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._items: list[StoredAttachment] = self._load_index()
+
+    def _load_index(self) -> list[StoredAttachment]:
+        index = self.root / INDEX_NAME
+        items = []
+        if index.exists():
+            for line in index.read_text(encoding="utf-8").splitlines():
+                with contextlib.suppress(ValueError, TypeError):
+                    items.append(StoredAttachment(**json.loads(line), root=self.root))
+        return items
+
+    def all(self) -> list[StoredAttachment]:
+        with self._lock:
+            return list(self._items)
+
+    def for_target(self, kind: str, target_id: str) -> list[StoredAttachment]:
+        with self._lock:
+            return [a for a in self._items if a.target_kind == kind and a.target_id == target_id]
+
+    def append(self, attachment: StoredAttachment) -> None:
+        """Record an attachment (also used by tests to set up "already there" cases)."""
+        attachment.root = self.root
+        with self._lock:
+            self._items.append(attachment)
+            with open(self.root / INDEX_NAME, "a", encoding="utf-8") as index:
+                index.write(json.dumps(attachment.to_index(), ensure_ascii=False) + "\n")
+
+    @contextmanager
+    def new_file(self, kind: str, target_id: str) -> Iterator[tuple[BinaryIO, Path]]:
+        """A temporary file in the target's folder; removed unless `commit` renames it."""
+        folder = self._folder(kind, target_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        temp = folder / f".upload-{kombo_id()}.part"
+        try:
+            with open(temp, "wb") as handle:
+                yield handle, temp
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+
+    def commit(self, temp: Path, attachment: StoredAttachment, suffix: str = "") -> None:
+        """Move a finished upload to its final, unique name and record it."""
+        folder = self._folder(attachment.target_kind, attachment.target_id)
+        with self._lock:
+            final = _unique_path(folder, _safe_file_name(attachment.name), suffix)
+            os.replace(temp, final)
+        attachment.file = str(final.relative_to(self.root))
+        self.append(attachment)
+
+    def _folder(self, kind: str, target_id: str) -> Path:
+        # Percent-encoding keeps any id (even one holding "/") to one safe folder name.
+        return self.root / f"{kind}s" / quote(target_id, safe="")
+
+
+def _safe_file_name(name: str) -> str:
+    """The attachment name as a file name: no folders, no hidden files, not too long."""
+    cleaned = "".join("_" if ch in "/\\\x00" or ord(ch) < 32 else ch for ch in name).strip()
+    cleaned = cleaned.lstrip(".") or "attachment"
+    encoded = cleaned.encode("utf-8")
+    if len(encoded) > _MAX_NAME_BYTES:
+        _stem, dot, extension = cleaned.rpartition(".")
+        keep = extension if dot and len(extension) <= 10 else ""
+        budget = _MAX_NAME_BYTES - len(keep.encode("utf-8")) - 1
+        cleaned = encoded[:budget].decode("utf-8", "ignore") + ("." + keep if keep else "")
+    return cleaned
+
+
+def _unique_path(folder: Path, name: str, suffix: str) -> Path:
+    candidate = folder / (name + suffix)
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem:
+        stem, extension = name, ""
+    number = 2
+    while candidate.exists():
+        numbered = f"{stem} ({number})" + (f".{extension}" if extension else "")
+        candidate = folder / (numbered + suffix)
+        number += 1
+    return candidate

@@ -1,0 +1,182 @@
+"""`kombo sandbox` as users run it: the installed executable, real ports, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from kombo_cli.sandbox.demo import sample_cv_bytes
+from kombo_cli.sandbox.fixtures import FRANK_DOE_ID
+from tests.conftest import KOMBO_EXECUTABLE, clean_env, make_pdf, run_kombo
+
+
+class RunningSandbox:
+    def __init__(self, process: subprocess.Popen[bytes], banner: str) -> None:
+        self.process = process
+        self.banner = banner
+        exports = dict(
+            line.strip().removeprefix("export ").split("=", 1)
+            for line in banner.splitlines()
+            if line.strip().startswith("export ")
+        )
+        self.env = exports
+        self.base_url = exports["KOMBO_BASE_URL"]
+
+    def stop(self, sig: int = signal.SIGINT) -> tuple[int, str]:
+        self.process.send_signal(sig)
+        _out, err = self.process.communicate(timeout=20)
+        return self.process.returncode, err.decode()
+
+
+@contextmanager
+def sandbox(*args: str, env: dict[str, str] | None = None) -> Iterator[RunningSandbox]:
+    process = subprocess.Popen(
+        [str(KOMBO_EXECUTABLE), "sandbox", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(env),
+    )
+    assert process.stdout is not None
+    lines = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        line = process.stdout.readline().decode()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("Press Ctrl-C to stop."):
+            break
+    banner = "".join(lines)
+    try:
+        assert "Press Ctrl-C to stop." in banner, banner + process.stderr.read().decode()
+        yield RunningSandbox(process, banner)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_demo_runs_the_main_job_end_to_end_and_cleans_up(tmp_path: Path) -> None:
+    # Whatever the user has configured must not matter: the demo never leaves the machine.
+    (tmp_path / ".env").write_text("KOMBO_API_KEY=ks_prod_real_key_real_key_1234\n")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {
+        "KOMBO_BASE_URL": "https://api.kombo.dev/v1",
+        "KOMBO_API_KEY": "ks_prod_do_not_use_do_not_use",
+        "KOMBO_INTEGRATION_ID": "workday:real",
+        "TMPDIR": str(temp),
+    }
+    result = run_kombo("sandbox", "--demo", env=env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert f"Attached Frank Doe CV.pdf to candidate {FRANK_DOE_ID} (CV, application/pdf" in (
+        result.stdout
+    )
+    assert "Frank Doe CV.pdf  CV  application/pdf" in result.stdout
+    assert "stored exactly the bytes that were sent" in result.stdout
+    assert list(temp.iterdir()) == []
+
+
+def test_attach_against_a_running_sandbox_stores_the_exact_bytes(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    cv = tmp_path / "cv.pdf"
+    cv.write_bytes(make_pdf() + os.urandom(3000))
+    with sandbox("--data-dir", str(data_dir)) as running:
+        assert running.env["KOMBO_API_KEY"] == "sandbox-key"
+        assert running.env["KOMBO_INTEGRATION_ID"] == "sandbox:local"
+        assert running.base_url.startswith("http://127.0.0.1:")
+        assert f"kombo attach {FRANK_DOE_ID} cv.pdf --type CV" in running.banner
+
+        first = run_kombo("attach", FRANK_DOE_ID, str(cv), "--type", "CV", env=running.env)
+        second = run_kombo("attach", FRANK_DOE_ID, str(cv), "--json", env=running.env)
+        code, stderr = running.stop()
+
+    assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr
+    folder = data_dir / "candidates" / FRANK_DOE_ID
+    # A second file of the same name is stored beside the first, never over it.
+    assert (folder / "cv.pdf").read_bytes() == cv.read_bytes()
+    assert (folder / "cv (2).pdf").read_bytes() == cv.read_bytes()
+    assert code == 0
+    assert f"POST /v1/ats/candidates/{FRANK_DOE_ID}/attachments -> 200" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_sigterm_stops_the_sandbox_cleanly() -> None:
+    with sandbox("-q") as running:
+        code, stderr = running.stop(signal.SIGTERM)
+    assert code == 0
+    assert stderr == ""
+
+
+def test_a_port_in_use_is_a_usage_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_kombo("sandbox", "--port", str(port), timeout=20)
+    assert result.returncode == 2
+    assert f"Error: Port {port} on 127.0.0.1 is already in use." in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_strict_ids_turn_unknown_candidates_into_404(tmp_path: Path) -> None:
+    cv = tmp_path / "cv.pdf"
+    cv.write_bytes(make_pdf())
+    with sandbox("--strict-ids") as running:
+        unknown = run_kombo("attach", "NoSuchCandidate", str(cv), env=running.env)
+        known = run_kombo("attach", FRANK_DOE_ID, str(cv), env=running.env)
+    assert unknown.returncode == 5
+    assert "could not be found" in unknown.stderr
+    assert known.returncode == 0
+
+
+def test_custom_candidates_and_their_errors(tmp_path: Path) -> None:
+    good = tmp_path / "people.json"
+    good.write_text(
+        json.dumps([{"id": "Cand1", "first_name": "Ada", "email_addresses": ["a@x.org"]}])
+    )
+    with sandbox("--candidates", str(good), "--strict-ids") as running:
+        assert "Cand1  Ada" in running.banner
+        cv = tmp_path / "cv.pdf"
+        cv.write_bytes(make_pdf())
+        assert run_kombo("attach", "Cand1", str(cv), env=running.env).returncode == 0
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"first_name": "no id"}]')
+    result = run_kombo("sandbox", "--candidates", str(bad), timeout=20)
+    assert result.returncode == 2
+    assert str(bad) in result.stderr
+
+
+def test_fail_rate_rehearses_refusals_with_retry_after(tmp_path: Path) -> None:
+    cv = tmp_path / "cv.pdf"
+    cv.write_bytes(make_pdf())
+    with sandbox("--fail-rate", "1", "--data-dir", str(tmp_path / "d")) as running:
+        result = run_kombo("attach", FRANK_DOE_ID, str(cv), env=running.env)
+    assert result.returncode == 6
+    assert "HTTP 503" in result.stderr or "HTTP 429" in result.stderr
+    assert not (tmp_path / "d" / "candidates").exists()
+
+
+def test_ambiguous_rate_stores_then_answers_500(tmp_path: Path) -> None:
+    cv = tmp_path / "cv.pdf"
+    cv.write_bytes(make_pdf())
+    with sandbox("--ambiguous-rate", "1", "--data-dir", str(tmp_path / "d")) as running:
+        result = run_kombo("attach", FRANK_DOE_ID, str(cv), env=running.env)
+    assert result.returncode == 6
+    assert "HTTP 500" in result.stderr
+    assert (tmp_path / "d" / "candidates" / FRANK_DOE_ID / "cv.pdf").exists()
+
+
+def test_the_sample_cv_is_a_pdf() -> None:
+    data = sample_cv_bytes()
+    assert data.startswith(b"%PDF-1.4")
+    assert data.rstrip().endswith(b"%%EOF")
