@@ -56,6 +56,7 @@ class AttachmentOutcome:
     http_status: int
     elapsed_s: float
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -159,4 +160,5 @@ def upload(
         http_status=response.http_status,
         elapsed_s=time.monotonic() - started,
         warnings=response.warnings,
+        notes=response.notes,
     )

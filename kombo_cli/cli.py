@@ -15,7 +15,7 @@ from typing import Optional
 import typer
 
 from kombo_cli import __version__
-from kombo_cli.errors import EXIT_CODE_LABELS, ExitCode, KomboError
+from kombo_cli.errors import EXIT_CODE_LABELS, ExitCode, InternalError, KomboError
 from kombo_cli.output import Output
 from kombo_cli.settings import (
     ENV_BASE_URL,
@@ -110,6 +110,7 @@ def attach(
         AttachmentTypeChoice.OTHER,
         "--type",
         "-t",
+        metavar="[CV|COVER_LETTER|OTHER]",
         case_sensitive=False,
         help="What the file is; decides where the ATS shows it.",
     ),
@@ -134,6 +135,7 @@ def attach(
     region: Optional[RegionChoice] = typer.Option(
         None,
         "--region",
+        metavar="[eu|us|ca]",
         case_sensitive=False,
         help=f"Kombo region.  \\[env: {ENV_REGION}; default: eu]",
         show_default=False,
@@ -156,6 +158,8 @@ def attach(
         None,
         "--env-file",
         metavar="PATH",
+        # Checked by the settings code, which reports it as a configuration error (exit 3).
+        readable=False,
         help="Read KOMBO_* settings from this dotenv file.  \\[default: ./.env if present]",
         show_default=False,
     ),
@@ -315,8 +319,8 @@ def run(argv: Optional[list[str]] = None) -> int:
         output = state.output or Output()
         if debug_requested():
             output.print_traceback(traceback.format_exc())
-        output.error(
-            KomboError(
+        output.failure(
+            InternalError(
                 f"kombo hit an unexpected internal error ({type(exc).__name__}).",
                 hint="run again with KOMBO_DEBUG=1 to see the traceback, and please report it",
             )

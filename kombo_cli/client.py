@@ -41,9 +41,11 @@ _MESSAGE_LIMIT = 2000
 class ApiResponse:
     http_status: int
     data: Any
+    # Kombo's own `warnings`; `notes` are what this client noticed about the answer.
     warnings: list[str] = field(default_factory=list)
     headers: Mapping[str, str] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
 
 class _BearerAuth(AuthBase):
@@ -166,13 +168,14 @@ class KomboClient:
 
     def _success(self, response: requests.Response, elapsed: float) -> ApiResponse:
         warnings: list[str] = []
+        notes: list[str] = []
         try:
             payload = response.json()
         except ValueError:
             # A 2xx means Kombo took the request. Reporting a failure here would invite a
             # retry, and a retried upload is a duplicate in the customer's ATS.
             payload = None
-            warnings.append(
+            notes.append(
                 f"Kombo answered HTTP {response.status_code} without the usual JSON reply;"
                 " the upload was most likely stored"
             )
@@ -182,7 +185,9 @@ class KomboClient:
                 message = item.get("message") if isinstance(item, dict) else item
                 if isinstance(message, str) and message.strip():
                     warnings.append(_one_line(message))
-        return ApiResponse(response.status_code, data, warnings, dict(response.headers), elapsed)
+        return ApiResponse(
+            response.status_code, data, warnings, dict(response.headers), elapsed, notes
+        )
 
     def _api_error(self, response: requests.Response) -> ApiError:
         status = response.status_code
@@ -231,6 +236,12 @@ class KomboClient:
                 f"{host} did not answer within {self.read_timeout_s:g} s.",
                 hint=maybe_stored if body_sent else None,
             )
+        if isinstance(exc, requests.exceptions.ProxyError):
+            # Raised before anything reached Kombo: nothing can have been stored.
+            return NetworkError(
+                f"Could not connect to {host} through the configured proxy: {_root_cause(exc)}.",
+                hint="check HTTPS_PROXY / HTTP_PROXY / NO_PROXY",
+            )
         if isinstance(exc, requests.exceptions.SSLError):
             return NetworkError(
                 f"The TLS connection to {host} failed: {_root_cause(exc)}.",
@@ -252,15 +263,20 @@ class KomboClient:
 
 def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
     """True when the failure happened before any byte of the request left this machine."""
-    # urllib3 raises NewConnectionError (inside MaxRetryError) when connecting fails.
-    from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
+    # urllib3 raises NewConnectionError (inside MaxRetryError) when connecting fails, and
+    # urllib3 2 a NameResolutionError for DNS failures (absent from urllib3 1.26).
+    import urllib3.exceptions
 
+    before_sending = (
+        urllib3.exceptions.NewConnectionError,
+        getattr(urllib3.exceptions, "NameResolutionError", urllib3.exceptions.NewConnectionError),
+    )
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, (NewConnectionError, NameResolutionError)):
+        if isinstance(seen, before_sending):
             return True
-        if isinstance(seen, MaxRetryError) and isinstance(
-            seen.reason, (NewConnectionError, NameResolutionError)
+        if isinstance(seen, urllib3.exceptions.MaxRetryError) and isinstance(
+            seen.reason, before_sending
         ):
             return True
         seen = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None

@@ -119,6 +119,13 @@ def guess_content_type(name: str, head: bytes, path: Path | None = None) -> Cont
     `path`, when given, lets ZIP-based formats be told apart by their members.
     """
     by_extension = _type_from_extension(name)
+    if by_extension and not _acceptable(by_extension):
+        # e.g. .svg is image/svg+xml, which Kombo's pattern refuses; guessing another
+        # type from the bytes would mislabel the file in the ATS.
+        raise UsageError(
+            f"{name} is {by_extension}, a type Kombo's content-type rule does not accept.",
+            hint="convert the file (e.g. to PDF or PNG), or pass --content-type yourself",
+        )
     by_content = sniff_content_type(head, path)
     if by_extension:
         warning = None
@@ -143,9 +150,9 @@ def _type_from_extension(name: str) -> str | None:
     if suffix in _TYPES_BY_EXTENSION:
         return _TYPES_BY_EXTENSION[suffix]
     guessed, _encoding = _STDLIB_TYPES.guess_type("file" + suffix, strict=False)
-    if guessed and _acceptable(guessed):
-        return guessed
-    return None
+    if guessed in GENERIC_CONTENT_TYPES:
+        return None
+    return guessed
 
 
 def _acceptable(content_type: str) -> bool:
@@ -213,16 +220,30 @@ def _sniff_text(head: bytes) -> str | None:
     return "text/plain"
 
 
-_TEXT_FAMILY = frozenset({"application/json", "application/xml", "message/rfc822"})
+_BINARY_FORMATS = frozenset(
+    {content_type for _prefix, content_type in _MAGIC_PREFIXES}
+    | {"application/zip", "application/msword", "application/vnd.ms-excel"}
+    | {"application/vnd.ms-powerpoint", "application/vnd.apple.pages"}
+)
+
+
+def _has_binary_signature(content_type: str) -> bool:
+    return (
+        content_type in _BINARY_FORMATS
+        or content_type.startswith(("image/", "audio/", "video/"))
+        or "officedocument" in content_type
+        or "opendocument" in content_type
+    ) and content_type != "image/svg+xml"
 
 
 def _compatible(by_extension: str, by_content: str) -> bool:
     """Whether a sniffed type agrees well enough with the extension's type not to warn."""
     if by_extension == by_content:
         return True
-    # Sniffing text only proves "no binary signature": any text-like type agrees with it.
+    # Sniffing text only proves "no binary signature": it disagrees only with formats that
+    # always have one (.js, .sh, .json and other text files are fine).
     if by_content.startswith("text/"):
-        return by_extension.startswith("text/") or by_extension in _TEXT_FAMILY
+        return not _has_binary_signature(by_extension)
     # Every Office/ODF file is a ZIP, and a .zip may hold a document.
     if by_content == "application/zip" or by_extension == "application/zip":
         return True

@@ -50,6 +50,13 @@ class KomboError(Exception):
         self.hint = hint
 
 
+class InternalError(KomboError):
+    """A bug in kombo itself."""
+
+    exit_code = ExitCode.INTERNAL
+    local_code = "CLI.INTERNAL"
+
+
 class UsageError(KomboError):
     """The command line or a local file is unusable; nothing was sent."""
 
@@ -101,38 +108,34 @@ class ApiError(KomboError):
         self.exit_code = exit_code_for_api_error(code, http_status)
 
 
-# Kombo asks clients to branch on `error.code` and fall back to the HTTP status only when
-# the code is absent or unknown (the code list grows over time).
-_EXIT_CODE_BY_KOMBO_CODE: dict[str, ExitCode] = {
-    "PLATFORM.AUTHENTICATION_INVALID": ExitCode.AUTH,
-    "PLATFORM.IP_NOT_WHITELISTED": ExitCode.AUTH,
-    "INTEGRATION.PERMISSION_MISSING": ExitCode.AUTH,
-    "PLATFORM.RATE_LIMIT_EXCEEDED": ExitCode.NETWORK,
-    "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED": ExitCode.NETWORK,
-    "PLATFORM.UNKNOWN_ERROR": ExitCode.NETWORK,
-    "PLATFORM.TASK_TIMED_OUT": ExitCode.NETWORK,
-    "REMOTE.SERVICE_UNAVAILABLE": ExitCode.NETWORK,
-    "REMOTE.RATE_LIMIT_EXCEEDED": ExitCode.NETWORK,
-    "PLATFORM.INTEGRATION_NOT_FOUND": ExitCode.REJECTED,
-    "PLATFORM.INPUT_INVALID": ExitCode.REJECTED,
-    "INTEGRATION.AUTHENTICATION_INVALID": ExitCode.REJECTED,
-    "INTEGRATION.SETUP_SYNC_PENDING": ExitCode.REJECTED,
-    "INTEGRATION.SETUP_INCOMPLETE": ExitCode.REJECTED,
-    "INTEGRATION.QA_FAILED": ExitCode.REJECTED,
-    "INTEGRATION.INACTIVE": ExitCode.REJECTED,
-    "INTEGRATION.ACTION_NOT_AVAILABLE": ExitCode.REJECTED,
-    "INTEGRATION.ACTION_DISABLED": ExitCode.REJECTED,
-    "REMOTE.INPUT_INVALID": ExitCode.REJECTED,
-}
+# The exit-code table is defined by HTTP status (401/403 -> 4, 429 and 5xx -> 6, other
+# 4xx -> 5). Kombo asks clients to branch on `error.code`, so the code decides only where
+# the status alone would mislead: a rejected key or a retryable condition reported with
+# an unusual status. The list of codes grows over time; unknown codes fall back to status.
+_AUTH_CODES = frozenset(
+    {
+        "PLATFORM.AUTHENTICATION_INVALID",
+        "PLATFORM.IP_NOT_WHITELISTED",
+        "INTEGRATION.PERMISSION_MISSING",
+    }
+)
+_UNAVAILABLE_CODES = frozenset(
+    {
+        "PLATFORM.RATE_LIMIT_EXCEEDED",
+        "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED",
+        "PLATFORM.UNKNOWN_ERROR",
+        "PLATFORM.TASK_TIMED_OUT",
+        "REMOTE.SERVICE_UNAVAILABLE",
+        "REMOTE.RATE_LIMIT_EXCEEDED",
+    }
+)
 
 
 def exit_code_for_api_error(code: str | None, http_status: int) -> ExitCode:
-    """The exit code for a Kombo error: by Kombo's code when known, else by HTTP status."""
-    if code in _EXIT_CODE_BY_KOMBO_CODE:
-        return _EXIT_CODE_BY_KOMBO_CODE[code]  # type: ignore[index]
-    if http_status in (401, 403):
+    """The exit code for an error answer from Kombo."""
+    if http_status in (401, 403) or code in _AUTH_CODES:
         return ExitCode.AUTH
-    if http_status == 429 or http_status >= 500:
+    if http_status == 429 or http_status >= 500 or code in _UNAVAILABLE_CODES:
         return ExitCode.NETWORK
     if 400 <= http_status < 500:
         return ExitCode.REJECTED

@@ -6,6 +6,7 @@ that check the version pay almost nothing for it.
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -14,11 +15,18 @@ def main(argv: list[str] | None = None) -> int:
     if args == ["--version"]:
         from kombo_cli import __version__
 
-        sys.stdout.write(f"kombo {__version__}\n")
+        try:
+            sys.stdout.write(f"kombo {__version__}\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # `kombo --version | head -c0`: nothing to report, and no noise at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     try:
         from kombo_cli.cli import run
+
+        return run(args)
     except KeyboardInterrupt:
+        # Ctrl-C while starting up or after the work is done: still the documented code.
         sys.stderr.write("Error: Interrupted.\n")
         return 130
-    return run(args)

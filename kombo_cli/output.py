@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -33,16 +34,38 @@ if TYPE_CHECKING:
 PROGRESS_MIN_BYTES = 1024 * 1024
 
 
-def wants_color(stream: TextIO, environ: Mapping[str, str]) -> bool:
-    """Colour only for a terminal, and never with NO_COLOR (https://no-color.org) or TERM=dumb."""
-    if environ.get("NO_COLOR"):
-        return False
+# Characters that must never reach a terminal or a log from untrusted text (file names,
+# Kombo's messages): C0/C1 controls other than newline and tab, and bidirectional overrides
+# that can make a line read differently from what it says.
+_UNSAFE_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def is_terminal(stream: TextIO, environ: Mapping[str, str]) -> bool:
+    """A real terminal that can take cursor control (progress bars); TERM=dumb cannot."""
     if environ.get("TERM") == "dumb":
         return False
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def wants_color(stream: TextIO, environ: Mapping[str, str]) -> bool:
+    """Colour only for a terminal, and never with NO_COLOR (https://no-color.org)."""
+    return not environ.get("NO_COLOR") and is_terminal(stream, environ)
+
+
+def printable(text: str) -> str:
+    """`text` made safe to show: undecodable file-name bytes and control characters escaped."""
+    # File names on Linux are bytes; Python keeps undecodable ones as lone surrogates, which
+    # no UTF-8 stream can write. Show them as \xNN instead.
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # surrogates that did not come from a file name
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _UNSAFE_CHARACTERS.sub(lambda match: ascii(match.group())[1:-1], text)
 
 
 def human_size(size: int) -> str:
@@ -71,10 +94,10 @@ class Output:
         self.verbosity = 0 if quiet else verbosity
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
+        self.stderr_terminal = is_terminal(self.stderr, environ)
         self.stderr_color = wants_color(self.stderr, environ)
         self.stdout_color = wants_color(self.stdout, environ) and not json_mode
         self._secrets: list[str] = []
-        self._rich_stderr: Any = None
 
     # -- secrets -----------------------------------------------------------------------
 
@@ -84,21 +107,37 @@ class Output:
             self._secrets.append(secret)
 
     def _clean(self, text: str) -> str:
-        return scrub(text, self._secrets)
+        return printable(scrub(text, self._secrets))
+
+    def _clean_json(self, value: Any) -> Any:
+        """Scrub every string inside a JSON value, so the result is still valid JSON."""
+        if isinstance(value, str):
+            return self._clean(value)
+        if isinstance(value, dict):
+            return {key: self._clean_json(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._clean_json(item) for item in value]
+        return value
 
     # -- low-level writers ---------------------------------------------------------------
 
     def _write(self, stream: TextIO, text: str, style: str | None, color: bool) -> None:
         text = self._clean(text)
-        if color and style:
-            from rich.console import Console
-            from rich.text import Text
+        try:
+            if color and style:
+                from rich.console import Console
+                from rich.text import Text
 
-            console = Console(file=stream, force_terminal=True, highlight=False, soft_wrap=True)
-            console.print(Text(text, style=style))
-        else:
-            stream.write(text + "\n")
-        stream.flush()
+                console = Console(file=stream, force_terminal=True, highlight=False, soft_wrap=True)
+                console.print(Text(text, style=style))
+            else:
+                stream.write(text + "\n")
+            stream.flush()
+        except BrokenPipeError:
+            # The reader went away (`kombo ... | head -1`). The work itself must go on and
+            # end with its real exit code: stopping half-way through a batch, or exiting 1
+            # after a stored upload, would invite a re-run and a duplicate.
+            _discard_further_output(stream)
 
     def _out(self, text: str, style: str | None = None) -> None:
         self._write(self.stdout, text, style, self.stdout_color)
@@ -107,8 +146,8 @@ class Output:
         self._write(self.stderr, text, style, self.stderr_color)
 
     def _json(self, payload: dict[str, Any]) -> None:
-        self.stdout.write(self._clean(json.dumps(payload, ensure_ascii=False)) + "\n")
-        self.stdout.flush()
+        line = json.dumps(self._clean_json(payload), ensure_ascii=False)
+        self._write(self.stdout, line, None, False)
 
     # -- chatter on stderr ---------------------------------------------------------------
 
@@ -151,7 +190,7 @@ class Output:
     @contextmanager
     def upload_progress(self, label: str, total_bytes: int) -> Iterator[ProgressCallback | None]:
         """A transient progress bar on a terminal; nothing otherwise."""
-        if self.quiet or not self.stderr_color or total_bytes < PROGRESS_MIN_BYTES:
+        if self.quiet or not self.stderr_terminal or total_bytes < PROGRESS_MIN_BYTES:
             yield None
             return
         from rich.console import Console
@@ -164,9 +203,10 @@ class Output:
             TransferSpeedColumn,
         )
 
-        console = Console(file=self.stderr, highlight=False)
+        console = Console(file=self.stderr, highlight=False, no_color=not self.stderr_color)
         with Progress(
-            TextColumn("{task.description}"),
+            # File names may contain [brackets]: never read them as rich markup.
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             DownloadColumn(),
             TransferSpeedColumn(),
@@ -209,6 +249,8 @@ class Output:
     def attached(self, outcome: AttachmentOutcome) -> None:
         for warning in outcome.warnings:
             self.warning(f"Kombo: {warning}")
+        for note in outcome.notes:
+            self.warning(note)
         if self.json_mode:
             self._json(outcome_json(outcome))
         elif not self.quiet:
@@ -329,6 +371,17 @@ class Output:
         ]
         self._out("\n".join(lines), None if same else "red")
         return ExitCode.SUCCESS if same else ExitCode.INTERNAL
+
+
+def _discard_further_output(stream: TextIO) -> None:
+    """Point a closed pipe's file descriptor at /dev/null so later writes (and Python's own
+    flush at exit) neither fail nor print "Exception ignored" noise."""
+    import contextlib
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
 
 
 def target_json(target: Target) -> dict[str, str]:

@@ -18,9 +18,14 @@ def mask_secret(secret: str) -> str:
     return f"{prefix}…" if prefix else "…"
 
 
+# Replacing a one- or two-character "key" everywhere would garble every message (and
+# could break JSON); a value that short protects nothing and is refused by Kombo anyway.
+MIN_SECRET_LENGTH_TO_SCRUB = 6
+
+
 def scrub(text: str, secrets: Iterable[str]) -> str:
     """Replace every occurrence of each secret in `text` by its masked form."""
     for secret in secrets:
-        if secret:
+        if len(secret) >= MIN_SECRET_LENGTH_TO_SCRUB:
             text = text.replace(secret, mask_secret(secret))
     return text

@@ -31,9 +31,10 @@ ENV_BASE_URL = "KOMBO_BASE_URL"
 ENV_DEBUG = "KOMBO_DEBUG"
 DEFAULT_DOTENV_NAME = ".env"
 
-# Whitespace or control characters inside a credential would either break the HTTP header
-# or end up echoed in an error message by the HTTP library; refuse them up front.
-_UNSAFE_CHARACTERS = re.compile(r"[\s\x00-\x1f\x7f]")
+# Keys and integration ids are printable ASCII. Anything else (a space, a line break, a
+# curly quote pasted from a document) would break the HTTP header or end up echoed in an
+# error message by the HTTP library; refuse it up front.
+_CREDENTIAL = re.compile(r"[\x21-\x7e]+")
 
 
 class Source(str, Enum):
@@ -117,8 +118,10 @@ def resolve_settings(
 ) -> Settings:
     """Apply the precedence order to every setting. Raises ConfigError for invalid values."""
     environ = os.environ if environ is None else environ
-    dotenv_path = flags.env_file or (cwd or Path.cwd()) / DEFAULT_DOTENV_NAME
-    dotenv = read_dotenv(dotenv_path, required=flags.env_file is not None)
+    dotenv_path = flags.env_file or _local_dotenv(cwd)
+    dotenv = None
+    if dotenv_path is not None:
+        dotenv = read_dotenv(dotenv_path, required=flags.env_file is not None)
     dotenv_origin = str(dotenv_path)
     used_dotenv = dotenv_path if dotenv is not None else None
     dotenv = dotenv or {}
@@ -147,6 +150,14 @@ def resolve_settings(
     return Settings(api_key, integration_id, region, base_url, used_dotenv)
 
 
+def _local_dotenv(cwd: Path | None) -> Path | None:
+    """./.env in the current directory, or None when there is no current directory."""
+    try:
+        return (cwd or Path.cwd()) / DEFAULT_DOTENV_NAME
+    except OSError:  # the directory was deleted under the shell
+        return None
+
+
 def debug_requested(environ: Mapping[str, str] | None = None) -> bool:
     """KOMBO_DEBUG=1 turns on the HTTP debug log and tracebacks for internal errors."""
     environ = os.environ if environ is None else environ
@@ -165,10 +176,11 @@ def _clean_credential(resolved: Resolved, label: str) -> Resolved:
     if value.lower().startswith("bearer "):
         # Users paste the whole header value; the official SDKs accept it too.
         value = value[len("bearer ") :].strip()
-    if _UNSAFE_CHARACTERS.search(value):
+    if not _CREDENTIAL.fullmatch(value):
         raise ConfigError(
-            f"The {label} from {resolved.origin} contains spaces or control characters.",
-            hint=f"copy the {label} again without line breaks or spaces",
+            f"The {label} from {resolved.origin} contains spaces, quotes or other characters"
+            " that are not plain ASCII.",
+            hint=f"copy the {label} again, without quotes, line breaks or spaces",
         )
     return Resolved(value, resolved.source, resolved.origin)
 
@@ -189,9 +201,20 @@ def validate_base_url(resolved: Resolved) -> str:
     """A usable API base URL (including /v1), or a ConfigError saying why not."""
     assert resolved.value is not None
     raw = resolved.value.strip()
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise ConfigError(
+            f"The base URL from {resolved.origin} is not a valid URL.",
+            hint="use a URL like https://api.kombo.dev/v1",
+        ) from None
     problem = None
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    if (
+        parts.scheme not in ("https", "http")
+        or not parts.hostname
+        or any(ch.isspace() for ch in raw)
+    ):
         problem = "is not an http(s) URL"
     elif parts.username or parts.password:
         problem = "must not contain a user name or password"
@@ -235,6 +258,12 @@ def read_dotenv(path: Path, *, required: bool) -> dict[str, str] | None:
         if required:
             raise ConfigError(f"The env file {path} does not exist.") from None
         return None
+    except PermissionError:
+        if not required and not os.access(path.parent, os.X_OK):
+            # A current directory we may not search cannot be told to hold a .env at all;
+            # settings from the environment must still work there.
+            return None
+        raise ConfigError(f"The env file {path} cannot be read: permission denied.") from None
     except IsADirectoryError:
         raise ConfigError(f"The env file {path} is a directory, not a file.") from None
     except OSError as exc:
@@ -247,7 +276,9 @@ def read_dotenv(path: Path, *, required: bool) -> dict[str, str] | None:
             hint="a dotenv file holds KEY=value lines",
         )
     try:
-        text = raw.decode("utf-8")
+        # utf-8-sig: editors on Windows start files with a byte-order mark, which older
+        # python-dotenv releases read as part of the first variable's name.
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(
@@ -258,10 +289,12 @@ def read_dotenv(path: Path, *, required: bool) -> dict[str, str] | None:
     import io
 
     for binding in parse_stream(io.StringIO(text)):
-        if binding.error:
+        # A line with a name but no "=" parses, but sets nothing: most often a pasted key
+        # without its KOMBO_API_KEY= in front. Treat it like any other broken line.
+        if binding.error or (binding.key is not None and binding.value is None):
+            line = _first_statement_line(binding.original.string, binding.original.line)
             raise ConfigError(
-                f"The env file {path} has a line that cannot be parsed (line"
-                f" {_first_statement_line(binding.original.string, binding.original.line)}).",
+                f"The env file {path} has a line that cannot be parsed (line {line}).",
                 hint="each line must be KEY=value, export KEY=value, or a # comment",
             )
     values = dotenv_values(stream=io.StringIO(text))

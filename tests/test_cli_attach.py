@@ -908,8 +908,15 @@ def test_the_key_never_appears_in_any_output(
     runs = [
         run_kombo("attach", CANDIDATE_ID, path, "-vv", "--json", env=server_env),
         run_kombo("attach", CANDIDATE_ID, path, "-vv", "--dry-run", env=server_env),
-        run_kombo("attach", CANDIDATE_ID, path, "-vv", env={**server_env, "KOMBO_API_KEY": "x y"}),
+        # A key the client refuses (a line break inside) must not be echoed either.
+        run_kombo(
+            "attach",
+            CANDIDATE_ID,
+            path,
+            "-vv",
+            env={**server_env, "KOMBO_API_KEY": f"{API_KEY}\nx"},
+        ),
     ]
-    assert runs[0].returncode == 5
+    assert [run.returncode for run in runs] == [5, 0, 3]
     for result in runs:
         assert_no_secret(result.stdout, result.stderr)

@@ -61,7 +61,8 @@ def test_success_without_json_is_still_a_success_with_a_warning(
     )
     outcome = send(kombo_server, pdf)
     assert outcome.http_status == 200
-    assert "most likely stored" in outcome.warnings[0]
+    assert "most likely stored" in outcome.notes[0]
+    assert outcome.warnings == []
 
 
 def test_error_envelope_without_code_falls_back_to_the_status(

@@ -98,9 +98,17 @@ def test_unknown_extension_falls_back_to_content() -> None:
     assert (guess.content_type, guess.method) == ("application/pdf", "content")
 
 
-def test_extension_types_kombo_would_refuse_are_skipped() -> None:
-    # .svg maps to image/svg+xml, which does not match Kombo's pattern; the content decides.
-    assert guess_content_type("logo.svg", b"<svg></svg>").content_type == "text/plain"
+def test_an_extension_whose_type_kombo_refuses_stops_with_a_hint() -> None:
+    # .svg is image/svg+xml, which does not match Kombo's pattern; calling it text/plain
+    # would mislabel the file in the ATS.
+    with pytest.raises(UsageError, match=r"image/svg\+xml") as caught:
+        guess_content_type("logo.svg", b"<svg></svg>")
+    assert caught.value.hint is not None and "--content-type" in caught.value.hint
+
+
+@pytest.mark.parametrize("name", ["app.js", "run.sh", "data.json", "feed.xml", "notes.csv"])
+def test_text_files_with_application_types_draw_no_warning(name: str) -> None:
+    assert guess_content_type(name, b"plain text\n").warning is None
 
 
 def test_mismatch_between_extension_and_content_is_warned() -> None:

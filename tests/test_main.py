@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -73,6 +74,19 @@ def test_unexpected_errors_exit_1_with_one_line_and_no_traceback(
     )
     assert "Traceback" not in captured.err
     assert API_KEY not in captured.err + captured.out
+
+
+def test_unexpected_errors_still_print_a_json_error_with_json(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:
+    monkeypatch.setattr("kombo_cli.commands.attach.resolve_settings", _explode)
+
+    code = cli.run(["attach", "X", str(tmp_path / "cv.pdf"), "--json"])
+
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert payload["error"]["code"] == "CLI.INTERNAL"
+    assert payload["error"]["exit_code"] == 1
 
 
 def test_kombo_debug_shows_the_traceback_with_the_key_masked(
