@@ -77,6 +77,10 @@ def human_size(size: int) -> str:
     return f"{size} B"  # pragma: no cover - the loop always returns
 
 
+def human_duration(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
 class Output:
     def __init__(
         self,
@@ -351,7 +355,7 @@ class Output:
             f"Started a local Kombo sandbox at {report.base_url} (nothing leaves this machine).",
             f"Attached {plan.name} to {plan.target} ({plan.type},"
             f" {plan.content_type.content_type}, {human_size(plan.local_file.size)})"
-            f" in {outcome.elapsed_s:.2f} s.",
+            f" in {human_duration(outcome.elapsed_s)}.",
             "The candidate's attachments, as the API lists them:",
         ]
         for item in report.listing:

@@ -532,8 +532,13 @@ class SandboxServer:
 
     @property
     def url(self) -> str:
-        """The loopback URL clients on this machine use, whatever interface is bound."""
-        return f"http://127.0.0.1:{self.port}"
+        """A URL clients on this machine can use: loopback when bound to every interface."""
+        host = self.config.host
+        if host in ("", "0.0.0.0", "::"):
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     @property
     def base_url(self) -> str:

@@ -1,0 +1,238 @@
+"""The sandbox's own behaviour beyond the attachment rules: candidates, integrations, storage."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from kombo_cli.sandbox.fixtures import (
+    FRANK_DOE_ID,
+    MARIA_GARCIA_ID,
+)
+from kombo_cli.sandbox.server import SandboxConfig, SandboxServer
+
+KEY = "sandbox-key"
+INTEGRATION = "sandbox:local"
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
+    with SandboxServer(SandboxConfig(data_dir=tmp_path / "data")) as server:
+        yield server
+
+
+def call(
+    server: SandboxServer, method: str, path: str, body: Any = None, integration: bool = True
+) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {KEY}", "Accept": "application/json"}
+    if integration:
+        headers["X-Integration-Id"] = INTEGRATION
+    raw = None
+    if body is not None:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        connection.request(method, path, body=raw, headers=headers)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def upload(server: SandboxServer, target: str, name: str, data: bytes) -> int:
+    body = {
+        "attachment": {
+            "name": name,
+            "type": "CV",
+            "content_type": "application/pdf",
+            "data": base64.b64encode(data).decode(),
+        }
+    }
+    status, _ = call(
+        server, "POST", f"/v1/ats/candidates/{quote(target, safe='')}/attachments", body
+    )
+    return status
+
+
+def test_candidates_by_email_ignore_case(sandbox: SandboxServer) -> None:
+    status, payload = call(sandbox, "GET", "/v1/ats/candidates?email=maria.garcia%40EXAMPLE.com")
+    assert status == 200
+    assert [c["id"] for c in payload["data"]["results"]] == [MARIA_GARCIA_ID]
+    assert payload["data"]["next"] is None
+    assert "warnings" not in payload
+
+
+def test_candidates_page_with_a_cursor_that_requires_the_same_filters(
+    sandbox: SandboxServer,
+) -> None:
+    _, first = call(sandbox, "GET", "/v1/ats/candidates?page_size=2&include_deleted=false")
+    cursor = first["data"]["next"]
+    assert len(first["data"]["results"]) == 2 and cursor
+
+    _, second = call(
+        sandbox, "GET", f"/v1/ats/candidates?page_size=2&include_deleted=false&cursor={cursor}"
+    )
+    status, changed = call(sandbox, "GET", f"/v1/ats/candidates?page_size=2&cursor={cursor}")
+
+    seen = [c["id"] for c in first["data"]["results"] + second["data"]["results"]]
+    assert seen == [c["id"] for c in sandbox.candidates]
+    assert second["data"]["next"] is None
+    assert status == 400
+    assert "same filters" in changed["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "message"),
+    [
+        ("emails=x", 400, "Unknown query parameter 'emails'"),
+        ("page_size=0", 400, "'page_size'"),
+        ("page_size=251", 400, "'page_size'"),
+        ("include_deleted=yes", 400, "true or false"),
+        ("email=a%40b.c&email=d%40e.f", 400, "more than once"),
+        ("cursor=garbage", 400, "'cursor'"),
+        ("ids=NoSuchCandidate", 404, "NoSuchCandidate"),
+        ("updated_after=yesterday", 400, "'updated_after'"),
+    ],
+)
+def test_candidate_query_errors(
+    sandbox: SandboxServer, query: str, status: int, message: str
+) -> None:
+    got_status, payload = call(sandbox, "GET", f"/v1/ats/candidates?{query}")
+    assert got_status == status
+    assert payload["error"]["code"] == "PLATFORM.INPUT_INVALID"
+    assert message in payload["error"]["message"]
+
+
+def test_candidate_filters_combine(sandbox: SandboxServer) -> None:
+    _, payload = call(
+        sandbox, "GET", f"/v1/ats/candidates?ids={FRANK_DOE_ID},{MARIA_GARCIA_ID}&first_name=FRANK"
+    )
+    assert [c["id"] for c in payload["data"]["results"]] == [FRANK_DOE_ID]
+
+
+def test_integration_details_need_no_integration_header(sandbox: SandboxServer) -> None:
+    status, payload = call(sandbox, "GET", "/v1/integrations/sandbox%3Alocal", integration=False)
+    assert status == 200
+    assert payload["data"]["id"] == INTEGRATION
+
+    status, payload = call(sandbox, "GET", "/v1/integrations/workday:other", integration=False)
+    assert status == 404
+    assert payload["error"]["code"] == "PLATFORM.INTEGRATION_NOT_FOUND"
+
+
+def test_uploads_are_files_named_after_the_attachment(sandbox: SandboxServer) -> None:
+    data = os.urandom(5000)
+    assert upload(sandbox, "a/b", "cv.pdf", data) == 200
+    assert upload(sandbox, "a/b", "cv.pdf", data[::-1]) == 200
+    assert upload(sandbox, "a/b", "../../etc/passwd", b"x") == 200
+    assert upload(sandbox, "a/b", ".hidden", b"y") == 200
+
+    folder = sandbox.config.data_dir / "candidates" / "a%2Fb"
+    assert (folder / "cv.pdf").read_bytes() == data
+    assert (folder / "cv (2).pdf").read_bytes() == data[::-1]
+    assert (folder / "_.._etc_passwd").read_bytes() == b"x"
+    assert (folder / "hidden").read_bytes() == b"y"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "_.._etc_passwd",
+        "cv (2).pdf",
+        "cv.pdf",
+        "hidden",
+    ]
+
+
+def test_a_data_url_upload_is_a_text_file_holding_the_url(sandbox: SandboxServer) -> None:
+    body = {"attachment": {"name": "cv.pdf", "type": "CV", "data_url": "https://x.example/cv.pdf"}}
+    status, _ = call(sandbox, "POST", "/v1/ats/applications/APP1/attachments", body)
+
+    assert status == 200
+    stored = sandbox.config.data_dir / "applications" / "APP1" / "cv.pdf.url.txt"
+    assert stored.read_text() == "https://x.example/cv.pdf\n"
+
+
+def test_large_uploads_are_spooled_and_stored_exactly(sandbox: SandboxServer) -> None:
+    data = os.urandom(9 * 1024 * 1024)
+    assert upload(sandbox, "C1", "scan.pdf", data) == 200
+    assert (sandbox.config.data_dir / "candidates" / "C1" / "scan.pdf").read_bytes() == data
+
+
+def test_a_bad_upload_leaves_no_file_behind(sandbox: SandboxServer) -> None:
+    body = {
+        "attachment": {
+            "name": "cv.pdf",
+            "type": "CV",
+            "content_type": "application/pdf",
+            "data": "QUJD" * 1000 + "!!!!",
+        }
+    }
+    status, payload = call(sandbox, "POST", "/v1/ats/candidates/C1/attachments", body)
+
+    assert status == 400
+    assert "not valid base64" in payload["error"]["message"]
+    folder = sandbox.config.data_dir / "candidates" / "C1"
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_listings_survive_a_restart_with_the_same_data_dir(tmp_path: Path) -> None:
+    config = SandboxConfig(data_dir=tmp_path)
+    with SandboxServer(config) as first:
+        assert upload(first, "C1", "cv.pdf", b"%PDF-1.4") == 200
+    with SandboxServer(config) as second:
+        status, payload = call(second, "GET", "/v1/ats/candidates/C1/attachments")
+    assert status == 200
+    assert [item["file_name"] for item in payload["data"]["results"]] == ["cv.pdf"]
+
+
+def test_attachment_gets_count_towards_the_concurrency_limit(tmp_path: Path) -> None:
+    config = SandboxConfig(data_dir=tmp_path, concurrency_limit=1, latency_s=0.5)
+    with SandboxServer(config) as server:
+        results: list[int] = []
+        slow = threading.Thread(
+            target=lambda: results.append(
+                call(server, "GET", "/v1/ats/candidates/C1/attachments")[0]
+            )
+        )
+        slow.start()
+        time.sleep(0.15)
+        status, payload = call(server, "GET", "/v1/ats/candidates/C1/attachments")
+        slow.join()
+    assert results == [200]
+    assert status == 429
+    assert payload["error"]["code"] == "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED"
+
+
+@pytest.mark.parametrize(
+    ("host", "url_host"),
+    [("127.0.0.1", "127.0.0.1"), ("0.0.0.0", "127.0.0.1"), ("::1", "[::1]")],
+)
+def test_printed_url_is_one_clients_on_this_machine_can_use(
+    tmp_path: Path, host: str, url_host: str
+) -> None:
+    try:
+        server = SandboxServer(SandboxConfig(data_dir=tmp_path, host=host)).start()
+    except OSError:
+        pytest.skip(f"cannot bind {host} here")
+    try:
+        assert server.base_url == f"http://{url_host}:{server.port}/v1"
+        status, _ = call_url(server.base_url + "/check-api-key")
+        assert status == 200
+    finally:
+        server.stop()
+
+
+def call_url(url: str) -> tuple[int, Any]:
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {KEY}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read())
