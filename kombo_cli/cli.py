@@ -212,7 +212,9 @@ def attach(
 def sandbox(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
-    port: int = typer.Option(8787, "--port", help="Port to listen on; 0 picks a free one."),
+    port: int = typer.Option(
+        8787, "--port", min=0, max=65535, help="Port to listen on; 0 picks a free one."
+    ),
     data_dir: Optional[Path] = typer.Option(
         None,
         "--data-dir",
@@ -234,7 +236,9 @@ def sandbox(
     strict_ids: bool = typer.Option(
         False, "--strict-ids", help="Only the seeded candidates and applications exist (else 404)."
     ),
-    latency_ms: int = typer.Option(0, "--latency-ms", min=0, help="Delay every reply."),
+    latency_ms: int = typer.Option(
+        0, "--latency-ms", min=0, max=600_000, help="Delay every reply by this many ms."
+    ),
     fail_rate: float = typer.Option(
         0.0, "--fail-rate", min=0.0, max=1.0, help="Share of uploads refused with 503 or 429."
     ),
@@ -262,7 +266,9 @@ def sandbox(
     if demo:
         from kombo_cli.sandbox.demo import run_demo
 
-        return output.demo_report(run_demo())
+        report = run_demo()
+        output.demo_report(report)
+        return ExitCode.SUCCESS if report.ok else ExitCode.INTERNAL
     from kombo_cli.commands.sandbox import SandboxOptions, run_sandbox
 
     options = SandboxOptions(

@@ -64,7 +64,10 @@ class KomboServer(SandboxServer):
                 data_dir=Path(self._data_dir.name),
                 api_key=api_key,
                 integration_id=integration_id,
-                known_ids=known_ids,
+                # Tests name ids without caring which kind they are.
+                known_ids=None
+                if known_ids is None
+                else {"candidate": set(known_ids), "application": set(known_ids)},
                 latency_s=latency_s,
                 concurrency_limit=concurrency_limit,
                 record_requests=True,

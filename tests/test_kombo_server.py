@@ -252,12 +252,19 @@ def test_wrong_api_key_is_401_and_not_echoed(server: KomboServer) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", [DEFAULT_API_KEY, f"bearer {DEFAULT_API_KEY}", f"Bearer  {DEFAULT_API_KEY}"]
+    "value",
+    [DEFAULT_API_KEY, f"Bearer  {DEFAULT_API_KEY}", f"Basic {DEFAULT_API_KEY}", "Bearer"],
 )
 def test_authorization_must_be_exactly_bearer_key(server: KomboServer, value: str) -> None:
     reply = send(server, "GET", "/v1/check-api-key", headers={"Authorization": value})
 
     assert_error(reply, 401, "PLATFORM.AUTHENTICATION_INVALID")
+
+
+def test_the_bearer_scheme_is_case_insensitive(server: KomboServer) -> None:
+    # RFC 7235; the official SDK passes a key that starts with "bearer " through as it is.
+    headers = {"Authorization": f"bearer {DEFAULT_API_KEY}"}
+    assert send(server, "GET", "/v1/check-api-key", headers=headers).status == 200
 
 
 def test_missing_authorization_is_401_even_on_unknown_route(server: KomboServer) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import re
 import signal
 import tempfile
 import threading
@@ -31,22 +33,47 @@ class SandboxOptions:
 
 
 def run_sandbox(options: SandboxOptions, output: Output) -> int:
-    from kombo_cli.sandbox.server import SandboxConfig, SandboxServer
+    _check_credential(options.key, "--key")
+    _check_credential(options.integration_id, "--integration-id")
+    if not options.host.strip():
+        raise UsageError("--host is empty.", hint="use 127.0.0.1, or 0.0.0.0 for every interface")
+    candidates = _candidates(options.candidates_file)
+    data_dir, created = _data_dir(options.data_dir)
+    try:
+        return _serve(options, output, data_dir, candidates)
+    finally:
+        if created:
+            # A sandbox that stored nothing (or never started) leaves no empty folder behind;
+            # rmdir refuses a folder that holds uploads.
+            with contextlib.suppress(OSError):
+                data_dir.rmdir()
 
-    data_dir = _data_dir(options.data_dir)
+
+def _serve(
+    options: SandboxOptions,
+    output: Output,
+    data_dir: Path,
+    candidates: list[dict[str, Any]] | None,
+) -> int:
+    from kombo_cli.sandbox.server import SandboxConfig, SandboxServer
+    from kombo_cli.sandbox.store import StoreError
+
     config = SandboxConfig(
         data_dir=data_dir,
         host=options.host,
         port=options.port,
         api_key=options.key,
         integration_id=options.integration_id,
-        candidates=_candidates(options.candidates_file),
+        candidates=candidates,
         latency_s=options.latency_ms / 1000,
         fail_rate=options.fail_rate,
         ambiguous_rate=options.ambiguous_rate,
         concurrency_limit=options.concurrency_limit,
     )
-    server = SandboxServer(config)
+    try:
+        server = SandboxServer(config)
+    except StoreError as exc:
+        raise UsageError(str(exc), hint="pick another folder with --data-dir") from None
     if options.strict_ids:
         config.known_ids = known_ids(server.candidates)
     server.on_log = output.sandbox_request
@@ -71,26 +98,36 @@ def run_sandbox(options: SandboxOptions, output: Output) -> int:
     return ExitCode.SUCCESS
 
 
-def known_ids(candidates: list[dict[str, Any]]) -> set[str]:
-    """--strict-ids: only the seeded candidates and their applications exist."""
-    ids = set()
-    for candidate in candidates:
-        ids.add(candidate["id"])
-        ids.update(application["id"] for application in candidate.get("applications") or [])
-    return ids
+def known_ids(candidates: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """--strict-ids: only the seeded candidates and their applications exist, each as its kind."""
+    return {
+        "candidate": {candidate["id"] for candidate in candidates},
+        "application": {
+            application["id"]
+            for candidate in candidates
+            for application in candidate.get("applications") or []
+        },
+    }
 
 
-def _data_dir(requested: Path | None) -> Path:
+def _check_credential(value: str, option: str) -> None:
+    # Clients send these in HTTP headers: printable ASCII, no spaces.
+    if not re.fullmatch(r"[\x21-\x7e]+", value):
+        raise UsageError(f"{option} must be printable ASCII without spaces, and not empty.")
+
+
+def _data_dir(requested: Path | None) -> tuple[Path, bool]:
+    """The folder for uploads, and whether it was created for this run."""
     if requested is None:
         # Kept after the sandbox stops, so what arrived can still be opened.
-        return Path(tempfile.mkdtemp(prefix="kombo-sandbox-"))
+        return Path(tempfile.mkdtemp(prefix="kombo-sandbox-")), True
+    if requested.exists() and not requested.is_dir():
+        raise UsageError(f"{requested} exists and is not a directory.", hint="pass a folder")
     try:
         requested.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"Cannot use {requested} as the data directory: {exc.strerror}.") from None
-    if not requested.is_dir():
-        raise UsageError(f"{requested} is not a directory.")
-    return requested
+        raise UsageError(f"Cannot create the data directory {requested}: {exc.strerror}.") from None
+    return requested, False
 
 
 def _candidates(path: Path | None) -> list[dict[str, Any]] | None:

@@ -87,8 +87,10 @@ def _offset_from_cursor(cursor: str | None, filters: dict[str, str]) -> int:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         decoded = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        offset = int(decoded["offset"])
+        offset = decoded["offset"]
         digest = str(decoded["filters"])
+        if not isinstance(offset, int):
+            raise TypeError("offset")
     except (ValueError, KeyError, TypeError):
         raise Invalid("'cursor' is not a cursor this API returned.") from None
     if digest != _filters_digest(filters):

@@ -104,6 +104,7 @@ def validate_attachment_document(
     attachment = _expect_object(document["attachment"], "attachment")
     _check_keys(attachment, "attachment", ("name", "type", "content_type", "data_url", "data"))
 
+    _check_text(document, "body")
     name = attachment.get("name")
     if not isinstance(name, str) or not name.strip():
         raise Invalid("'attachment.name' is required and must be a non-empty string.")
@@ -141,6 +142,23 @@ def validate_attachment_document(
     return AttachmentRequest(name, attachment_type, content_type, has_data, data_url, remote_fields)
 
 
+def _check_text(value: Any, where: str) -> None:
+    """Every string must be real text: JSON allows lone surrogate escapes ("\\ud800"),
+    which no file system or UTF-8 response can carry."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Invalid(f"'{where}' contains an unpaired UTF-16 surrogate escape.") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, where)
+            _check_text(item, f"{where}.{key}" if where != "body" else key)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item, where)
+
+
 def _check_keys(value: dict[str, Any], where: str, allowed: tuple[str, ...]) -> None:
     for key in value:
         if key not in allowed:
@@ -176,13 +194,14 @@ def _check_content_type(value: Any) -> str:
 
 def _check_data_url(value: Any) -> str:
     data_url = _expect_string(value, "attachment.data_url")
-    parts = urlsplit(data_url)
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or any(ch.isspace() for ch in data_url)
-    ):
-        raise Invalid(f"'attachment.data_url' must be an absolute http(s) URL, got {data_url!r}.")
+    refusal = Invalid(f"'attachment.data_url' must be an absolute http(s) URL, got {data_url!r}.")
+    try:
+        parts = urlsplit(data_url)
+        hostname = parts.hostname
+    except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 literal)
+        raise refusal from None
+    if parts.scheme not in ("http", "https") or not hostname or any(c.isspace() for c in data_url):
+        raise refusal
     return data_url
 
 

@@ -9,11 +9,12 @@ profiles, so it cannot reach a real ATS.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import requests
 
 from kombo_cli.attach import AttachmentOutcome, plan_attachment, upload
 from kombo_cli.client import KomboClient
@@ -36,6 +37,12 @@ class DemoReport:
     listing: list[dict[str, Any]]
     stored_sha256: str
 
+    @property
+    def ok(self) -> bool:
+        """The sandbox stored exactly the bytes that were sent, and lists the upload."""
+        listed = any(item.get("file_name") == SAMPLE_CV_NAME for item in self.listing)
+        return listed and self.stored_sha256 == self.outcome.sha256
+
 
 def sample_cv_bytes() -> bytes:
     from importlib.resources import files
@@ -50,7 +57,12 @@ def run_demo() -> DemoReport:
         cv.write_bytes(sample_cv_bytes())
         config = SandboxConfig(data_dir=folder / "sandbox-data", port=0)
         with SandboxServer(config) as server:
-            client = KomboClient(server.base_url, DEFAULT_API_KEY, DEFAULT_INTEGRATION_ID)
+            # No proxies from the environment: the demo's traffic stays on this machine.
+            session = requests.Session()
+            session.trust_env = False
+            client = KomboClient(
+                server.base_url, DEFAULT_API_KEY, DEFAULT_INTEGRATION_ID, session=session
+            )
             target = Target.parse(FRANK_DOE_ID, application=False)
             plan = plan_attachment(target, str(cv), attachment_type="CV")
             outcome = upload(client, plan)
@@ -63,5 +75,4 @@ def run_demo() -> DemoReport:
                 listing=listing,
                 stored_sha256=hashlib.sha256(stored_bytes or b"").hexdigest(),
             )
-        shutil.rmtree(folder / "sandbox-data", ignore_errors=True)
     return report

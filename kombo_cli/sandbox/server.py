@@ -1,8 +1,9 @@
 """The sandbox HTTP server: Kombo's paths, headers, envelopes and limits on a local port.
 
 Standard library only (threaded, HTTP/1.1 keep-alive). Large bodies are spooled to a
-temporary file and memory-mapped, and the base64 is decoded straight to disk, so a 100 MB
-upload needs a few MB of memory. The same server backs `kombo sandbox` and the project's
+temporary file and memory-mapped, and the base64 is decoded straight to disk: a 100 MB
+upload costs a few MB of the process's own memory, plus page cache for the mapped file,
+which the system can reclaim at any time. The same server backs `kombo sandbox` and the project's
 own tests; tests additionally record every request and can script replies.
 """
 
@@ -73,8 +74,8 @@ class SandboxConfig:
     integration_id: str = DEFAULT_INTEGRATION_ID
     # None: the seeded sample candidates.
     candidates: list[dict[str, Any]] | None = None
-    # Only these candidate/application ids exist; None accepts any id.
-    known_ids: set[str] | None = None
+    # Only these ids exist, per kind ("candidate", "application"); None accepts any id.
+    known_ids: dict[str, set[str]] | None = None
     latency_s: float = 0.0
     fail_rate: float = 0.0
     ambiguous_rate: float = 0.0
@@ -127,6 +128,8 @@ class _Reply:
     close: bool = False
     stored: bool = False
     concurrency_headers: bool = False
+    # (limit, remaining) as the limiter saw this request when it arrived.
+    concurrency: tuple[int, int] | None = None
     delay_s: float = 0.0
     drop_connection: bool = False
 
@@ -139,8 +142,17 @@ class _Body:
         self._file: BinaryIO | None = None
         self._map: mmap.mmap | None = None
         self.size = 0
+        # Set when the body could not be spooled; it is then counted but not kept.
+        self.spool_error: OSError | None = None
+
+    def fail(self, chunk: bytes, error: OSError) -> None:
+        self.spool_error = self.spool_error or error
+        self.size += len(chunk)
 
     def write(self, chunk: bytes, spool_dir: Path) -> None:
+        if self.spool_error is not None:
+            self.size += len(chunk)
+            return
         if self._file is None and self.size + len(chunk) > _IN_MEMORY_BODY_LIMIT:
             self._file = tempfile.TemporaryFile(dir=spool_dir)  # noqa: SIM115 - closed in close()
             self._file.write(self._memory)
@@ -160,7 +172,9 @@ class _Body:
         return self._map
 
     def to_bytes(self) -> bytes:
-        return bytes(self.view()[:]) if self.size else b""
+        if self.spool_error is not None or not self.size:
+            return b""
+        return bytes(self.view()[:])
 
     def close(self) -> None:
         if self._map is not None:
@@ -328,7 +342,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return False
             if not chunk:
                 return False
-            body.write(chunk, spool_dir)
+            try:
+                body.write(chunk, spool_dir)
+            except OSError as exc:
+                # Disk full or read-only: keep reading so the client still gets an answer.
+                body.fail(chunk, exc)
         return True
 
     def _read_chunked(self, body: _Body) -> bool:
@@ -383,12 +401,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 # The client went away mid-body (or sent broken chunking): nothing to answer.
                 self.close_connection = True
                 return
-            # Admission is decided on arrival, atomically, like Kombo's limiter; a refused
-            # request does no work and so does not occupy a slot.
+            # Admission is decided once the request has been read, atomically; a refused
+            # request does no work and so does not occupy a slot. The headers report the
+            # limiter's state at that moment, not after the reply's latency.
             is_action = bool(_ATTACHMENT_ROUTE.match(self._raw_target().partition("?")[0]))
             admitted = sandbox._enter_action() if is_action else True
+            concurrency = sandbox._concurrency_state()
             try:
                 reply = self._choose_reply(body, framing, admitted)
+                reply.concurrency = concurrency
                 self._send(reply)
             finally:
                 if is_action and admitted:
@@ -434,8 +455,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(reply.status)
         for key, value in reply.headers:
             self.send_header(key, value)
-        if reply.concurrency_headers:
-            limit, remaining = sandbox._concurrency_state()
+        if reply.concurrency_headers and reply.concurrency is not None:
+            limit, remaining = reply.concurrency
             self.send_header("Concurrency-Limit", str(limit))
             self.send_header("Concurrency-Remaining", str(remaining))
         self.send_header("Content-Length", str(len(reply.body)))
@@ -534,8 +555,10 @@ class SandboxServer:
     def url(self) -> str:
         """A URL clients on this machine can use: loopback when bound to every interface."""
         host = self.config.host
-        if host in ("", "0.0.0.0", "::"):
+        if host in ("", "0.0.0.0"):
             host = "127.0.0.1"
+        elif host == "::":
+            host = "[::1]"
         elif ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
@@ -609,7 +632,9 @@ class SandboxServer:
 
     def _log(self, line: str) -> None:
         if self.on_log is not None:
-            self.on_log(line)
+            # A closed stderr must not cost a client its answer.
+            with contextlib.suppress(Exception):
+                self.on_log(line)
 
     def _track_connection(self, connection: socket.socket) -> None:
         with self._lock:
@@ -674,7 +699,13 @@ class SandboxServer:
                 "Authentication invalid",
                 "No API key was provided. Send it as 'Authorization: Bearer <API key>'.",
             )
-        if len(authorizations) != 1 or authorizations[0] != f"Bearer {self.config.api_key}":
+        scheme, _, presented = authorizations[0].partition(" ")
+        # The scheme is case-insensitive (RFC 7235); the key itself is not.
+        if (
+            len(authorizations) != 1
+            or scheme.lower() != "bearer"
+            or presented != self.config.api_key
+        ):
             return _error_reply(
                 401,
                 "PLATFORM.AUTHENTICATION_INVALID",
@@ -692,11 +723,13 @@ class SandboxServer:
                     "The X-Integration-Id header is missing.",
                 )
             if len(integration_ids) != 1 or integration_ids[0] != self.config.integration_id:
+                problem = (
+                    "Send exactly one X-Integration-Id header."
+                    if len(integration_ids) != 1
+                    else f"No integration with ID '{integration_ids[0]}' exists here."
+                )
                 return _error_reply(
-                    404,
-                    "PLATFORM.INTEGRATION_NOT_FOUND",
-                    "Integration not found",
-                    f"No integration with ID '{integration_ids[0]}' exists in this environment.",
+                    404, "PLATFORM.INTEGRATION_NOT_FOUND", "Integration not found", problem
                 )
 
         if path == "/v1/check-api-key":
@@ -760,7 +793,7 @@ class SandboxServer:
         if method not in ("GET", "POST"):
             return _method_not_allowed(method, path, "GET, POST")
         known_ids = self.config.known_ids
-        if known_ids is not None and target_id not in known_ids:
+        if known_ids is not None and target_id not in known_ids.get(kind, set()):
             return _error_reply(
                 404, None, "Not found", f"The {kind} with ID '{target_id}' could not be found."
             )
@@ -778,8 +811,7 @@ class SandboxServer:
         if method == "GET":
             if request.body.size:
                 return _input_invalid("GET requests must not have a body.")
-            results = [_listing_item(a, kind) for a in self.store.for_target(kind, target_id)]
-            return _success_reply({"results": results})
+            return _success_reply({"results": self._listing(kind, target_id)})
 
         if not _is_json_media_type(request.headers.get("Content-Type")):
             return _input_invalid(
@@ -802,9 +834,20 @@ class SandboxServer:
         if rehearsal is not None:
             return rehearsal
         try:
+            if request.body.spool_error is not None:
+                raise request.body.spool_error
             self._store_upload(kind, target_id, request.body)
         except Invalid as exc:
             return _input_invalid(exc.message, status=exc.status)
+        except OSError as exc:
+            # The sandbox's own disk, not the client, is at fault: say so plainly.
+            return _error_reply(
+                500,
+                "PLATFORM.UNKNOWN_ERROR",
+                "Unknown error",
+                f"The sandbox could not store the upload in {self.config.data_dir}:"
+                f" {exc.strerror or exc}.",
+            )
         if self.config.ambiguous_rate and self._random.random() < self.config.ambiguous_rate:
             # Stored, then answered as a failure: the case that makes naive retries duplicate.
             reply = _error_reply(
@@ -814,6 +857,24 @@ class SandboxServer:
             reply = _success_reply({})
         reply.stored = True
         return reply
+
+    def _listing(self, kind: str, target_id: str) -> list[dict[str, Any]]:
+        """Kombo lists a candidate's own files and those of all their applications."""
+        items = [_listing_item(a, kind) for a in self.store.for_target(kind, target_id)]
+        if kind == "candidate":
+            for application_id in self._applications_of(target_id):
+                for attachment in self.store.for_target("application", application_id):
+                    item = _listing_item(attachment, "candidate")
+                    item["application_id"] = application_id
+                    item["candidate_id"] = target_id
+                    items.append(item)
+        return items
+
+    def _applications_of(self, candidate_id: str) -> list[str]:
+        for candidate in self.candidates:
+            if candidate.get("id") == candidate_id:
+                return [a["id"] for a in candidate.get("applications") or []]
+        return []
 
     def _rehearsed_failure(self) -> _Reply | None:
         """--fail-rate: a share of uploads refused before anything is stored."""

@@ -11,6 +11,7 @@ Layout under the data directory, so a user can open what arrived:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import threading
@@ -24,6 +25,21 @@ from urllib.parse import quote
 from kombo_cli.sandbox.contract import kombo_id, now_iso, remote_id
 
 INDEX_NAME = "index.jsonl"
+_REQUIRED_TEXT_FIELDS = (
+    "target_kind",
+    "target_id",
+    "name",
+    "type",
+    "id",
+    "remote_id",
+    "created_at",
+)
+
+
+class StoreError(Exception):
+    """The data folder cannot hold uploads; the message says which folder and why."""
+
+
 # Most file systems allow 255 bytes per name; leave room for " (99)" and ".url.txt".
 _MAX_NAME_BYTES = 200
 
@@ -68,18 +84,45 @@ class AttachmentStore:
     """Thread-safe: the sandbox serves several uploads at once."""
 
     def __init__(self, root: Path) -> None:
+        """Raises StoreError when the folder or its index cannot be used."""
         self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._items: list[StoredAttachment] = self._load_index()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._check_writable()
+            self._remove_unfinished_uploads()
+            self._items: list[StoredAttachment] = self._load_index()
+        except OSError as exc:
+            raise StoreError(f"Cannot use {root} for uploads: {exc.strerror or exc}.") from None
+
+    def _check_writable(self) -> None:
+        # Found out now rather than at the first upload, as a 500 to some client.
+        probe = self.root / f".write-test-{kombo_id()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+
+    def _remove_unfinished_uploads(self) -> None:
+        # Left behind when the sandbox was stopped in the middle of storing an upload.
+        for partial in self.root.glob("*/*/.upload-*.part"):
+            with contextlib.suppress(OSError):
+                partial.unlink()
 
     def _load_index(self) -> list[StoredAttachment]:
         index = self.root / INDEX_NAME
+        if not index.exists():
+            return []
+        try:
+            text = index.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise StoreError(f"{index} is not an index this sandbox wrote.") from None
         items = []
-        if index.exists():
-            for line in index.read_text(encoding="utf-8").splitlines():
-                with contextlib.suppress(ValueError, TypeError):
-                    items.append(StoredAttachment(**json.loads(line), root=self.root))
+        for line in text.splitlines():
+            # A damaged line loses one listing entry, not the whole sandbox.
+            with contextlib.suppress(ValueError, TypeError):
+                record = json.loads(line)
+                if not all(isinstance(record.get(key), str) for key in _REQUIRED_TEXT_FIELDS):
+                    continue
+                items.append(StoredAttachment(**record, root=self.root))
         return items
 
     def all(self) -> list[StoredAttachment]:
@@ -94,9 +137,10 @@ class AttachmentStore:
         """Record an attachment (also used by tests to set up "already there" cases)."""
         attachment.root = self.root
         with self._lock:
-            self._items.append(attachment)
+            # Index first: an upload the index does not know would vanish on restart.
             with open(self.root / INDEX_NAME, "a", encoding="utf-8") as index:
                 index.write(json.dumps(attachment.to_index(), ensure_ascii=False) + "\n")
+            self._items.append(attachment)
 
     @contextmanager
     def new_file(self, kind: str, target_id: str) -> Iterator[tuple[BinaryIO, Path]]:
@@ -121,8 +165,13 @@ class AttachmentStore:
         self.append(attachment)
 
     def _folder(self, kind: str, target_id: str) -> Path:
-        # Percent-encoding keeps any id (even one holding "/") to one safe folder name.
-        return self.root / f"{kind}s" / quote(target_id, safe="")
+        # Percent-encoding keeps any id (even one holding "/") to one safe folder name; a
+        # very long id is shortened and made unique again with a hash.
+        name = quote(target_id, safe="")
+        if len(name) > _MAX_NAME_BYTES:
+            digest = hashlib.sha256(target_id.encode("utf-8")).hexdigest()[:16]
+            name = f"{name[: _MAX_NAME_BYTES - 17]}-{digest}"
+        return self.root / f"{kind}s" / name
 
 
 def _safe_file_name(name: str) -> str:

@@ -348,6 +348,18 @@ def _check_data_string(view: _View, start: int, end: int) -> int:
     return characters
 
 
+# Everything but the base64 is small in any real upload; past this, a body is an attack on
+# the sandbox's memory (a 100 MB `name` would be loaded whole), not an attachment.
+MAX_BYTES_OUTSIDE_DATA = 1024 * 1024
+
+
+def _too_large() -> BodyError:
+    return BodyError(
+        "Everything in the request body except 'attachment.data' must fit in"
+        f" {MAX_BYTES_OUTSIDE_DATA // 1024} KiB."
+    )
+
+
 def parse_body(buffer: bytes | bytearray | memoryview | mmap.mmap) -> ParsedBody:
     """Validate a strict JSON object body and set its attachment data string aside.
 
@@ -369,8 +381,12 @@ def parse_body(buffer: bytes | bytearray | memoryview | mmap.mmap) -> ParsedBody
         _loads(_decode_utf8(view.get(0, min(exc.offset + 1, view.size))))
         span = None  # only reached if the scanner was wrong; the whole body decides
     if span is None:
+        if view.size > MAX_BYTES_OUTSIDE_DATA:
+            raise _too_large()
         return ParsedBody(_loads(_decode_utf8(view.get(0, view.size))), None)
     start, end = span
+    if view.size - (end - start) > MAX_BYTES_OUTSIDE_DATA:
+        raise _too_large()
     prefix = _decode_utf8(view.get(0, start - 1))
     data_chars = _check_data_string(view, start, end)
     suffix = _decode_utf8(view.get(end + 1, view.size))
