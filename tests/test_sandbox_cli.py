@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from kombo_cli.sandbox.demo import sample_cv_bytes
 from kombo_cli.sandbox.fixtures import FRANK_DOE_ID
 from tests.conftest import KOMBO_EXECUTABLE, clean_env, make_pdf, run_kombo
@@ -130,7 +132,7 @@ def test_a_port_in_use_is_a_usage_error() -> None:
 def test_strict_ids_turn_unknown_candidates_into_404(tmp_path: Path) -> None:
     cv = tmp_path / "cv.pdf"
     cv.write_bytes(make_pdf())
-    with sandbox("--strict-ids") as running:
+    with sandbox("--strict-ids", "--data-dir", str(tmp_path / "data")) as running:
         unknown = run_kombo("attach", "NoSuchCandidate", str(cv), env=running.env)
         known = run_kombo("attach", FRANK_DOE_ID, str(cv), env=running.env)
     assert unknown.returncode == 5
@@ -143,7 +145,9 @@ def test_custom_candidates_and_their_errors(tmp_path: Path) -> None:
     good.write_text(
         json.dumps([{"id": "Cand1", "first_name": "Ada", "email_addresses": ["a@x.org"]}])
     )
-    with sandbox("--candidates", str(good), "--strict-ids") as running:
+    with sandbox(
+        "--candidates", str(good), "--strict-ids", "--data-dir", str(tmp_path / "d")
+    ) as running:
         assert "Cand1  Ada" in running.banner
         cv = tmp_path / "cv.pdf"
         cv.write_bytes(make_pdf())
@@ -180,3 +184,46 @@ def test_the_sample_cv_is_a_pdf() -> None:
     data = sample_cv_bytes()
     assert data.startswith(b"%PDF-1.4")
     assert data.rstrip().endswith(b"%%EOF")
+
+
+def test_sigterm_without_uploads_leaves_no_temporary_folder(tmp_path: Path) -> None:
+    with sandbox("-q", env={"TMPDIR": str(tmp_path)}) as running:
+        assert "Uploads are stored in " + str(tmp_path) in running.banner
+        code, _stderr = running.stop(signal.SIGTERM)
+    assert code == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "70000"], "--port"),
+        (["--key", "a b"], "--key must be printable ASCII"),
+        (["--integration-id", ""], "--integration-id must be printable ASCII"),
+        (["--data-dir", "/proc/kombo-sandbox-test"], "Cannot create the data directory"),
+        (["--fail-rate", "1.5"], "--fail-rate"),
+        (["--host", ""], "--host is empty."),
+    ],
+)
+def test_unusable_options_are_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
+    result = run_kombo("sandbox", *args, env={"TMPDIR": str(tmp_path)}, timeout=20)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_data_dir_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    result = run_kombo("sandbox", "--data-dir", str(not_a_folder), timeout=20)
+    assert result.returncode == 2
+    assert "exists and is not a directory" in result.stderr
+
+
+def test_the_demo_ignores_proxy_settings(tmp_path: Path) -> None:
+    dead_proxy = "http://127.0.0.1:9"
+    env = {"HTTP_PROXY": dead_proxy, "http_proxy": dead_proxy, "HTTPS_PROXY": dead_proxy}
+    result = run_kombo("sandbox", "--demo", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "stored exactly the bytes" in result.stdout

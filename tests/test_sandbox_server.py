@@ -213,7 +213,7 @@ def test_attachment_gets_count_towards_the_concurrency_limit(tmp_path: Path) -> 
 
 @pytest.mark.parametrize(
     ("host", "url_host"),
-    [("127.0.0.1", "127.0.0.1"), ("0.0.0.0", "127.0.0.1"), ("::1", "[::1]")],
+    [("127.0.0.1", "127.0.0.1"), ("0.0.0.0", "127.0.0.1"), ("::1", "[::1]"), ("::", "[::1]")],
 )
 def test_printed_url_is_one_clients_on_this_machine_can_use(
     tmp_path: Path, host: str, url_host: str
@@ -236,3 +236,169 @@ def call_url(url: str) -> tuple[int, Any]:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {KEY}"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, json.loads(response.read())
+
+
+# -- robustness ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            b'{"attachment":{"name":"\\ud800.pdf","type":"CV","content_type":"application/pdf",'
+            b'"data":"QQ=="}}',
+            "unpaired UTF-16 surrogate",
+        ),
+        (
+            b'{"attachment":{"name":"cv.pdf","type":"CV","data_url":"http://[::1"}}',
+            "absolute http(s) URL",
+        ),
+        (
+            b'{"attachment":{"name":"' + b"n" * (1024 * 1024) + b'.pdf","type":"CV",'
+            b'"content_type":"application/pdf","data":"QQ=="}}',
+            "must fit in 1024 KiB",
+        ),
+    ],
+    ids=["surrogate", "broken-ipv6-url", "huge-name"],
+)
+def test_odd_bodies_are_refused_not_crashed(
+    sandbox: SandboxServer, body: bytes, message: str
+) -> None:
+    status, payload = call(sandbox, "POST", "/v1/ats/candidates/C1/attachments", body)
+    assert status == 400
+    assert payload["error"]["code"] == "PLATFORM.INPUT_INVALID"
+    assert message in payload["error"]["message"]
+    assert sandbox.errors == []
+    assert sandbox.store.all() == []
+
+
+def test_a_cursor_with_an_absurd_offset_is_refused(sandbox: SandboxServer) -> None:
+    raw = base64.urlsafe_b64encode(b'{"offset": 1e9999, "filters": "x"}').decode().rstrip("=")
+    status, payload = call(sandbox, "GET", f"/v1/ats/candidates?cursor={raw}")
+    assert status == 400
+    assert "'cursor'" in payload["error"]["message"]
+    assert sandbox.errors == []
+
+
+def test_very_long_ids_get_a_short_unique_folder(sandbox: SandboxServer) -> None:
+    long_a, long_b = "é" * 150 + "a", "é" * 150 + "b"
+    assert upload(sandbox, long_a, "cv.pdf", b"a") == 200
+    assert upload(sandbox, long_b, "cv.pdf", b"b") == 200
+    stored = {a.target_id: a.data for a in sandbox.store.all()}
+    assert stored == {long_a: b"a", long_b: b"b"}
+
+
+def test_same_name_uploads_at_once_never_overwrite_each_other(sandbox: SandboxServer) -> None:
+    payloads = [os.urandom(2000) for _ in range(24)]
+    threads = [
+        threading.Thread(target=upload, args=(sandbox, "C1", "cv.pdf", payload))
+        for payload in payloads
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    folder = sandbox.config.data_dir / "candidates" / "C1"
+    on_disk = sorted(path.read_bytes() for path in folder.iterdir())
+    assert on_disk == sorted(payloads)
+
+
+def test_refusals_over_the_limit_report_no_remaining_capacity(tmp_path: Path) -> None:
+    config = SandboxConfig(data_dir=tmp_path, concurrency_limit=1, latency_s=0.5)
+    with SandboxServer(config) as server:
+        slow = threading.Thread(
+            target=call, args=(server, "GET", "/v1/ats/candidates/C1/attachments")
+        )
+        slow.start()
+        time.sleep(0.15)
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request(
+            "GET",
+            "/v1/ats/candidates/C1/attachments",
+            headers={"Authorization": f"Bearer {KEY}", "X-Integration-Id": INTEGRATION},
+        )
+        response = connection.getresponse()
+        response.read()
+        slow.join()
+    assert response.status == 429
+    assert response.getheader("Concurrency-Limit") == "1"
+    assert response.getheader("Concurrency-Remaining") == "0"
+
+
+def test_fail_rate_answers_carry_retry_after(tmp_path: Path) -> None:
+    with SandboxServer(SandboxConfig(data_dir=tmp_path, fail_rate=1.0, random_seed=7)) as server:
+        statuses = set()
+        for _ in range(12):
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            connection.request(
+                "POST",
+                "/v1/ats/candidates/C1/attachments",
+                body=b"{}",
+                headers={
+                    "Authorization": f"Bearer {KEY}",
+                    "X-Integration-Id": INTEGRATION,
+                    "Content-Type": "application/json",
+                },
+            )
+            response = connection.getresponse()
+            response.read()
+            statuses.add(response.status)
+            assert response.getheader("Retry-After") == "1"
+    assert statuses == {429, 503}
+    assert server.store.all() == []
+
+
+def test_a_candidate_listing_includes_its_applications_files(sandbox: SandboxServer) -> None:
+    from kombo_cli.sandbox.fixtures import FRANK_DOE_APPLICATION_ID
+
+    body = {
+        "attachment": {
+            "name": "letter.pdf",
+            "type": "COVER_LETTER",
+            "content_type": "application/pdf",
+            "data": base64.b64encode(b"%PDF").decode(),
+        }
+    }
+    call(sandbox, "POST", f"/v1/ats/applications/{FRANK_DOE_APPLICATION_ID}/attachments", body)
+    _, payload = call(sandbox, "GET", f"/v1/ats/candidates/{FRANK_DOE_ID}/attachments")
+
+    [item] = payload["data"]["results"]
+    assert (item["file_name"], item["application_id"], item["candidate_id"]) == (
+        "letter.pdf",
+        FRANK_DOE_APPLICATION_ID,
+        FRANK_DOE_ID,
+    )
+
+
+def test_strict_ids_keep_candidates_and_applications_apart(tmp_path: Path) -> None:
+    from kombo_cli.commands.sandbox import known_ids
+    from kombo_cli.sandbox.fixtures import FRANK_DOE_APPLICATION_ID, sample_candidates
+
+    config = SandboxConfig(data_dir=tmp_path, known_ids=known_ids(sample_candidates()))
+    with SandboxServer(config) as server:
+        swapped = call(server, "GET", f"/v1/ats/applications/{FRANK_DOE_ID}/attachments")[0]
+        right = call(server, "GET", f"/v1/ats/applications/{FRANK_DOE_APPLICATION_ID}/attachments")
+    assert swapped == 404
+    assert right[0] == 200
+
+
+def test_unfinished_uploads_are_removed_and_damaged_index_lines_skipped(tmp_path: Path) -> None:
+    with SandboxServer(SandboxConfig(data_dir=tmp_path)) as server:
+        assert upload(server, "C1", "cv.pdf", b"%PDF") == 200
+    partial = tmp_path / "candidates" / "C1" / ".upload-abc.part"
+    partial.write_bytes(b"half")
+    with (tmp_path / "index.jsonl").open("a") as index:
+        index.write('{"name": 5}\nnot json\n')
+
+    with SandboxServer(SandboxConfig(data_dir=tmp_path)) as server:
+        _, payload = call(server, "GET", "/v1/ats/candidates/C1/attachments")
+    assert not partial.exists()
+    assert [item["file_name"] for item in payload["data"]["results"]] == ["cv.pdf"]
+
+
+def test_an_index_that_is_not_text_stops_the_start(tmp_path: Path) -> None:
+    from kombo_cli.sandbox.store import StoreError
+
+    (tmp_path / "index.jsonl").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(StoreError, match=r"index\.jsonl"):
+        SandboxServer(SandboxConfig(data_dir=tmp_path))
