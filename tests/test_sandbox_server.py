@@ -158,6 +158,12 @@ def test_a_data_url_upload_is_a_text_file_holding_the_url(sandbox: SandboxServer
     assert status == 200
     stored = sandbox.config.data_dir / "applications" / "APP1" / "cv.pdf.url.txt"
     assert stored.read_text() == "https://x.example/cv.pdf\n"
+    _, listing = call(sandbox, "GET", "/v1/ats/applications/APP1/attachments")
+    [item] = listing["data"]["results"]
+    assert (item["data_url"], item["content_type"]) == (
+        "https://x.example/cv.pdf",
+        "application/pdf",
+    )
 
 
 def test_large_uploads_are_spooled_and_stored_exactly(sandbox: SandboxServer) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import http.server
+import mimetypes
 import mmap
 import random
 import re
@@ -235,8 +236,10 @@ def _listing_item(attachment: StoredAttachment, kind: str) -> dict[str, Any]:
         data_url=attachment.data_url or f"https://resources.kombo.dev/{attachment.id}",
         file_name=attachment.name,
         # Kombo takes the type of a data_url upload from the download; the sandbox never
-        # downloads, so it reports a neutral document type.
-        content_type=attachment.content_type or "application/pdf",
+        # downloads, so it goes by the name's extension.
+        content_type=attachment.content_type
+        or mimetypes.guess_type(attachment.name)[0]
+        or "application/octet-stream",
         remote_created_at=attachment.created_at,
         remote_updated_at=attachment.created_at,
     )
