@@ -37,6 +37,11 @@ DEFAULT_DOTENV_NAME = ".env"
 _CREDENTIAL = re.compile(r"[\x21-\x7e]+")
 
 
+def is_header_safe(value: str) -> bool:
+    """Whether `value` can travel as a key or integration id: printable ASCII, no spaces."""
+    return bool(_CREDENTIAL.fullmatch(value))
+
+
 class Source(str, Enum):
     FLAG = "flag"
     ENV = "environment"
@@ -176,7 +181,7 @@ def _clean_credential(resolved: Resolved, label: str) -> Resolved:
     if value.lower().startswith("bearer "):
         # Users paste the whole header value; the official SDKs accept it too.
         value = value[len("bearer ") :].strip()
-    if not _CREDENTIAL.fullmatch(value):
+    if not is_header_safe(value):
         raise ConfigError(
             f"The {label} from {resolved.origin} contains spaces, quotes or other characters"
             " that are not plain ASCII.",

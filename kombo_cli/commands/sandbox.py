@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import re
 import signal
 import tempfile
 import threading
@@ -14,7 +13,7 @@ from typing import Any
 
 from kombo_cli.errors import ExitCode, UsageError
 from kombo_cli.output import Output
-from kombo_cli.settings import is_loopback_host
+from kombo_cli.settings import is_header_safe, is_loopback_host
 
 
 @dataclass(frozen=True)
@@ -111,8 +110,8 @@ def known_ids(candidates: list[dict[str, Any]]) -> dict[str, set[str]]:
 
 
 def _check_credential(value: str, option: str) -> None:
-    # Clients send these in HTTP headers: printable ASCII, no spaces.
-    if not re.fullmatch(r"[\x21-\x7e]+", value):
+    # Clients send these in HTTP headers, under the same rule kombo applies to its own.
+    if not is_header_safe(value):
         raise UsageError(f"{option} must be printable ASCII without spaces, and not empty.")
 
 

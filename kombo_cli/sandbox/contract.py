@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from kombo_cli.sandbox.fixtures import BASE58_ALPHABET
+
 ATTACHMENT_TYPES = ("CV", "COVER_LETTER", "OTHER")
 ORACLE_DOCUMENT_CATEGORIES = (
     "IRC_CANDIDATE_RESUME",
@@ -22,7 +24,6 @@ ORACLE_DOCUMENT_CATEGORIES = (
     "IRC_INTERNAL",
 )
 CONTENT_TYPE_PATTERN = re.compile(r"[\w.-]+/[\w.-]+", re.ASCII)
-_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 
 class Invalid(Exception):
@@ -36,7 +37,7 @@ class Invalid(Exception):
 
 def kombo_id() -> str:
     """A random 24-character base58 id in Kombo's format."""
-    return "".join(secrets.choice(_BASE58) for _ in range(24))
+    return "".join(secrets.choice(BASE58_ALPHABET) for _ in range(24))
 
 
 def now_iso() -> str:
