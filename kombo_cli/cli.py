@@ -39,6 +39,10 @@ except ImportError:  # pragma: no cover - depends on the installed Typer
     pass
 
 
+PROFILE_HELP = "Settings profile to use.  \\[env: KOMBO_PROFILE; default: default]"
+ENV_FILE_HELP = "Read KOMBO_* settings from this dotenv file.  \\[default: ./.env if present]"
+
+
 def _exit_code_table() -> str:
     # One paragraph: help formatters of different Typer releases reflow lines differently.
     codes = "; ".join(f"{int(code)} {label}" for code, label in EXIT_CODE_LABELS.items())
@@ -163,6 +167,9 @@ def attach(
         help="Read KOMBO_* settings from this dotenv file.  \\[default: ./.env if present]",
         show_default=False,
     ),
+    profile: Optional[str] = typer.Option(
+        None, "--profile", metavar="NAME", help=PROFILE_HELP, show_default=False
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print errors only."),
     verbose: int = typer.Option(
@@ -203,9 +210,174 @@ def attach(
             region=region.value if region else None,
             base_url=base_url,
             env_file=env_file,
+            profile=profile,
         ),
     )
     return run_attach(options, output)
+
+
+config_app = typer.Typer(
+    help="Store settings in a profile, and see which value kombo uses and where it comes from.",
+    no_args_is_help=True,
+)
+app.add_typer(config_app, name="config")
+
+
+class SettingName(str, Enum):
+    api_key = "api-key"
+    integration_id = "integration-id"
+    region = "region"
+    base_url = "base-url"
+
+
+def _setting_output(ctx: typer.Context, json_mode: bool = False) -> Output:
+    output = Output(json_mode=json_mode)
+    ctx.ensure_object(AppState).output = output
+    return output
+
+
+@config_app.command("set")
+def config_set(
+    ctx: typer.Context,
+    name: SettingName = typer.Argument(..., help="api-key, integration-id, region or base-url."),
+    value: Optional[str] = typer.Argument(
+        None,
+        help="The value. Leave it out to be prompted (without echo for the key) or to read"
+        " one line from standard input.",
+        show_default=False,
+    ),
+    profile: Optional[str] = typer.Option(
+        None, "--profile", metavar="NAME", help=PROFILE_HELP, show_default=False
+    ),
+) -> int:
+    """Store a setting in the profile's file (created 0600 in a 0700 folder)."""
+    from kombo_cli.commands.config import read_value_interactively, set_value
+
+    output = _setting_output(ctx)
+    return set_value(name.value, value, profile, output, read_value_interactively)
+
+
+@config_app.command("get")
+def config_get(
+    ctx: typer.Context,
+    name: SettingName = typer.Argument(..., help="api-key, integration-id, region or base-url."),
+    reveal: bool = typer.Option(False, "--reveal", help="Print the API key unmasked."),
+    profile: Optional[str] = typer.Option(
+        None, "--profile", metavar="NAME", help=PROFILE_HELP, show_default=False
+    ),
+    env_file: Optional[Path] = typer.Option(
+        None, "--env-file", metavar="PATH", readable=False, help=ENV_FILE_HELP, show_default=False
+    ),
+) -> int:
+    """Print the value kombo attach would use (exit 3 when it has none)."""
+    from kombo_cli.commands.config import get_value
+
+    flags = SettingFlags(profile=profile, env_file=env_file)
+    return get_value(name.value, reveal, flags, _setting_output(ctx))
+
+
+@config_app.command("unset")
+def config_unset(
+    ctx: typer.Context,
+    name: SettingName = typer.Argument(..., help="api-key, integration-id, region or base-url."),
+    profile: Optional[str] = typer.Option(
+        None, "--profile", metavar="NAME", help=PROFILE_HELP, show_default=False
+    ),
+) -> int:
+    """Remove a setting from the profile's file."""
+    from kombo_cli.commands.config import unset_value
+
+    return unset_value(name.value, profile, _setting_output(ctx))
+
+
+@config_app.command("show")
+def config_show(
+    ctx: typer.Context,
+    profile: Optional[str] = typer.Option(
+        None, "--profile", metavar="NAME", help=PROFILE_HELP, show_default=False
+    ),
+    env_file: Optional[Path] = typer.Option(
+        None, "--env-file", metavar="PATH", readable=False, help=ENV_FILE_HELP, show_default=False
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the settings as JSON."),
+) -> int:
+    """Every setting: its value (the key masked), its source and where that is."""
+    from kombo_cli.commands.config import show
+
+    flags = SettingFlags(profile=profile, env_file=env_file)
+    return show(flags, _setting_output(ctx, json_output))
+
+
+@config_app.command("path")
+def config_path(
+    ctx: typer.Context,
+    profile: Optional[str] = typer.Option(
+        None, "--profile", metavar="NAME", help=PROFILE_HELP, show_default=False
+    ),
+) -> int:
+    """Print the config folder and the profile's file."""
+    from kombo_cli.commands.config import show_path
+
+    return show_path(profile, _setting_output(ctx))
+
+
+@config_app.command("profiles")
+def config_profiles(
+    ctx: typer.Context,
+    profile: Optional[str] = typer.Option(
+        None, "--profile", metavar="NAME", help=PROFILE_HELP, show_default=False
+    ),
+) -> int:
+    """List the stored profiles; * marks the one in use."""
+    from kombo_cli.commands.config import list_profiles
+
+    return list_profiles(profile, _setting_output(ctx))
+
+
+@app.command()
+def doctor(
+    ctx: typer.Context,
+    profile: Optional[str] = typer.Option(
+        None, "--profile", metavar="NAME", help=PROFILE_HELP, show_default=False
+    ),
+    env_file: Optional[Path] = typer.Option(
+        None, "--env-file", metavar="PATH", readable=False, help=ENV_FILE_HELP, show_default=False
+    ),
+    region: Optional[RegionChoice] = typer.Option(
+        None,
+        "--region",
+        metavar="[eu|us|ca]",
+        case_sensitive=False,
+        show_default=False,
+        help=f"Kombo region.  \\[env: {ENV_REGION}; default: eu]",
+    ),
+    base_url: Optional[str] = typer.Option(
+        None,
+        "--base-url",
+        metavar="URL",
+        show_default=False,
+        help=f"API base URL including /v1.  \\[env: {ENV_BASE_URL}]",
+    ),
+    integration_id: Optional[str] = typer.Option(
+        None,
+        "--integration-id",
+        metavar="ID",
+        show_default=False,
+        help=f"Kombo integration ID.  \\[env: {ENV_INTEGRATION_ID}]",
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
+) -> int:
+    """Check the settings, the API key and the integration, with a hint for each failure."""
+    from kombo_cli.commands.doctor import run_doctor
+
+    flags = SettingFlags(
+        integration_id=integration_id,
+        region=region.value if region else None,
+        base_url=base_url,
+        env_file=env_file,
+        profile=profile,
+    )
+    return run_doctor(flags, _setting_output(ctx, json_output))
 
 
 @app.command()

@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from requests.auth import AuthBase
@@ -110,6 +110,15 @@ class KomboClient:
         """POST the attachment. Returns Kombo's answer; raises ApiError or NetworkError."""
         return self._send("POST", target.attachments_path, body=body)
 
+    def check_api_key(self) -> ApiResponse:
+        """GET /check-api-key: whether Kombo accepts the key; `data` holds environment_id."""
+        return self._send("GET", "/check-api-key", integration_scoped=False)
+
+    def integration_details(self) -> ApiResponse:
+        """GET /integrations/{id}: the tool, its status and which write actions it allows."""
+        path = f"/integrations/{quote(self.integration_id, safe=':')}"
+        return self._send("GET", path, integration_scoped=False)
+
     def list_attachments(self, target: Target) -> list[dict[str, Any]]:
         """The target's attachments as Kombo lists them (a live call to the ATS)."""
         response = self._send("GET", target.attachments_path)
@@ -120,14 +129,23 @@ class KomboClient:
             )
         return [item for item in results if isinstance(item, dict)]
 
-    def _send(self, method: str, path: str, body: AttachmentBody | None = None) -> ApiResponse:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: AttachmentBody | None = None,
+        integration_scoped: bool = True,
+    ) -> ApiResponse:
         url = self.url_for(path)
         headers = request_headers(self._api_key, self.integration_id, masked=False)
         del headers["Authorization"]  # set by _BearerAuth
         if body is None:
             del headers["Content-Type"]
+        if not integration_scoped:
+            # Kombo's general endpoints take no integration; the SDKs never send it there.
+            del headers["X-Integration-Id"]
         if log.isEnabledFor(logging.DEBUG):
-            shown = request_headers(self._api_key, self.integration_id, masked=True)
+            shown = {"Authorization": f"Bearer {mask_secret(self._api_key)}", **headers}
             log.debug("> %s %s", method, url)
             for name, value in shown.items():
                 log.debug("> %s: %s", name, value)

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     # and error rendering do not need.
     from kombo_cli.attach import AttachmentOutcome, RequestPreview
     from kombo_cli.body import ProgressCallback
+    from kombo_cli.commands.config import ShownSetting
+    from kombo_cli.commands.doctor import Check
     from kombo_cli.sandbox.demo import DemoReport
     from kombo_cli.sandbox.server import SandboxServer
     from kombo_cli.targets import Target
@@ -137,6 +139,11 @@ class Output:
                 console.print(Text(text, style=style))
             else:
                 stream.write(text + "\n")
+            stream.flush()
+        except UnicodeEncodeError:
+            # A terminal in a legacy encoding: "…" and accents become "?", not a crash.
+            encoding = getattr(stream, "encoding", None) or "ascii"
+            stream.write(text.encode(encoding, "replace").decode(encoding) + "\n")
             stream.flush()
         except BrokenPipeError:
             # The reader went away (`kombo ... | head -1`). The work itself must go on and
@@ -302,6 +309,60 @@ class Output:
         elif not self.quiet or failed:
             style = "red" if failed else "green"
             self._err(f"{succeeded} attached, {failed} failed in {elapsed_s:.1f} s", style)
+
+    # -- config and doctor ---------------------------------------------------------------
+
+    def config_show(self, profile: str, path: Path | None, settings: list[ShownSetting]) -> None:
+        if self.json_mode:
+            self._json(
+                {
+                    "profile": profile,
+                    "config_file": str(path) if path else None,
+                    "settings": {
+                        item.name: {
+                            "value": item.value,
+                            "source": item.source,
+                            "origin": item.origin,
+                        }
+                        for item in settings
+                    },
+                }
+            )
+            return
+        lines = [f"Profile {profile} ({path})", ""]
+        for item in settings:
+            value = item.value if item.value is not None else "(not set)"
+            lines.append(f"{item.name:<15} {value:<34} {item.source:<12} {item.origin}")
+        self._out("\n".join(lines))
+
+    def doctor_report(self, checks: list[Check], exit_code: int) -> None:
+        if self.json_mode:
+            self._json(
+                {
+                    "status": "ok" if exit_code == 0 else "error",
+                    "exit_code": int(exit_code),
+                    "checks": [
+                        {"name": c.name, "status": c.status, "detail": c.detail, "hint": c.hint}
+                        for c in checks
+                    ],
+                }
+            )
+            return
+        # Words rather than symbols: they survive any terminal encoding and grep well in logs.
+        marks = {
+            "ok": ("ok  ", "green"),
+            "warn": ("warn", "yellow"),
+            "fail": ("FAIL", "red"),
+            "skip": ("skip", "dim"),
+        }
+        for check in checks:
+            mark, style = marks.get(check.status, (check.status, None))
+            self._out(f"{mark}  {check.name}: {check.detail}", style)
+            if check.hint and check.status in ("fail", "warn"):
+                self._out(f"    Hint: {check.hint}", "cyan")
+        failed = [c.name for c in checks if c.status == "fail"]
+        if failed:
+            self._err(f"Error: {len(failed)} check(s) failed: {', '.join(failed)}.", "bold red")
 
     # -- the sandbox -------------------------------------------------------------------
 

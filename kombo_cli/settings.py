@@ -1,4 +1,4 @@
-"""Resolve settings from flag > environment variable > dotenv file > default.
+"""Resolve settings: flag > environment variable > dotenv file > config profile > default.
 
 Each resolved value remembers where it came from, so messages can say which source to
 fix ("KOMBO_API_KEY in ./.env") without ever repeating a secret.
@@ -46,6 +46,7 @@ class Source(str, Enum):
     FLAG = "flag"
     ENV = "environment"
     DOTENV = "dotenv file"
+    CONFIG = "config file"
     DEFAULT = "default"
 
 
@@ -74,6 +75,7 @@ class SettingFlags:
     region: str | None = None
     base_url: str | None = None
     env_file: Path | None = None
+    profile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,10 @@ class Settings:
     region: Resolved
     base_url: Resolved
     dotenv_path: Path | None
+    profile: str = "default"
+    profile_path: Path | None = None
+    # Things worth telling the user (a key file others can read); never secrets.
+    warnings: tuple[str, ...] = ()
 
     def missing_credentials(self) -> list[str]:
         """Names of the environment variables that still need a value."""
@@ -102,11 +108,12 @@ class Settings:
                 if len(missing) == 1
                 else f"Neither {missing[0]} nor {missing[1]} is set."
             )
+            setting = "api-key" if missing[0] == ENV_API_KEY else "integration-id"
             raise ConfigError(
                 what,
                 hint=(
-                    f"export {missing[0]}=... or put it in {self._dotenv_display()}"
-                    " (see `kombo attach --help`)"
+                    f"run `kombo config set {setting}`, export {missing[0]}=..., or put it in"
+                    f" {self._dotenv_display()}"
                 ),
             )
         assert self.api_key.value is not None and self.integration_id.value is not None
@@ -120,9 +127,17 @@ def resolve_settings(
     flags: SettingFlags,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    config_directory: Path | None = None,
 ) -> Settings:
     """Apply the precedence order to every setting. Raises ConfigError for invalid values."""
+    from kombo_cli.config_store import ConfigStore, config_dir, selected_profile
+
     environ = os.environ if environ is None else environ
+    profile = selected_profile(flags.profile, environ)
+    store = ConfigStore(config_directory or config_dir(environ))
+    profile_path = store.profile_path(profile)
+    stored = store.read(profile)
+    warnings = tuple(w for w in (store.permission_warning(profile),) if w)
     dotenv_path = flags.env_file or _local_dotenv(cwd)
     dotenv = None
     if dotenv_path is not None:
@@ -138,6 +153,9 @@ def resolve_settings(
             return Resolved(environ[env_name], Source.ENV, env_name)
         if _has_value(dotenv.get(env_name)):
             return Resolved(dotenv[env_name], Source.DOTENV, f"{env_name} in {dotenv_origin}")
+        if _has_value(stored.get(env_name)):
+            origin = f"{env_name} in profile {profile} ({profile_path})"
+            return Resolved(stored[env_name], Source.CONFIG, origin)
         return Resolved(None, Source.DEFAULT, "default")
 
     api_key = _clean_credential(pick(None, "", ENV_API_KEY), "API key")
@@ -151,8 +169,11 @@ def resolve_settings(
         base_url = Resolved(validate_base_url(base_url), base_url.source, base_url.origin)
     else:
         assert region.value is not None
-        base_url = Resolved(REGION_BASE_URLS[region.value], region.source, region.origin)
-    return Settings(api_key, integration_id, region, base_url, used_dotenv)
+        origin = f"the {region.value} region ({region.origin})"
+        base_url = Resolved(REGION_BASE_URLS[region.value], region.source, origin)
+    return Settings(
+        api_key, integration_id, region, base_url, used_dotenv, profile, profile_path, warnings
+    )
 
 
 def _local_dotenv(cwd: Path | None) -> Path | None:

@@ -1,0 +1,146 @@
+"""`kombo doctor`: check settings, the key and the integration, and say what to fix."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from kombo_cli.client import KomboClient
+from kombo_cli.errors import ApiError, ExitCode, KomboError
+from kombo_cli.output import Output, human_duration
+from kombo_cli.redact import mask_secret
+from kombo_cli.settings import SettingFlags, Settings, resolve_settings
+
+ATTACHMENT_ACTIONS = {
+    "ats_add_candidate_attachment": "Attach to candidates",
+    "ats_add_application_attachment": "Attach to applications",
+}
+OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str
+    detail: str
+    hint: str | None = None
+
+
+@dataclass
+class DoctorReport:
+    checks: list[Check]
+    exit_code: int = ExitCode.SUCCESS
+
+    def add(self, check: Check, failure_code: int = ExitCode.SUCCESS) -> None:
+        self.checks.append(check)
+        # The first failure decides the exit code: later ones often follow from it.
+        if check.status == FAIL and self.exit_code == ExitCode.SUCCESS:
+            self.exit_code = failure_code
+
+    def skip(self, *names: str) -> None:
+        for name in names:
+            self.checks.append(Check(name, SKIP, "not checked: an earlier check failed"))
+
+
+def run_doctor(flags: SettingFlags, output: Output) -> int:
+    settings = resolve_settings(flags)
+    output.add_secret(settings.api_key.value)
+    for warning in settings.warnings:
+        output.warning(warning)
+    report = DoctorReport([])
+    _check_settings(settings, report)
+    if report.exit_code == ExitCode.SUCCESS:
+        _check_live(settings, report)
+    else:
+        report.skip("API key accepted", "Integration", *ATTACHMENT_ACTIONS.values())
+    output.doctor_report(report.checks, report.exit_code)
+    return report.exit_code
+
+
+def _check_settings(settings: Settings, report: DoctorReport) -> None:
+    key, integration = settings.api_key, settings.integration_id
+    if key.value is None:
+        report.add(
+            Check("API key", FAIL, "not set", "run `kombo config set api-key`"), ExitCode.CONFIG
+        )
+    else:
+        report.add(Check("API key", OK, f"{mask_secret(key.value)} from {key.origin}"))
+    if integration.value is None:
+        hint = "run `kombo config set integration-id`"
+        report.add(Check("Integration ID", FAIL, "not set", hint), ExitCode.CONFIG)
+    else:
+        report.add(Check("Integration ID", OK, f"{integration.value} from {integration.origin}"))
+    report.add(Check("Kombo API", OK, f"{settings.base_url.value} from {settings.base_url.origin}"))
+
+
+def _check_live(settings: Settings, report: DoctorReport) -> None:
+    api_key, integration_id = settings.require_credentials()
+    assert settings.base_url.value is not None
+    client = KomboClient(settings.base_url.value, api_key, integration_id, read_timeout_s=30)
+    started = time.monotonic()
+    try:
+        answer = client.check_api_key()
+    except KomboError as err:
+        report.add(Check("API key accepted", FAIL, _describe(err), err.hint), err.exit_code)
+        report.skip("Integration", *ATTACHMENT_ACTIONS.values())
+        return
+    round_trip = human_duration(time.monotonic() - started)
+    environment = _field(answer.data, "environment_id") or "unknown"
+    report.add(Check("API key accepted", OK, f"environment {environment}, round trip {round_trip}"))
+    try:
+        details = client.integration_details().data
+    except KomboError as err:
+        code = ExitCode.REJECTED if isinstance(err, ApiError) and err.http_status < 500 else None
+        report.add(Check("Integration", FAIL, _describe(err), err.hint), code or err.exit_code)
+        report.skip(*ATTACHMENT_ACTIONS.values())
+        return
+    _check_integration(details if isinstance(details, dict) else {}, report)
+
+
+def _check_integration(details: dict[str, Any], report: DoctorReport) -> None:
+    tool = details.get("tool") if isinstance(details.get("tool"), dict) else {}
+    label = tool.get("label") or tool.get("id") or "unknown tool"
+    status, setup = details.get("status"), details.get("setup_status")
+    summary = f"{label}, status {status}, setup {setup}"
+    if status == "ACTIVE" and setup == "COMPLETED":
+        report.add(Check("Integration", OK, summary))
+    else:
+        hint = "the customer has to finish setting up or reconnect the integration in Kombo"
+        report.add(Check("Integration", FAIL, summary, hint), ExitCode.REJECTED)
+
+    actions = {
+        action.get("id"): action
+        for action in details.get("write_actions") or []
+        if isinstance(action, dict)
+    }
+    available = []
+    for action_id, name in ATTACHMENT_ACTIONS.items():
+        action = actions.get(action_id)
+        if action and action.get("is_available"):
+            available.append(name)
+            report.add(Check(name, OK, "available"))
+            continue
+        detail = (
+            "not offered by this tool"
+            if action is None
+            else f"not available (coverage {action.get('coverage_status')},"
+            f" scope config {action.get('scope_config_setting')})"
+        )
+        report.checks.append(
+            Check(name, WARN, detail, 'enable "Add attachments" in the integration\'s scope config')
+        )
+    if not available:
+        hint = "this integration cannot take attachments; enable them in its scope config"
+        report.add(Check("Attachments", FAIL, "no attachment action is available", hint), 5)
+
+
+def _field(data: Any, name: str) -> str | None:
+    value = data.get(name) if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _describe(err: KomboError) -> str:
+    if isinstance(err, ApiError) and err.code:
+        return f"{err.message} ({err.code}, HTTP {err.http_status})"
+    return err.message
