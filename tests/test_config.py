@@ -301,3 +301,58 @@ def test_doctor_against_a_dead_server_exits_6() -> None:
 
     assert result.returncode == 6
     assert "connection refused" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("details", "exit_code", "statuses"),
+    [
+        (
+            {
+                "tool": {"label": "Workday"},
+                "status": "INACTIVE",
+                "setup_status": "COMPLETED",
+                "write_actions": [{"id": "ats_add_application_attachment", "is_available": True}],
+            },
+            5,
+            ["fail", "warn", "ok"],
+        ),
+        (
+            {
+                "tool": {"label": "Lever"},
+                "status": "ACTIVE",
+                "setup_status": "COMPLETED",
+                "write_actions": [
+                    {
+                        "id": "ats_add_candidate_attachment",
+                        "is_available": False,
+                        "coverage_status": "SUPPORTED",
+                        "scope_config_setting": "DISABLED",
+                    }
+                ],
+            },
+            5,
+            ["ok", "warn", "warn", "fail"],
+        ),
+        (
+            {
+                "tool": {"label": "Ashby"},
+                "status": "ACTIVE",
+                "setup_status": "COMPLETED",
+                "write_actions": [{"id": "ats_add_candidate_attachment", "is_available": True}],
+            },
+            0,
+            ["ok", "ok", "warn"],
+        ),
+    ],
+    ids=["inactive", "attachments-disabled", "applications-unsupported"],
+)
+def test_doctor_judges_the_integration(
+    details: dict[str, object], exit_code: int, statuses: list[str]
+) -> None:
+    from kombo_cli.commands.doctor import DoctorReport, _check_integration
+
+    report = DoctorReport([])
+    _check_integration(details, report)
+
+    assert [check.status for check in report.checks] == statuses
+    assert report.exit_code == exit_code
