@@ -80,7 +80,9 @@ class ConfigStore:
         """The stored variables of a profile; empty when it has none."""
         from kombo_cli.settings import read_dotenv
 
-        return read_dotenv(self.profile_path(profile), required=False) or {}
+        # Stored values are literal: a "$" in one must not be expanded on the way back.
+        path = self.profile_path(profile)
+        return read_dotenv(path, required=False, interpolate=False) or {}
 
     def permission_warning(self, profile: str) -> str | None:
         """A warning when the profile's file can be read by other users."""

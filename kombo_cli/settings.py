@@ -268,7 +268,7 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def read_dotenv(path: Path, *, required: bool) -> dict[str, str] | None:
+def read_dotenv(path: Path, *, required: bool, interpolate: bool = True) -> dict[str, str] | None:
     """The variables of a dotenv file; None when it is absent and not required.
 
     python-dotenv skips lines it cannot parse with only a logged warning; a half-read
@@ -323,7 +323,7 @@ def read_dotenv(path: Path, *, required: bool) -> dict[str, str] | None:
                 f"The env file {path} has a line that cannot be parsed (line {line}).",
                 hint="each line must be KEY=value, export KEY=value, or a # comment",
             )
-    values = dotenv_values(stream=io.StringIO(text))
+    values = dotenv_values(stream=io.StringIO(text), interpolate=interpolate)
     return {key: value for key, value in values.items() if value is not None}
 
 

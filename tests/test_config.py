@@ -356,3 +356,15 @@ def test_doctor_judges_the_integration(
 
     assert [check.status for check in report.checks] == statuses
     assert report.exit_code == exit_code
+
+
+@pytest.mark.parametrize(
+    "value", ["ab${HOME}c", "it's", "back\\slash", 'q"uote', "mix ' \" ${X} \\ end", "é ünïcode"]
+)
+def test_stored_values_round_trip_exactly(tmp_path: Path, value: str) -> None:
+    from kombo_cli.config_store import ConfigStore
+
+    store = ConfigStore(tmp_path)
+    store.set("default", "KOMBO_BASE_URL", value)
+    assert store.read("default") == {"KOMBO_BASE_URL": value}
+    assert [p.name for p in (tmp_path / "profiles").iterdir()] == ["default.env"]
