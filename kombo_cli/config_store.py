@@ -15,7 +15,8 @@ import contextlib
 import os
 import re
 import stat
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from kombo_cli.errors import ConfigError, UsageError
@@ -41,10 +42,10 @@ def config_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 def selected_profile(flag: str | None, environ: Mapping[str, str]) -> str:
     """--profile, else KOMBO_PROFILE, else the default profile."""
-    for candidate in (flag, environ.get(ENV_PROFILE)):
-        if candidate is not None and candidate.strip():
-            return check_profile_name(candidate.strip())
-    return DEFAULT_PROFILE
+    if flag is not None:
+        return check_profile_name(flag.strip())
+    from_environment = environ.get(ENV_PROFILE, "").strip()
+    return check_profile_name(from_environment) if from_environment else DEFAULT_PROFILE
 
 
 def check_profile_name(name: str) -> str:
@@ -80,63 +81,111 @@ class ConfigStore:
         """The stored variables of a profile; empty when it has none."""
         from kombo_cli.settings import read_dotenv
 
-        # Stored values are literal: a "$" in one must not be expanded on the way back.
+        # Stored values are literal: a "$" in one must not be expanded on the way back. And
+        # a profiles folder we may not read is an error, not "no settings".
         path = self.profile_path(profile)
-        return read_dotenv(path, required=False, interpolate=False) or {}
+        values = read_dotenv(
+            path, required=False, interpolate=False, optional_in_unsearchable_dir=False
+        )
+        return values or {}
+
+    def exists(self, profile: str) -> bool:
+        return self.profile_path(profile).is_file()
 
     def permission_warning(self, profile: str) -> str | None:
-        """A warning when the profile's file can be read by other users."""
+        """A warning when other users can read the profile's file or change its folders."""
         path = self.profile_path(profile)
-        try:
-            mode = path.stat().st_mode
-        except OSError:
-            return None
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            return f"{path} can be read by other users; run: chmod 600 {path}"
+        for item, private_mode in (
+            (path, "600"),
+            (self.profiles_dir, "700"),
+            (self.directory, "700"),
+        ):
+            try:
+                mode = item.stat().st_mode
+            except OSError:
+                continue
+            if mode & (stat.S_IRWXG | stat.S_IRWXO):
+                return f"other users can access {item}; run: chmod {private_mode} {item}"
         return None
 
     def set(self, profile: str, variable: str, value: str) -> Path:
-        values = self.read(profile)
-        values[variable] = value
-        return self._write(profile, values)
+        with self._locked():
+            values = self.read(profile)
+            values[variable] = value
+            return self._write(profile, values)
 
     def unset(self, profile: str, variable: str) -> bool:
         """Remove a variable; False when it was not stored."""
-        values = self.read(profile)
-        if variable not in values:
-            return False
-        del values[variable]
-        self._write(profile, values)
-        return True
+        with self._locked():
+            values = self.read(profile)
+            if variable not in values:
+                return False
+            del values[variable]
+            self._write(profile, values)
+            return True
 
-    def _write(self, profile: str, values: Mapping[str, str]) -> Path:
-        path = self.profile_path(profile)
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One read-change-write at a time, so two `config set` runs never lose a value."""
         try:
             _make_private_dir(self.directory)
             _make_private_dir(self.profiles_dir)
-            text = "".join(f"{name}={_quote(value)}\n" for name, value in sorted(values.items()))
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            # O_EXCL with 0600 from the start: the key is never readable by others, not even
-            # for the moment between creating and chmod-ing the file.
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            lock = open(self.profiles_dir / ".lock", "a")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise ConfigError(
+                f"Cannot write to {self.profiles_dir}: {exc.strerror or exc}."
+            ) from None
+        try:
+            with contextlib.suppress(ImportError):  # no fcntl on Windows: best effort there
+                import fcntl
+
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            yield
+        finally:
+            lock.close()
+
+    def _write(self, profile: str, values: Mapping[str, str]) -> Path:
+        path = self.profile_path(profile)
+        # A symlinked profile (kept in a dotfiles repository, say) is updated where it lives.
+        target = path.resolve() if path.is_symlink() else path
+        text = "".join(f"{name}={_quote(value)}\n" for name, value in sorted(values.items()))
+        try:
+            # mkstemp creates the file 0600 with a name no other process can predict or
+            # hold: the key is never readable by others, and a crash cannot block a rerun.
+            descriptor, temporary = tempfile.mkstemp(
+                dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+            )
             try:
                 with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
                     handle.write(text)
                     handle.flush()
                     os.fsync(handle.fileno())
-                os.replace(temporary, path)
+                os.replace(temporary, target)
             finally:
                 with contextlib.suppress(FileNotFoundError):
-                    temporary.unlink()
+                    os.unlink(temporary)
+        except IsADirectoryError:
+            raise ConfigError(f"The profile file {path} is a directory.") from None
         except OSError as exc:
-            raise ConfigError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+            raise ConfigError(
+                f"Cannot write the profile file {path}: {exc.strerror or exc}."
+            ) from None
         return path
 
 
 def _make_private_dir(directory: Path) -> None:
-    if not directory.exists():
-        directory.mkdir(parents=True, mode=0o700)
-        # mkdir's mode is filtered by the umask; say 0700 explicitly.
+    """Create the folder 0700 (whatever the umask), and tighten one of ours that is not."""
+    missing = []
+    for folder in (directory, *directory.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    # Parents too: mkdir(parents=True) would create them with the umask's mode.
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another kombo got there first
+            folder.mkdir(mode=0o700)
+    info = directory.stat()
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO) and info.st_uid == os.getuid():
         directory.chmod(0o700)
 
 

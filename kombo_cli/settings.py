@@ -31,15 +31,16 @@ ENV_BASE_URL = "KOMBO_BASE_URL"
 ENV_DEBUG = "KOMBO_DEBUG"
 DEFAULT_DOTENV_NAME = ".env"
 
-# Keys and integration ids are printable ASCII. Anything else (a space, a line break, a
-# curly quote pasted from a document) would break the HTTP header or end up echoed in an
-# error message by the HTTP library; refuse it up front.
+# Keys and integration ids are printable ASCII without quotes or "=". Anything else (a
+# space, a line break, a curly quote pasted from a document, a whole `KOMBO_API_KEY=...`
+# line) would break the HTTP header, end up echoed by the HTTP library, or simply be wrong.
 _CREDENTIAL = re.compile(r"[\x21-\x7e]+")
+_NOT_IN_CREDENTIALS = re.compile("[\"'`=\\\\]")
 
 
 def is_header_safe(value: str) -> bool:
     """Whether `value` can travel as a key or integration id: printable ASCII, no spaces."""
-    return bool(_CREDENTIAL.fullmatch(value))
+    return bool(_CREDENTIAL.fullmatch(value)) and not _NOT_IN_CREDENTIALS.search(value)
 
 
 class Source(str, Enum):
@@ -130,14 +131,18 @@ def resolve_settings(
     config_directory: Path | None = None,
 ) -> Settings:
     """Apply the precedence order to every setting. Raises ConfigError for invalid values."""
-    from kombo_cli.config_store import ConfigStore, config_dir, selected_profile
+    from kombo_cli.config_store import DEFAULT_PROFILE, ConfigStore, config_dir, selected_profile
 
     environ = os.environ if environ is None else environ
     profile = selected_profile(flags.profile, environ)
     store = ConfigStore(config_directory or config_dir(environ))
     profile_path = store.profile_path(profile)
     stored = store.read(profile)
-    warnings = tuple(w for w in (store.permission_warning(profile),) if w)
+    notes = [store.permission_warning(profile)]
+    if profile != DEFAULT_PROFILE and not store.exists(profile):
+        # Most often a typo in --profile or KOMBO_PROFILE; say so rather than run without it.
+        notes.append(f"the profile {profile!r} has no stored settings ({profile_path} is missing)")
+    warnings = tuple(note for note in notes if note)
     dotenv_path = flags.env_file or _local_dotenv(cwd)
     dotenv = None
     if dotenv_path is not None:
@@ -204,7 +209,7 @@ def _clean_credential(resolved: Resolved, label: str) -> Resolved:
         value = value[len("bearer ") :].strip()
     if not is_header_safe(value):
         raise ConfigError(
-            f"The {label} from {resolved.origin} contains spaces, quotes or other characters"
+            f"The {label} from {resolved.origin} contains spaces, quotes, '=' or characters"
             " that are not plain ASCII.",
             hint=f"copy the {label} again, without quotes, line breaks or spaces",
         )
@@ -268,7 +273,13 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def read_dotenv(path: Path, *, required: bool, interpolate: bool = True) -> dict[str, str] | None:
+def read_dotenv(
+    path: Path,
+    *,
+    required: bool,
+    interpolate: bool = True,
+    optional_in_unsearchable_dir: bool = True,
+) -> dict[str, str] | None:
     """The variables of a dotenv file; None when it is absent and not required.
 
     python-dotenv skips lines it cannot parse with only a logged warning; a half-read
@@ -285,7 +296,7 @@ def read_dotenv(path: Path, *, required: bool, interpolate: bool = True) -> dict
             raise ConfigError(f"The env file {path} does not exist.") from None
         return None
     except PermissionError:
-        if not required and not os.access(path.parent, os.X_OK):
+        if optional_in_unsearchable_dir and not required and not os.access(path.parent, os.X_OK):
             # A current directory we may not search cannot be told to hold a .env at all;
             # settings from the environment must still work there.
             return None

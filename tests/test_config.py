@@ -48,7 +48,7 @@ def test_key_set_from_stdin_is_used_by_attach_with_no_environment(
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE((folder / "profiles").stat().st_mode) == 0o700
-    assert sorted(p.name for p in (folder / "profiles").iterdir()) == ["default.env"]
+    assert sorted(p.name for p in (folder / "profiles").iterdir()) == [".lock", "default.env"]
 
 
 def _read_until(leader: int, marker: bytes, seen: bytes, timeout: float = 20) -> bytes:
@@ -235,7 +235,7 @@ def test_a_key_file_others_can_read_draws_a_warning(config_env: dict[str, str]) 
 
     result = run_kombo("config", "show", env=config_env)
 
-    assert "can be read by other users; run: chmod 600" in result.stderr
+    assert f"other users can access {profile_file(config_env)}; run: chmod 600" in result.stderr
 
 
 def test_path_prints_the_folder_and_the_file(config_env: dict[str, str]) -> None:
@@ -367,4 +367,164 @@ def test_stored_values_round_trip_exactly(tmp_path: Path, value: str) -> None:
     store = ConfigStore(tmp_path)
     store.set("default", "KOMBO_BASE_URL", value)
     assert store.read("default") == {"KOMBO_BASE_URL": value}
-    assert [p.name for p in (tmp_path / "profiles").iterdir()] == ["default.env"]
+    assert sorted(p.name for p in (tmp_path / "profiles").iterdir()) == [".lock", "default.env"]
+
+
+# -- robustness of the store and of doctor ----------------------------------------------------
+
+
+def test_concurrent_sets_of_different_names_keep_both(config_env: dict[str, str]) -> None:
+    env = clean_env(config_env)
+    for round_number in range(6):
+        processes = [
+            subprocess.Popen(
+                [str(KOMBO_EXECUTABLE), "config", "set", name, value],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            for name, value in (
+                ("integration-id", f"x:{round_number}"),
+                ("base-url", f"https://e{round_number}.example/v1"),
+                ("region", "us"),
+            )
+        ]
+        assert [process.wait(timeout=30) for process in processes] == [0, 0, 0]
+        text = profile_file(config_env).read_text()
+        assert f"x:{round_number}'" in text
+        assert f"e{round_number}.example" in text
+
+
+def test_a_leftover_temporary_file_never_blocks_a_set(config_env: dict[str, str]) -> None:
+    run_kombo("config", "set", "region", "us", env=config_env)
+    folder = profile_file(config_env).parent
+    for pid in range(1, 200):  # whatever pid the next process gets
+        (folder / f".default.env.{pid}.tmp").write_text("stale")
+
+    result = run_kombo("config", "set", "region", "ca", env=config_env)
+
+    assert result.returncode == 0, result.stderr
+    assert profile_file(config_env).read_text() == "KOMBO_REGION='ca'\n"
+
+
+def test_folders_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    nested = tmp_path / "a" / "b" / "kombo"
+    script = f'umask 000; exec "{KOMBO_EXECUTABLE}" config set region us'
+    result = subprocess.run(
+        ["sh", "-c", script],
+        env=clean_env({"KOMBO_CONFIG_DIR": str(nested)}),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert result.returncode == 0, result.stderr
+    for folder in (tmp_path / "a", tmp_path / "a" / "b", nested, nested / "profiles"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    assert stat.S_IMODE((nested / "profiles" / "default.env").stat().st_mode) == 0o600
+
+
+def test_an_existing_loose_folder_is_tightened(config_env: dict[str, str]) -> None:
+    profiles = Path(config_env["KOMBO_CONFIG_DIR"]) / "profiles"
+    profiles.mkdir(parents=True)
+    profiles.chmod(0o777)
+    profiles.parent.chmod(0o777)
+
+    run_kombo("config", "set", "api-key", API_KEY, env=config_env)
+
+    assert stat.S_IMODE(profiles.stat().st_mode) == 0o700
+    assert stat.S_IMODE(profiles.parent.stat().st_mode) == 0o700
+
+
+def test_a_symlinked_profile_is_updated_where_it_lives(
+    config_env: dict[str, str], tmp_path: Path
+) -> None:
+    real = tmp_path / "dotfiles" / "kombo.env"
+    real.parent.mkdir()
+    real.write_text("KOMBO_REGION='us'\n")
+    link = profile_file(config_env)
+    link.parent.mkdir(parents=True)
+    link.symlink_to(real)
+
+    run_kombo("config", "set", "integration-id", "x:1", env=config_env)
+
+    assert link.is_symlink()
+    assert real.read_text() == "KOMBO_INTEGRATION_ID='x:1'\nKOMBO_REGION='us'\n"
+
+
+@pytest.mark.parametrize(
+    "value", ['"ks_test_abcdefghijklmnop"', "KOMBO_API_KEY=ks_test_abcdefghijklmnop"]
+)
+def test_pasted_quotes_or_names_are_refused(config_env: dict[str, str], value: str) -> None:
+    result = run_kombo("config", "set", "api-key", stdin=f"{value}\n".encode(), env=config_env)
+    assert result.returncode == 2
+    assert "paste only the api-key itself" in result.stderr
+    assert not profile_file(config_env).exists()
+
+
+def test_a_misspelled_profile_draws_a_warning(config_env: dict[str, str]) -> None:
+    run_kombo("config", "set", "region", "us", "--profile", "acme", env=config_env)
+    result = run_kombo("config", "get", "region", "--profile", "acmee", env=config_env)
+    assert "the profile 'acmee' has no stored settings" in result.stderr
+    empty = run_kombo("config", "get", "region", "--profile", "", env=config_env)
+    assert empty.returncode == 2
+
+
+def _queue_check_api_key_ok(server: KomboServer) -> None:
+    from tests.kombo_server import ScriptedResponse
+
+    server.queue(ScriptedResponse(body={"status": "success", "data": {"environment_id": "E1"}}))
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "exit_code"),
+    [
+        (429, "PLATFORM.RATE_LIMIT_EXCEEDED", 6),
+        (403, "PLATFORM.AUTHENTICATION_INVALID", 4),
+        (404, "PLATFORM.INTEGRATION_NOT_FOUND", 5),
+        (503, None, 6),
+    ],
+)
+def test_doctor_maps_integration_errors_like_every_command(
+    kombo_server: KomboServer,
+    server_env: dict[str, str],
+    status: int,
+    code: str | None,
+    exit_code: int,
+) -> None:
+    from tests.kombo_server import ScriptedResponse, error_envelope
+
+    _queue_check_api_key_ok(kombo_server)
+    kombo_server.queue(ScriptedResponse(status=status, body=error_envelope("No.", code=code)))
+
+    result = run_kombo("doctor", env=server_env)
+
+    assert result.returncode == exit_code
+    assert "FAIL  Integration: No." in result.stdout
+
+
+def test_doctor_fails_when_something_else_answers(
+    kombo_server: KomboServer, server_env: dict[str, str]
+) -> None:
+    from tests.kombo_server import ScriptedResponse
+
+    kombo_server.queue(
+        ScriptedResponse(
+            body=b"<html>Welcome to the hotel wifi</html>", headers={"Content-Type": "text/html"}
+        )
+    )
+    result = run_kombo("doctor", env=server_env)
+
+    assert result.returncode == 6
+    assert "answered, but not as Kombo's API does" in result.stdout
+    assert "it must end in /v1" in result.stdout
+
+
+def test_doctor_reports_an_invalid_setting_as_a_check(tmp_path: Path) -> None:
+    result = run_kombo("doctor", "--json", env={"KOMBO_REGION": "mars"}, cwd=tmp_path)
+
+    report = json.loads(result.stdout)
+    assert result.returncode == 3
+    assert report["checks"][0]["name"] == "Settings"
+    assert report["checks"][0]["status"] == "fail"
+    assert "mars" in report["checks"][0]["detail"]

@@ -137,9 +137,9 @@ def _validated(name: str, raw: str) -> str:
     if name in ("api-key", "integration-id"):
         if not is_header_safe(value):
             raise UsageError(
-                f"The {name} contains spaces, quotes or other characters that are not plain"
+                f"The {name} contains spaces, quotes, '=' or characters that are not plain"
                 " ASCII, or is empty.",
-                hint=f"copy the {name} again, without quotes or line breaks",
+                hint=f"paste only the {name} itself, without quotes or a NAME= in front",
             )
         return value
     if name == "region":

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kombo_cli.client import KomboClient
-from kombo_cli.errors import ApiError, ExitCode, KomboError
+from kombo_cli.errors import ApiError, ConfigError, ExitCode, KomboError
 from kombo_cli.output import Output, human_duration
 from kombo_cli.redact import mask_secret
 from kombo_cli.settings import SettingFlags, Settings, resolve_settings
@@ -44,11 +44,18 @@ class DoctorReport:
 
 
 def run_doctor(flags: SettingFlags, output: Output) -> int:
-    settings = resolve_settings(flags)
+    report = DoctorReport([])
+    try:
+        settings = resolve_settings(flags)
+    except ConfigError as err:
+        # An invalid setting is a finding like any other: keep to the checklist's shape.
+        report.add(Check("Settings", FAIL, err.message, err.hint), ExitCode.CONFIG)
+        report.skip("API key accepted", "Integration", *ATTACHMENT_ACTIONS.values())
+        output.doctor_report(report.checks, report.exit_code)
+        return report.exit_code
     output.add_secret(settings.api_key.value)
     for warning in settings.warnings:
         output.warning(warning)
-    report = DoctorReport([])
     _check_settings(settings, report)
     if report.exit_code == ExitCode.SUCCESS:
         _check_live(settings, report)
@@ -82,17 +89,23 @@ def _check_live(settings: Settings, report: DoctorReport) -> None:
     try:
         answer = client.check_api_key()
     except KomboError as err:
-        report.add(Check("API key accepted", FAIL, _describe(err), err.hint), err.exit_code)
+        report.add(Check("API key accepted", FAIL, _describe(err), _hint(err)), err.exit_code)
         report.skip("Integration", *ATTACHMENT_ACTIONS.values())
         return
     round_trip = human_duration(time.monotonic() - started)
-    environment = _field(answer.data, "environment_id") or "unknown"
+    environment = _field(answer.data, "environment_id")
+    if environment is None:
+        # A captive portal or another service answers 200 too; only Kombo names the
+        # environment the key belongs to.
+        detail = f"{settings.base_url.value} answered, but not as Kombo's API does"
+        report.add(Check("API key accepted", FAIL, detail, BASE_URL_HINT), ExitCode.NETWORK)
+        report.skip("Integration", *ATTACHMENT_ACTIONS.values())
+        return
     report.add(Check("API key accepted", OK, f"environment {environment}, round trip {round_trip}"))
     try:
         details = client.integration_details().data
     except KomboError as err:
-        code = ExitCode.REJECTED if isinstance(err, ApiError) and err.http_status < 500 else None
-        report.add(Check("Integration", FAIL, _describe(err), err.hint), code or err.exit_code)
+        report.add(Check("Integration", FAIL, _describe(err), _hint(err)), err.exit_code)
         report.skip(*ATTACHMENT_ACTIONS.values())
         return
     _check_integration(details if isinstance(details, dict) else {}, report)
@@ -100,7 +113,7 @@ def _check_live(settings: Settings, report: DoctorReport) -> None:
 
 def _check_integration(details: dict[str, Any], report: DoctorReport) -> None:
     tool = details.get("tool") if isinstance(details.get("tool"), dict) else {}
-    label = tool.get("label") or tool.get("id") or "unknown tool"
+    label = tool.get("label") if isinstance(tool.get("label"), str) else "unknown tool"
     status, setup = details.get("status"), details.get("setup_status")
     summary = f"{label}, status {status}, setup {setup}"
     if status == "ACTIVE" and setup == "COMPLETED":
@@ -109,10 +122,11 @@ def _check_integration(details: dict[str, Any], report: DoctorReport) -> None:
         hint = "the customer has to finish setting up or reconnect the integration in Kombo"
         report.add(Check("Integration", FAIL, summary, hint), ExitCode.REJECTED)
 
+    write_actions = details.get("write_actions")
     actions = {
-        action.get("id"): action
-        for action in details.get("write_actions") or []
-        if isinstance(action, dict)
+        action["id"]: action
+        for action in (write_actions if isinstance(write_actions, list) else [])
+        if isinstance(action, dict) and isinstance(action.get("id"), str)
     }
     available = []
     for action_id, name in ATTACHMENT_ACTIONS.items():
@@ -121,15 +135,16 @@ def _check_integration(details: dict[str, Any], report: DoctorReport) -> None:
             available.append(name)
             report.add(Check(name, OK, "available"))
             continue
-        detail = (
-            "not offered by this tool"
-            if action is None
-            else f"not available (coverage {action.get('coverage_status')},"
-            f" scope config {action.get('scope_config_setting')})"
-        )
-        report.checks.append(
-            Check(name, WARN, detail, 'enable "Add attachments" in the integration\'s scope config')
-        )
+        if action is None:
+            detail, hint = "not offered by this ATS", "use the other route if it is available"
+        else:
+            detail = (
+                f"not available (coverage {action.get('coverage_status')},"
+                f" scope config {action.get('scope_config_setting')})"
+            )
+            hint = 'enable "Add attachments" in the integration\'s scope config'
+        # One route is enough to attach files; only both missing is a failure.
+        report.checks.append(Check(name, WARN, detail, hint))
     if not available:
         hint = "this integration cannot take attachments; enable them in its scope config"
         report.add(Check("Attachments", FAIL, "no attachment action is available", hint), 5)
@@ -138,6 +153,17 @@ def _check_integration(details: dict[str, Any], report: DoctorReport) -> None:
 def _field(data: Any, name: str) -> str | None:
     value = data.get(name) if isinstance(data, dict) else None
     return value if isinstance(value, str) else None
+
+
+BASE_URL_HINT = "check the base URL (KOMBO_BASE_URL / --region): it must end in /v1"
+
+
+def _hint(err: KomboError) -> str | None:
+    if err.hint:
+        return err.hint
+    if isinstance(err, ApiError) and err.http_status == 404:
+        return BASE_URL_HINT
+    return "Kombo or the network is slow or down; try again in a moment"
 
 
 def _describe(err: KomboError) -> str:
