@@ -528,3 +528,18 @@ def test_doctor_reports_an_invalid_setting_as_a_check(tmp_path: Path) -> None:
     assert report["checks"][0]["name"] == "Settings"
     assert report["checks"][0]["status"] == "fail"
     assert "mars" in report["checks"][0]["detail"]
+
+
+def test_attach_warns_about_a_key_file_others_can_read(
+    kombo_server: KomboServer, sample_file, config_env: dict[str, str]
+) -> None:
+    env = {**config_env, "KOMBO_BASE_URL": kombo_server.base_url}
+    run_kombo("config", "set", "api-key", API_KEY, env=env)
+    run_kombo("config", "set", "integration-id", INTEGRATION_ID, env=env)
+    profile_file(config_env).chmod(0o640)
+
+    result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=env)
+
+    assert result.returncode == 0
+    assert "Warning: other users can access" in result.stderr
+    assert API_KEY not in result.stderr

@@ -31,6 +31,8 @@ def run_attach(options: AttachOptions, output: Output) -> int:
     """Attach every file to the target; returns the exit code."""
     settings = resolve_settings(options.setting_flags)
     output.add_secret(settings.api_key.value)
+    for warning in settings.warnings:
+        output.warning(warning)
     _describe_settings(settings, output)
     target = Target.parse(options.target_id, application=options.application)
     if options.name is not None and len(options.files) > 1:
