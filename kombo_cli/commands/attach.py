@@ -59,7 +59,8 @@ def run_attach(options: AttachOptions, output: Output) -> int:
             output.attached(outcome)
         except KeyboardInterrupt:
             raise Interrupted(
-                f"Interrupted while attaching {file_argument}; it may or may not have been stored."
+                f"Interrupted while attaching {file_argument}; it may or may not have been stored.",
+                hint=f"check the {target.kind}'s attachments before running the command again",
             ) from None
         except KomboError as err:
             failures.append(err)
