@@ -187,7 +187,8 @@ def attach(
 ) -> int:
     """Attach FILE to a candidate (or an application) in the customer's ATS.
 
-    Credentials: KOMBO_API_KEY and KOMBO_INTEGRATION_ID, from the environment or ./.env.
+    Credentials: KOMBO_API_KEY and KOMBO_INTEGRATION_ID, from the environment, ./.env
+    (or --env-file), or a profile stored with `kombo config set`.
 
     Example: kombo attach GRKdd9dibYKKCrmGRSMJf3wu cv.pdf --type CV
     """

@@ -35,6 +35,10 @@ USER_AGENT = f"kombo-cli/{__version__} python-requests/{requests.__version__}"
 # Bodies that are not Kombo's are summarised, not shown; Kombo's own messages are kept whole.
 _SUMMARY_LIMIT = 160
 _MESSAGE_LIMIT = 2000
+MAYBE_STORED_HINT = (
+    "the file may have been stored anyway: check the target's attachments before running"
+    " the command again"
+)
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,11 @@ class KomboClient:
                 log.debug("  sent file sha256 %s", body.sha256)
         if 200 <= response.status_code < 300:
             return self._success(response, elapsed)
-        raise self._api_error(response)
+        error = self._api_error(response)
+        if body is not None and response.status_code in (500, 502, 504) and error.hint is None:
+            # Kombo or a proxy failed after the upload arrived: it may have been stored.
+            error.hint = MAYBE_STORED_HINT
+        raise error
 
     def _success(self, response: requests.Response, elapsed: float) -> ApiResponse:
         warnings: list[str] = []
@@ -240,10 +248,7 @@ class KomboClient:
         self, exc: requests.exceptions.RequestException, body_sent: bool
     ) -> NetworkError:
         host = self._host
-        maybe_stored = (
-            "the file may have been stored anyway: check the target's attachments before"
-            " running the command again"
-        )
+        maybe_stored = MAYBE_STORED_HINT
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return NetworkError(
                 f"Could not connect to {host} within {self.connect_timeout_s:g} s.",

@@ -404,9 +404,10 @@ class Output:
         if not self.quiet:
             self._err(line, "dim")
 
-    def sandbox_stopped(self, data_dir: Path) -> None:
+    def sandbox_stopped(self, data_dir: Path, kept: bool) -> None:
         if not self.quiet:
-            self._err(f"Sandbox stopped; uploads are kept in {data_dir}")
+            where = f"uploads are kept in {data_dir}" if kept else "nothing was uploaded"
+            self._err(f"Sandbox stopped; {where}.")
 
     def demo_report(self, report: DemoReport) -> None:
         """Show what the demo did."""

@@ -262,3 +262,20 @@ def test_an_unreachable_proxy_is_not_reported_as_a_possibly_stored_upload(sample
 )
 def test_exit_code_table(status: int, code: str | None, expected: ExitCode) -> None:
     assert exit_code_for_api_error(code, status) == expected
+
+
+def test_a_500_after_the_upload_arrived_warns_it_may_be_stored(
+    kombo_server: KomboServer, server_env: dict[str, str], sample_file
+) -> None:
+    from tests.kombo_server import error_envelope
+
+    kombo_server.queue(
+        ScriptedResponse(
+            status=500, body=error_envelope("Oops.", code="PLATFORM.UNKNOWN_ERROR"), store=True
+        )
+    )
+    result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=server_env)
+
+    assert result.returncode == 6
+    assert "Hint: the file may have been stored anyway" in result.stderr
+    assert len(kombo_server.attachments) == 1

@@ -108,6 +108,7 @@ def test_attach_against_a_running_sandbox_stores_the_exact_bytes(tmp_path: Path)
     assert (folder / "cv (2).pdf").read_bytes() == cv.read_bytes()
     assert code == 0
     assert f"POST /v1/ats/candidates/{FRANK_DOE_ID}/attachments -> 200" in stderr
+    assert f"Sandbox stopped; uploads are kept in {data_dir}." in stderr
     assert "Traceback" not in stderr
 
 

@@ -39,13 +39,15 @@ def run_sandbox(options: SandboxOptions, output: Output) -> int:
     candidates = _candidates(options.candidates_file)
     data_dir, created = _data_dir(options.data_dir)
     try:
-        return _serve(options, output, data_dir, candidates)
+        code = _serve(options, output, data_dir, candidates)
     finally:
         if created:
             # A sandbox that stored nothing (or never started) leaves no empty folder behind;
             # rmdir refuses a folder that holds uploads.
             with contextlib.suppress(OSError):
                 data_dir.rmdir()
+    output.sandbox_stopped(data_dir, kept=data_dir.exists())
+    return code
 
 
 def _serve(
@@ -93,7 +95,6 @@ def _serve(
         _wait_for_stop_signal()
     finally:
         server.stop()
-    output.sandbox_stopped(data_dir)
     return ExitCode.SUCCESS
 
 
