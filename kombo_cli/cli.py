@@ -10,7 +10,7 @@ import traceback
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -41,6 +41,50 @@ except ImportError:  # pragma: no cover - depends on the installed Typer
 
 PROFILE_HELP = "Settings profile to use.  \\[env: KOMBO_PROFILE; default: default]"
 ENV_FILE_HELP = "Read KOMBO_* settings from this dotenv file.  \\[default: ./.env if present]"
+
+
+# The setting options, defined once: every command that resolves settings offers the same
+# flags with the same help (a new instance per command, as Typer expects).
+def _profile_option() -> Any:
+    return typer.Option(None, "--profile", metavar="NAME", help=PROFILE_HELP, show_default=False)
+
+
+def _env_file_option() -> Any:
+    # readable=False: the settings code checks the file and reports it as exit 3.
+    return typer.Option(
+        None, "--env-file", metavar="PATH", readable=False, help=ENV_FILE_HELP, show_default=False
+    )
+
+
+def _region_option() -> Any:
+    return typer.Option(
+        None,
+        "--region",
+        metavar="[eu|us|ca]",
+        case_sensitive=False,
+        help=f"Kombo region.  \\[env: {ENV_REGION}; default: eu]",
+        show_default=False,
+    )
+
+
+def _base_url_option() -> Any:
+    return typer.Option(
+        None,
+        "--base-url",
+        metavar="URL",
+        help=f"API base URL including /v1; overrides --region.  \\[env: {ENV_BASE_URL}]",
+        show_default=False,
+    )
+
+
+def _integration_id_option() -> Any:
+    return typer.Option(
+        None,
+        "--integration-id",
+        metavar="ID",
+        help=f"Kombo integration ID.  \\[env: {ENV_INTEGRATION_ID}]",
+        show_default=False,
+    )
 
 
 def _exit_code_table() -> str:
@@ -136,40 +180,11 @@ def attach(
     application: bool = typer.Option(
         False, "--application", help="CANDIDATE_ID is an application ID: attach to the application."
     ),
-    region: Optional[RegionChoice] = typer.Option(
-        None,
-        "--region",
-        metavar="[eu|us|ca]",
-        case_sensitive=False,
-        help=f"Kombo region.  \\[env: {ENV_REGION}; default: eu]",
-        show_default=False,
-    ),
-    base_url: Optional[str] = typer.Option(
-        None,
-        "--base-url",
-        metavar="URL",
-        help=f"API base URL including /v1; overrides --region.  \\[env: {ENV_BASE_URL}]",
-        show_default=False,
-    ),
-    integration_id: Optional[str] = typer.Option(
-        None,
-        "--integration-id",
-        metavar="ID",
-        help=f"Kombo integration ID.  \\[env: {ENV_INTEGRATION_ID}]",
-        show_default=False,
-    ),
-    env_file: Optional[Path] = typer.Option(
-        None,
-        "--env-file",
-        metavar="PATH",
-        # Checked by the settings code, which reports it as a configuration error (exit 3).
-        readable=False,
-        help="Read KOMBO_* settings from this dotenv file.  \\[default: ./.env if present]",
-        show_default=False,
-    ),
-    profile: Optional[str] = typer.Option(
-        None, "--profile", metavar="NAME", help=PROFILE_HELP, show_default=False
-    ),
+    region: Optional[RegionChoice] = _region_option(),
+    base_url: Optional[str] = _base_url_option(),
+    integration_id: Optional[str] = _integration_id_option(),
+    env_file: Optional[Path] = _env_file_option(),
+    profile: Optional[str] = _profile_option(),
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print errors only."),
     verbose: int = typer.Option(
@@ -247,9 +262,7 @@ def config_set(
         " one line from standard input.",
         show_default=False,
     ),
-    profile: Optional[str] = typer.Option(
-        None, "--profile", metavar="NAME", help=PROFILE_HELP, show_default=False
-    ),
+    profile: Optional[str] = _profile_option(),
 ) -> int:
     """Store a setting in the profile's file (created 0600 in a 0700 folder)."""
     from kombo_cli.commands.config import read_value_interactively, set_value
@@ -263,12 +276,8 @@ def config_get(
     ctx: typer.Context,
     name: SettingName = typer.Argument(..., help="api-key, integration-id, region or base-url."),
     reveal: bool = typer.Option(False, "--reveal", help="Print the API key unmasked."),
-    profile: Optional[str] = typer.Option(
-        None, "--profile", metavar="NAME", help=PROFILE_HELP, show_default=False
-    ),
-    env_file: Optional[Path] = typer.Option(
-        None, "--env-file", metavar="PATH", readable=False, help=ENV_FILE_HELP, show_default=False
-    ),
+    profile: Optional[str] = _profile_option(),
+    env_file: Optional[Path] = _env_file_option(),
 ) -> int:
     """Print the value kombo attach would use (exit 3 when it has none)."""
     from kombo_cli.commands.config import get_value
@@ -281,9 +290,7 @@ def config_get(
 def config_unset(
     ctx: typer.Context,
     name: SettingName = typer.Argument(..., help="api-key, integration-id, region or base-url."),
-    profile: Optional[str] = typer.Option(
-        None, "--profile", metavar="NAME", help=PROFILE_HELP, show_default=False
-    ),
+    profile: Optional[str] = _profile_option(),
 ) -> int:
     """Remove a setting from the profile's file."""
     from kombo_cli.commands.config import unset_value
@@ -294,12 +301,8 @@ def config_unset(
 @config_app.command("show")
 def config_show(
     ctx: typer.Context,
-    profile: Optional[str] = typer.Option(
-        None, "--profile", metavar="NAME", help=PROFILE_HELP, show_default=False
-    ),
-    env_file: Optional[Path] = typer.Option(
-        None, "--env-file", metavar="PATH", readable=False, help=ENV_FILE_HELP, show_default=False
-    ),
+    profile: Optional[str] = _profile_option(),
+    env_file: Optional[Path] = _env_file_option(),
     json_output: bool = typer.Option(False, "--json", help="Print the settings as JSON."),
 ) -> int:
     """Every setting: its value (the key masked), its source and where that is."""
@@ -312,9 +315,7 @@ def config_show(
 @config_app.command("path")
 def config_path(
     ctx: typer.Context,
-    profile: Optional[str] = typer.Option(
-        None, "--profile", metavar="NAME", help=PROFILE_HELP, show_default=False
-    ),
+    profile: Optional[str] = _profile_option(),
 ) -> int:
     """Print the config folder and the profile's file."""
     from kombo_cli.commands.config import show_path
@@ -325,9 +326,7 @@ def config_path(
 @config_app.command("profiles")
 def config_profiles(
     ctx: typer.Context,
-    profile: Optional[str] = typer.Option(
-        None, "--profile", metavar="NAME", help=PROFILE_HELP, show_default=False
-    ),
+    profile: Optional[str] = _profile_option(),
 ) -> int:
     """List the stored profiles; * marks the one in use."""
     from kombo_cli.commands.config import list_profiles
@@ -338,34 +337,11 @@ def config_profiles(
 @app.command()
 def doctor(
     ctx: typer.Context,
-    profile: Optional[str] = typer.Option(
-        None, "--profile", metavar="NAME", help=PROFILE_HELP, show_default=False
-    ),
-    env_file: Optional[Path] = typer.Option(
-        None, "--env-file", metavar="PATH", readable=False, help=ENV_FILE_HELP, show_default=False
-    ),
-    region: Optional[RegionChoice] = typer.Option(
-        None,
-        "--region",
-        metavar="[eu|us|ca]",
-        case_sensitive=False,
-        show_default=False,
-        help=f"Kombo region.  \\[env: {ENV_REGION}; default: eu]",
-    ),
-    base_url: Optional[str] = typer.Option(
-        None,
-        "--base-url",
-        metavar="URL",
-        show_default=False,
-        help=f"API base URL including /v1.  \\[env: {ENV_BASE_URL}]",
-    ),
-    integration_id: Optional[str] = typer.Option(
-        None,
-        "--integration-id",
-        metavar="ID",
-        show_default=False,
-        help=f"Kombo integration ID.  \\[env: {ENV_INTEGRATION_ID}]",
-    ),
+    profile: Optional[str] = _profile_option(),
+    env_file: Optional[Path] = _env_file_option(),
+    region: Optional[RegionChoice] = _region_option(),
+    base_url: Optional[str] = _base_url_option(),
+    integration_id: Optional[str] = _integration_id_option(),
     json_output: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
 ) -> int:
     """Check the settings, the API key and the integration, with a hint for each failure."""
