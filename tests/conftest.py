@@ -53,6 +53,24 @@ def server_env(kombo_server: KomboServer) -> dict[str, str]:
     }
 
 
+def unused_port() -> int:
+    """A loopback port nothing listens on (the probe socket is closed again)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def dead_server_env() -> dict[str, str]:
+    """Valid-looking settings whose base URL points at a port nothing listens on."""
+    return {
+        "KOMBO_API_KEY": API_KEY,
+        "KOMBO_INTEGRATION_ID": INTEGRATION_ID,
+        "KOMBO_BASE_URL": f"http://127.0.0.1:{unused_port()}/v1",
+    }
+
+
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """A minimal environment for the subprocess: nothing from the developer's shell."""
     env = {

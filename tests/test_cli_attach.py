@@ -22,6 +22,7 @@ from tests.conftest import (
     INTEGRATION_ID,
     KOMBO_EXECUTABLE,
     clean_env,
+    dead_server_env,
     make_docx,
     make_pdf,
     run_kombo,
@@ -573,16 +574,8 @@ def test_exit_6_when_kombo_is_unavailable(
 
 
 def test_exit_6_when_nothing_listens(sample_file) -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {
-        "KOMBO_API_KEY": API_KEY,
-        "KOMBO_INTEGRATION_ID": INTEGRATION_ID,
-        "KOMBO_BASE_URL": f"http://127.0.0.1:{port}/v1",
-    }
+    env = dead_server_env()
+    port = env["KOMBO_BASE_URL"].split(":")[2].split("/")[0]
     result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=env)
 
     assert result.returncode == 6

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import subprocess
 from pathlib import Path
@@ -17,6 +16,7 @@ from tests.conftest import (
     INTEGRATION_ID,
     KOMBO_EXECUTABLE,
     clean_env,
+    dead_server_env,
     run_kombo,
 )
 from tests.kombo_server import KomboServer
@@ -289,15 +289,7 @@ def test_doctor_fails_with_the_right_exit_code(
 
 
 def test_doctor_against_a_dead_server_exits_6() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {
-        "KOMBO_API_KEY": API_KEY,
-        "KOMBO_INTEGRATION_ID": INTEGRATION_ID,
-        "KOMBO_BASE_URL": f"http://127.0.0.1:{port}/v1",
-    }
-    result = run_kombo("doctor", env=env)
+    result = run_kombo("doctor", env=dead_server_env())
 
     assert result.returncode == 6
     assert "connection refused" in result.stdout
