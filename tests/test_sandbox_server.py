@@ -296,14 +296,18 @@ def test_very_long_ids_get_a_short_unique_folder(sandbox: SandboxServer) -> None
 
 def test_same_name_uploads_at_once_never_overwrite_each_other(sandbox: SandboxServer) -> None:
     payloads = [os.urandom(2000) for _ in range(24)]
+    statuses: list[int] = []
     threads = [
-        threading.Thread(target=upload, args=(sandbox, "C1", "cv.pdf", payload))
+        threading.Thread(
+            target=lambda payload=payload: statuses.append(upload(sandbox, "C1", "cv.pdf", payload))
+        )
         for payload in payloads
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert statuses == [200] * len(payloads)
     folder = sandbox.config.data_dir / "candidates" / "C1"
     on_disk = sorted(path.read_bytes() for path in folder.iterdir())
     assert on_disk == sorted(payloads)

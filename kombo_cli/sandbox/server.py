@@ -256,6 +256,9 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     # A restarted sandbox must be able to take its port back at once.
     allow_reuse_address = True
+    # socketserver's default backlog of 5 refuses connections when a client opens a few
+    # dozen at once (Kombo allows 30 actions in flight); leave room for bursts.
+    request_queue_size = 128
 
     def __init__(self, sandbox: SandboxServer, address: tuple[str, int]) -> None:
         self.sandbox = sandbox
