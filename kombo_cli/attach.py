@@ -37,6 +37,8 @@ class AttachmentPlan:
     content_type: ContentTypeGuess
     # Things worth telling the user that do not stop the upload.
     notes: tuple[str, ...] = ()
+    # Kombo's per-ATS extras (`remote_fields` in the body), sent as given.
+    remote_fields: dict[str, Any] | None = None
 
     def attachment_fields(self) -> dict[str, str]:
         return {
@@ -46,17 +48,25 @@ class AttachmentPlan:
         }
 
     def body(self, on_progress: ProgressCallback | None = None) -> AttachmentBody:
-        return AttachmentBody(self.attachment_fields(), self.local_file, on_progress=on_progress)
+        return AttachmentBody(
+            self.attachment_fields(),
+            self.local_file,
+            remote_fields=self.remote_fields,
+            on_progress=on_progress,
+        )
 
 
 @dataclass(frozen=True)
 class AttachmentOutcome:
     plan: AttachmentPlan
     sha256: str
-    http_status: int
+    # None when Kombo's reply was lost and the upload was confirmed by listing instead.
+    http_status: int | None
     elapsed_s: float
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    attempts: int = 1
+    confirmed_by_listing: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,9 +96,15 @@ def plan_attachment(
     attachment_type: str = DEFAULT_ATTACHMENT_TYPE,
     name: str | None = None,
     content_type: str | None = None,
+    remote_fields: dict[str, Any] | None = None,
+    local_file: LocalFile | None = None,
 ) -> AttachmentPlan:
-    """Inspect the file and settle name, type and content type. Raises UsageError."""
-    local_file = inspect_local_file(file_argument)
+    """Inspect the file and settle name, type and content type. Raises UsageError.
+
+    `local_file` is given when the bytes were already captured (standard input).
+    """
+    if local_file is None:
+        local_file = inspect_local_file(file_argument)
     shown_name = _checked_name(name if name is not None else local_file.base_name, name is None)
     if content_type is not None:
         guess = ContentTypeGuess(validate_content_type(content_type), "option")
@@ -111,6 +127,7 @@ def plan_attachment(
         type=normalize_attachment_type(attachment_type),
         content_type=guess,
         notes=tuple(notes),
+        remote_fields=remote_fields,
     )
 
 
@@ -147,7 +164,10 @@ def preview_request(plan: AttachmentPlan, settings: Settings) -> RequestPreview:
 def upload(
     client: KomboClient, plan: AttachmentPlan, on_progress: ProgressCallback | None = None
 ) -> AttachmentOutcome:
-    """Send one planned attachment. Raises ApiError, NetworkError or UsageError."""
+    """Send one planned attachment, once. Raises ApiError, NetworkError or UsageError.
+
+    `kombo_cli.delivery.deliver` wraps this with the retry rules.
+    """
     body = plan.body(on_progress)
     started = time.monotonic()
     response = client.add_attachment(plan.target, body)

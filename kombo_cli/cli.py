@@ -17,7 +17,9 @@ import typer
 from kombo_cli import __version__
 from kombo_cli.errors import EXIT_CODE_LABELS, ExitCode, InternalError, KomboError
 from kombo_cli.output import Output
+from kombo_cli.retry import DEFAULT_RETRIES
 from kombo_cli.settings import (
+    DEFAULT_TIMEOUT_S,
     ENV_BASE_URL,
     ENV_INTEGRATION_ID,
     ENV_REGION,
@@ -64,6 +66,26 @@ def _region_option() -> Any:
         case_sensitive=False,
         help=f"Kombo region.  \\[env: {ENV_REGION}; default: eu]",
         show_default=False,
+    )
+
+
+def _retries_option() -> Any:
+    return typer.Option(
+        DEFAULT_RETRIES,
+        "--retries",
+        metavar="N",
+        min=0,
+        help="Retries after a 429, a 503 or a failed connection (0: never retry).",
+    )
+
+
+def _timeout_option() -> Any:
+    return typer.Option(
+        DEFAULT_TIMEOUT_S,
+        "--timeout",
+        metavar="SECONDS",
+        min=0.1,
+        help="How long to wait for Kombo's answer to each request.",
     )
 
 
@@ -152,7 +174,10 @@ def attach(
         show_default=False,
     ),
     file: list[str] = typer.Argument(
-        ..., metavar="FILE", help="The file(s) to attach.", show_default=False
+        ...,
+        metavar="FILE",
+        help="The file(s) to attach; - reads standard input (needs --name).",
+        show_default=False,
     ),
     attachment_type: AttachmentTypeChoice = typer.Option(
         AttachmentTypeChoice.OTHER,
@@ -199,6 +224,23 @@ def attach(
         "--dry-run",
         help="Print the request that would be sent (key masked, file summarised); send nothing.",
     ),
+    remote_field: list[str] = typer.Option(
+        [],
+        "--remote-field",
+        metavar="PATH=VALUE",
+        help="Set one of Kombo's per-ATS remote_fields: PATH=text or PATH:=JSON, e.g."
+        " greenhouse.post_headers.On-Behalf-Of=123. Repeatable.",
+        show_default=False,
+    ),
+    remote_fields: Optional[str] = typer.Option(
+        None,
+        "--remote-fields",
+        metavar="JSON|@FILE",
+        help="The whole remote_fields object, as JSON or @file.json; --remote-field adds to it.",
+        show_default=False,
+    ),
+    retries: int = _retries_option(),
+    timeout: float = _timeout_option(),
 ) -> int:
     """Attach FILE to a candidate (or an application) in the customer's ATS.
 
@@ -221,6 +263,10 @@ def attach(
         content_type=content_type,
         application=application,
         dry_run=dry_run,
+        retries=retries,
+        timeout_s=timeout,
+        remote_fields_json=remote_fields,
+        remote_field_arguments=remote_field,
         setting_flags=SettingFlags(
             integration_id=integration_id,
             region=region.value if region else None,
@@ -332,6 +378,59 @@ def config_profiles(
     from kombo_cli.commands.config import list_profiles
 
     return list_profiles(profile, _setting_output(ctx))
+
+
+attachments_app = typer.Typer(
+    help="See the attachments Kombo lists for a candidate or an application.",
+    no_args_is_help=True,
+)
+app.add_typer(attachments_app, name="attachments")
+
+
+@attachments_app.command("list")
+def attachments_list(
+    ctx: typer.Context,
+    candidate_id: str = typer.Argument(
+        ...,
+        metavar="CANDIDATE_ID",
+        help="Kombo ID of the candidate (of the application with --application).",
+        show_default=False,
+    ),
+    application: bool = typer.Option(
+        False, "--application", help="CANDIDATE_ID is an application ID."
+    ),
+    region: Optional[RegionChoice] = _region_option(),
+    base_url: Optional[str] = _base_url_option(),
+    integration_id: Optional[str] = _integration_id_option(),
+    env_file: Optional[Path] = _env_file_option(),
+    profile: Optional[str] = _profile_option(),
+    json_output: bool = typer.Option(
+        False, "--json", help="Print Kombo's list as JSON (one object, with data_url links)."
+    ),
+    retries: int = _retries_option(),
+    timeout: float = _timeout_option(),
+) -> int:
+    """List a candidate's attachments (with those of their applications), to check an upload.
+
+    Kombo asks the ATS live, so this takes as long as the ATS does.
+    """
+    from kombo_cli.commands.attachments import run_list_attachments
+
+    output = _setting_output(ctx, json_output)
+    return run_list_attachments(
+        candidate_id,
+        application=application,
+        flags=SettingFlags(
+            integration_id=integration_id,
+            region=region.value if region else None,
+            base_url=base_url,
+            env_file=env_file,
+            profile=profile,
+        ),
+        retries=retries,
+        timeout_s=timeout,
+        output=output,
+    )
 
 
 @app.command()

@@ -23,13 +23,14 @@ from kombo_cli import __version__
 from kombo_cli.body import AttachmentBody
 from kombo_cli.errors import KOMBO_CODE_HINTS, ApiError, NetworkError
 from kombo_cli.redact import mask_secret
+from kombo_cli.retry import parse_retry_after
+from kombo_cli.settings import DEFAULT_TIMEOUT_S
 from kombo_cli.targets import Target
 
 log = logging.getLogger("kombo_cli.http")
 
-# The official SDKs allow attachment uploads 300 s; a connection that cannot even be
-# opened in 10 s will not open at all.
-DEFAULT_READ_TIMEOUT_S = 300.0
+# A connection that cannot even be opened in 10 s will not open at all.
+DEFAULT_READ_TIMEOUT_S = DEFAULT_TIMEOUT_S
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 USER_AGENT = f"kombo-cli/{__version__} python-requests/{requests.__version__}"
 # Bodies that are not Kombo's are summarised, not shown; Kombo's own messages are kept whole.
@@ -179,6 +180,7 @@ class KomboClient:
                 "Concurrency-Limit",
                 "Concurrency-Remaining",
                 "Retry-After",
+                "retry-after-ms",
             ):
                 if name in response.headers:
                     log.debug("< %s: %s", name, response.headers[name])
@@ -229,6 +231,7 @@ class KomboClient:
                 title=title,
                 log_url=_optional_str(envelope.get("log_url")),
                 hint=KOMBO_CODE_HINTS.get(code or ""),
+                retry_after_s=parse_retry_after(response.headers),
             )
         if 300 <= status < 400:
             location = response.headers.get("Location", "another address")
@@ -242,22 +245,26 @@ class KomboClient:
             + f"{_describe_foreign_body(response)}.",
             http_status=status,
             hint=_hint_for_status(status),
+            retry_after_s=parse_retry_after(response.headers),
         )
 
     def _network_error(
         self, exc: requests.exceptions.RequestException, body_sent: bool
     ) -> NetworkError:
         host = self._host
-        maybe_stored = MAYBE_STORED_HINT
+        maybe_stored = MAYBE_STORED_HINT if body_sent else None
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return NetworkError(
                 f"Could not connect to {host} within {self.connect_timeout_s:g} s.",
                 hint="check your network connection and the base URL",
+                timed_out=True,
             )
         if isinstance(exc, requests.exceptions.ReadTimeout):
             return NetworkError(
                 f"{host} did not answer within {self.read_timeout_s:g} s.",
-                hint=maybe_stored if body_sent else None,
+                hint=maybe_stored,
+                may_have_arrived=True,
+                timed_out=True,
             )
         if isinstance(exc, requests.exceptions.ProxyError):
             # Raised before anything reached Kombo: nothing can have been stored.
@@ -269,6 +276,7 @@ class KomboClient:
             return NetworkError(
                 f"The TLS connection to {host} failed: {_root_cause(exc)}.",
                 hint="check the system's CA certificates or a proxy that intercepts TLS",
+                transient=False,
             )
         if isinstance(exc, requests.exceptions.ConnectionError):
             cause = _root_cause(exc)
@@ -279,9 +287,11 @@ class KomboClient:
                 )
             return NetworkError(
                 f"The connection to {host} broke before Kombo answered: {cause}.",
-                hint=maybe_stored if body_sent else None,
+                hint=maybe_stored,
+                may_have_arrived=True,
             )
-        return NetworkError(f"The request to {host} failed: {_root_cause(exc)}.")
+        # Anything else (an invalid URL, a body that cannot be sent): retrying cannot help.
+        return NetworkError(f"The request to {host} failed: {_root_cause(exc)}.", transient=False)
 
 
 def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:

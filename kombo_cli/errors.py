@@ -48,6 +48,8 @@ class KomboError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # How many times the request was sent before giving up (set by the retry loop).
+        self.attempts = 1
 
 
 class InternalError(KomboError):
@@ -72,10 +74,35 @@ class ConfigError(KomboError):
 
 
 class NetworkError(KomboError):
-    """Kombo could not be reached or did not answer in time."""
+    """Kombo could not be reached or did not answer in time.
+
+    The flags tell the retry policy what is known about the request: whether any of it
+    may have reached Kombo, whether it timed out, and whether trying again can help at all
+    (a certificate problem will not go away by itself).
+    """
 
     exit_code = ExitCode.NETWORK
     local_code = "CLI.NETWORK"
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        may_have_arrived: bool = False,
+        timed_out: bool = False,
+        transient: bool = True,
+    ) -> None:
+        super().__init__(message, hint)
+        self.may_have_arrived = may_have_arrived
+        self.timed_out = timed_out
+        self.transient = transient
+
+
+class OutcomeUnknown(NetworkError):
+    """An upload may or may not have been stored, and listing the attachments failed."""
+
+    local_code = "CLI.OUTCOME_UNKNOWN"
 
 
 class Interrupted(KomboError):
@@ -99,9 +126,12 @@ class ApiError(KomboError):
         title: str | None = None,
         log_url: str | None = None,
         hint: str | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message, hint)
         self.http_status = http_status
+        # How long Kombo asked to wait before trying again (Retry-After), if it said.
+        self.retry_after_s = retry_after_s
         self.code = code
         self.title = title
         self.log_url = log_url

@@ -10,6 +10,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from kombo_cli.content_types import SNIFF_BYTES
 from kombo_cli.errors import UsageError
@@ -66,6 +67,31 @@ def inspect_local_file(argument: str) -> LocalFile:
         except OSError as exc:
             raise UsageError(f"Cannot read {argument}: {exc.strerror}.") from None
     return LocalFile(path=path, display=argument, size=info.st_size, head=head)
+
+
+STDIN_ARGUMENT = "-"
+STDIN_DISPLAY = "<stdin>"
+
+
+def spool_stdin(stream: BinaryIO, directory: Path) -> LocalFile:
+    """Copy standard input to a private file in `directory`, in chunks, and inspect it.
+
+    The upload needs its length up front (Kombo wants Content-Length, not chunked
+    encoding) and a retry needs the bytes a second time, so stdin is spooled to disk
+    rather than held in memory. The caller removes `directory` afterwards.
+    """
+    path = directory / "stdin"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+    with os.fdopen(fd, "wb") as spool:
+        try:
+            for chunk in iter(lambda: stream.read(HASH_CHUNK_BYTES), b""):
+                spool.write(chunk)
+        except OSError as exc:
+            raise UsageError(f"Cannot read standard input: {exc.strerror}.") from None
+    if path.stat().st_size == 0:
+        raise UsageError("Standard input is empty; Kombo does not accept empty attachments.")
+    local_file = inspect_local_file(str(path))
+    return LocalFile(path=path, display=STDIN_DISPLAY, size=local_file.size, head=local_file.head)
 
 
 def sha256_of(local_file: LocalFile) -> str:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from kombo_cli.body import ProgressCallback
     from kombo_cli.commands.config import ShownSetting
     from kombo_cli.commands.doctor import Check
+    from kombo_cli.retry import RetryNotice
     from kombo_cli.sandbox.demo import DemoReport
     from kombo_cli.sandbox.server import SandboxServer
     from kombo_cli.targets import Target
@@ -172,6 +173,11 @@ class Output:
         if not self.quiet:
             self._err(f"Warning: {message}", "yellow")
 
+    def retry_notice(self, notice: RetryNotice, subject: str) -> None:
+        """Why a request is being retried (or checked) and how long that waits."""
+        if not self.quiet:
+            self._err(f"{subject}: {notice.reason}; {notice.next_step}", "yellow")
+
     def error(self, err: KomboError) -> None:
         """One sentence saying what failed, then Kombo's details and a hint where they help."""
         self._err(f"Error: {err.message}", "bold red")
@@ -233,10 +239,12 @@ class Output:
             def advance(sent: int) -> None:
                 nonlocal sent_so_far
                 sent_so_far += sent
-                progress.advance(task, sent)
+                progress.advance(task, sent)  # negative when a retry starts over
                 if sent_so_far >= total_bytes:
                     # Kombo forwards the file to the ATS before answering; say why it waits.
                     progress.update(task, description=f"{label}: sent, waiting for Kombo")
+                elif sent < 0:
+                    progress.update(task, description=label)
 
             yield advance
 
@@ -333,6 +341,35 @@ class Output:
         for item in settings:
             value = item.value if item.value is not None else "(not set)"
             lines.append(f"{item.name:<15} {value:<34} {item.source:<12} {item.origin}")
+        self._out("\n".join(lines))
+
+    def attachment_list(self, target: Target, attachments: list[dict[str, Any]]) -> None:
+        if self.json_mode:
+            self._json({"target": target_json(target), "attachments": attachments})
+            return
+        if not attachments:
+            if not self.quiet:
+                self._err(f"Kombo lists no attachments for {target}.")
+            return
+        columns = ["NAME", "TYPE", "CONTENT TYPE", "CREATED"]
+        if target.kind == "candidate":
+            columns.append("APPLICATION")
+        rows = [columns]
+        for item in attachments:
+            row = [
+                _cell(item.get("file_name")),
+                _cell(item.get("type")),
+                _cell(item.get("content_type")),
+                _cell(item.get("remote_created_at")),
+            ]
+            if target.kind == "candidate":
+                row.append(_cell(item.get("application_id")))
+            rows.append([printable(cell) for cell in row])
+        widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+        lines = [
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+            for row in rows
+        ]
         self._out("\n".join(lines))
 
     def doctor_report(self, checks: list[Check], exit_code: int) -> None:
@@ -450,6 +487,13 @@ def _discard_further_output(stream: TextIO) -> None:
         os.close(devnull)
 
 
+def _cell(value: Any) -> str:
+    """A table cell: Kombo's text on one line, "-" for a missing value."""
+    if value is None or value == "":
+        return "-"
+    return " ".join(str(value).split())
+
+
 def target_json(target: Target) -> dict[str, str]:
     return {"kind": target.kind, "id": target.id}
 
@@ -467,6 +511,8 @@ def outcome_json(outcome: AttachmentOutcome) -> dict[str, Any]:
         "sha256": outcome.sha256,
         "warnings": outcome.warnings,
         "elapsed_s": round(outcome.elapsed_s, 3),
+        "attempts": outcome.attempts,
+        "confirmed_by_listing": outcome.confirmed_by_listing,
     }
 
 
@@ -480,6 +526,7 @@ def error_json(err: KomboError) -> dict[str, Any]:
             "http_status": err.http_status,
             "hint": err.hint,
             "exit_code": int(err.exit_code),
+            "attempts": err.attempts,
         }
     return {
         "code": err.local_code,
@@ -489,4 +536,5 @@ def error_json(err: KomboError) -> dict[str, Any]:
         "http_status": None,
         "hint": err.hint,
         "exit_code": int(err.exit_code),
+        "attempts": err.attempts,
     }

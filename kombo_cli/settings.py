@@ -27,6 +27,10 @@ DEFAULT_REGION = "eu"
 ENV_API_KEY = "KOMBO_API_KEY"
 ENV_INTEGRATION_ID = "KOMBO_INTEGRATION_ID"
 ENV_REGION = "KOMBO_REGION"
+
+# Per request, as long as the official SDKs allow an attachment upload: Kombo forwards the
+# file to the ATS before it answers, and some ATSs are slow.
+DEFAULT_TIMEOUT_S = 300.0
 ENV_BASE_URL = "KOMBO_BASE_URL"
 ENV_DEBUG = "KOMBO_DEBUG"
 DEFAULT_DOTENV_NAME = ".env"

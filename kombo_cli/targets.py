@@ -38,5 +38,10 @@ class Target:
     def attachments_path(self) -> str:
         return f"/ats/{self.kind}s/{quote(self.id, safe='')}/attachments"
 
+    @property
+    def shell_argument(self) -> str:
+        """The target as kombo's command line takes it, e.g. for a hint."""
+        return f"--application {self.id}" if self.kind == APPLICATION else self.id
+
     def __str__(self) -> str:
         return f"{self.kind} {self.id}"

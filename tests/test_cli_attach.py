@@ -255,6 +255,8 @@ def test_json_success_object(
         "size": len(make_pdf()),
         "sha256": hashlib.sha256(make_pdf()).hexdigest(),
         "warnings": [],
+        "attempts": 1,
+        "confirmed_by_listing": False,
     }
 
 
@@ -283,6 +285,7 @@ def test_json_error_object_carries_kombos_envelope(
         "http_status": 400,
         "hint": None,
         "exit_code": 5,
+        "attempts": 1,
     }
     assert "Error: The job is closed." in result.stderr
 
@@ -564,19 +567,23 @@ def test_exit_6_when_kombo_is_unavailable(
     expected: str,
 ) -> None:
     kombo_server.queue(response)
-    result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=server_env)
+    result = run_kombo(
+        "attach", CANDIDATE_ID, str(sample_file("cv.pdf")), "--retries", "0", env=server_env
+    )
 
     assert result.returncode == 6
-    first_line = result.stderr.splitlines()[0]
-    assert first_line.startswith("Error: ")
-    assert expected in first_line
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(error_lines) == 1
+    assert expected in error_lines[0]
     assert "<html" not in result.stderr
 
 
 def test_exit_6_when_nothing_listens(sample_file) -> None:
     env = dead_server_env()
     port = env["KOMBO_BASE_URL"].split(":")[2].split("/")[0]
-    result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=env)
+    result = run_kombo(
+        "attach", CANDIDATE_ID, str(sample_file("cv.pdf")), "--retries", "0", env=env
+    )
 
     assert result.returncode == 6
     assert result.stderr.startswith(
@@ -585,17 +592,21 @@ def test_exit_6_when_nothing_listens(sample_file) -> None:
     assert_no_traceback(result.stderr)
 
 
-def test_exit_6_when_the_connection_drops_says_the_file_may_be_stored(
+def test_a_stored_upload_whose_reply_is_lost_is_confirmed_by_listing_not_sent_again(
     kombo_server: KomboServer, server_env: dict[str, str], sample_file
 ) -> None:
     kombo_server.queue(ScriptedResponse(drop_connection=True, store=True))
     result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=server_env)
 
-    assert result.returncode == 6
+    assert result.returncode == 0, result.stderr
+    assert [a.name for a in kombo_server.attachments] == ["cv.pdf"]
+    assert [(r.method, r.path) for r in kombo_server.requests] == [
+        ("POST", f"/v1/ats/candidates/{CANDIDATE_ID}/attachments"),
+        ("GET", f"/v1/ats/candidates/{CANDIDATE_ID}/attachments"),
+    ]
     assert "broke before Kombo answered" in result.stderr
-    assert "may have been stored" in result.stderr
-    # Never retried blindly: exactly one attempt, so never a duplicate.
-    assert len(kombo_server.requests) == 1
+    assert "so it was not sent again" in result.stderr
+    assert result.stdout.startswith("Attached cv.pdf to candidate")
 
 
 def test_exit_7_when_some_files_of_several_fail(

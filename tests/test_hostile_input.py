@@ -236,7 +236,9 @@ def test_an_unreachable_proxy_is_not_reported_as_a_possibly_stored_upload(sample
         "KOMBO_INTEGRATION_ID": INTEGRATION_ID,
         "HTTPS_PROXY": "http://user:proxy-password@127.0.0.1:9",
     }
-    result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=env)
+    result = run_kombo(
+        "attach", CANDIDATE_ID, str(sample_file("cv.pdf")), "--retries", "0", env=env
+    )
 
     assert result.returncode == 6
     assert "through the configured proxy" in result.stderr
@@ -264,7 +266,7 @@ def test_exit_code_table(status: int, code: str | None, expected: ExitCode) -> N
     assert exit_code_for_api_error(code, status) == expected
 
 
-def test_a_500_after_the_upload_arrived_warns_it_may_be_stored(
+def test_a_500_after_the_upload_was_stored_is_confirmed_by_listing(
     kombo_server: KomboServer, server_env: dict[str, str], sample_file
 ) -> None:
     from tests.kombo_server import error_envelope
@@ -274,8 +276,12 @@ def test_a_500_after_the_upload_arrived_warns_it_may_be_stored(
             status=500, body=error_envelope("Oops.", code="PLATFORM.UNKNOWN_ERROR"), store=True
         )
     )
-    result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=server_env)
+    result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), "--json", env=server_env)
 
-    assert result.returncode == 6
-    assert "Hint: the file may have been stored anyway" in result.stderr
+    assert result.returncode == 0, result.stderr
     assert len(kombo_server.attachments) == 1
+    payload = json.loads(result.stdout)
+    assert payload["status"] == "success"
+    assert payload["confirmed_by_listing"] is True
+    assert payload["attempts"] == 1
+    assert "HTTP 500 (PLATFORM.UNKNOWN_ERROR)" in result.stderr

@@ -96,7 +96,7 @@ def test_kombo_debug_shows_the_traceback_with_the_key_masked(
     monkeypatch.setenv("KOMBO_API_KEY", API_KEY)
     monkeypatch.setenv("KOMBO_INTEGRATION_ID", "test:1")
     (tmp_path / "cv.pdf").write_bytes(b"%PDF-1.4")
-    monkeypatch.setattr("kombo_cli.commands.attach.upload", _explode)
+    monkeypatch.setattr("kombo_cli.delivery.upload", _explode)
 
     code = cli.run(["attach", "X", str(tmp_path / "cv.pdf"), "--base-url", "http://127.0.0.1:9"])
 

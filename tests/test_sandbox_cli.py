@@ -165,20 +165,26 @@ def test_fail_rate_rehearses_refusals_with_retry_after(tmp_path: Path) -> None:
     cv = tmp_path / "cv.pdf"
     cv.write_bytes(make_pdf())
     with sandbox("--fail-rate", "1", "--data-dir", str(tmp_path / "d")) as running:
-        result = run_kombo("attach", FRANK_DOE_ID, str(cv), env=running.env)
+        result = run_kombo("attach", FRANK_DOE_ID, str(cv), "--retries", "1", env=running.env)
     assert result.returncode == 6
     assert "HTTP 503" in result.stderr or "HTTP 429" in result.stderr
+    assert "gave up after 2 attempts" in result.stderr
     assert not (tmp_path / "d" / "candidates").exists()
 
 
-def test_ambiguous_rate_stores_then_answers_500(tmp_path: Path) -> None:
+def test_ambiguous_rate_stores_then_answers_500_and_the_cli_does_not_duplicate(
+    tmp_path: Path,
+) -> None:
     cv = tmp_path / "cv.pdf"
     cv.write_bytes(make_pdf())
     with sandbox("--ambiguous-rate", "1", "--data-dir", str(tmp_path / "d")) as running:
         result = run_kombo("attach", FRANK_DOE_ID, str(cv), env=running.env)
-    assert result.returncode == 6
+    # Stored, then answered 500: the listing finds it, so it is not sent a second time.
+    assert result.returncode == 0, result.stderr
     assert "HTTP 500" in result.stderr
-    assert (tmp_path / "d" / "candidates" / FRANK_DOE_ID / "cv.pdf").exists()
+    assert "not sent again" in result.stderr
+    folder = tmp_path / "d" / "candidates" / FRANK_DOE_ID
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["cv.pdf"]
 
 
 def test_the_sample_cv_is_a_pdf() -> None:

@@ -90,10 +90,14 @@ def _serve(
             f"Cannot listen on {options.host}:{options.port}: {exc.strerror}."
         ) from None
 
+    stop = threading.Event()
+    # Installed before the banner: a supervisor may send SIGTERM as soon as it reads it.
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         output.sandbox_started(server, data_dir, exposed=not is_loopback_host(options.host))
-        _wait_for_stop_signal()
+        _wait_for_stop_signal(stop)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         server.stop()
     return ExitCode.SUCCESS
 
@@ -141,15 +145,11 @@ def _candidates(path: Path | None) -> list[dict[str, Any]] | None:
         raise UsageError(str(exc)) from None
 
 
-def _wait_for_stop_signal() -> None:
-    """Block until Ctrl-C or SIGTERM; both are a normal way to stop the sandbox."""
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+def _wait_for_stop_signal(stop: threading.Event) -> None:
+    """Block until Ctrl-C or `stop` (set by SIGTERM); both are a normal way to stop."""
     try:
         # A timed wait keeps the main thread responsive to Ctrl-C on every platform.
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
