@@ -150,7 +150,8 @@ class KomboClient:
             # Kombo's general endpoints take no integration; the SDKs never send it there.
             del headers["X-Integration-Id"]
         if log.isEnabledFor(logging.DEBUG):
-            shown = {"Authorization": f"Bearer {mask_secret(self._api_key)}", **headers}
+            # Fully masked: a debug log gets pasted into tickets and chats.
+            shown = {"Authorization": "Bearer ********", **headers}
             log.debug("> %s %s", method, url)
             for name, value in shown.items():
                 log.debug("> %s: %s", name, value)

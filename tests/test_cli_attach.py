@@ -812,7 +812,7 @@ def test_verbose_http_log_masks_the_key_and_never_logs_file_content(
 
     assert result.returncode == 0, result.stderr
     assert "http: > POST" in result.stderr
-    assert f"http: > Authorization: Bearer ks_test_…{API_KEY[-4:]}" in result.stderr
+    assert "http: > Authorization: Bearer ********\n" in result.stderr
     assert "http: < 200 OK" in result.stderr
     assert_no_secret(result.stdout, result.stderr)
     assert "Frank Doe" not in result.stderr

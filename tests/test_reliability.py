@@ -1,0 +1,547 @@
+"""The retry rules, branch by branch, through real HTTP on loopback.
+
+`deliver` runs in-process against the strict loopback Kombo so every branch can be reached
+quickly: only the pauses are recorded instead of slept. The end-to-end tests in
+test_cli_reliability.py run the installed executable and really wait.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+from kombo_cli.attach import AttachmentPlan, plan_attachment
+from kombo_cli.client import KomboClient
+from kombo_cli.delivery import Listing, deliver
+from kombo_cli.errors import ApiError, ExitCode, Interrupted, NetworkError, OutcomeUnknown
+from kombo_cli.retry import (
+    MAX_DELAY_S,
+    Retryability,
+    RetryNotice,
+    RetryPolicy,
+    call_idempotent,
+    classify,
+    parse_retry_after,
+)
+from kombo_cli.targets import Target
+from tests.conftest import API_KEY, CANDIDATE_ID, INTEGRATION_ID, make_pdf, unused_port
+from tests.kombo_server import KomboServer, ScriptedResponse, StoredAttachment, error_envelope
+
+POST_PATH = f"/v1/ats/candidates/{CANDIDATE_ID}/attachments"
+RATE_LIMITED = error_envelope("Rate limit exceeded.", code="PLATFORM.RATE_LIMIT_EXCEEDED")
+HTML_503 = b"<html><head><title>503 Service Temporarily Unavailable</title></head></html>"
+
+
+class Recorder:
+    """Stands in for time.sleep and the retry notice callback; remembers both."""
+
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+        self.notices: list[RetryNotice] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+    def notice(self, notice: RetryNotice) -> None:
+        self.notices.append(notice)
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def plan(tmp_path: Path) -> AttachmentPlan:
+    path = tmp_path / "cv.pdf"
+    path.write_bytes(make_pdf())
+    return plan_attachment(Target.parse(CANDIDATE_ID, application=False), str(path))
+
+
+def client_for(server: KomboServer, read_timeout_s: float = 30.0) -> KomboClient:
+    return KomboClient(server.base_url, API_KEY, INTEGRATION_ID, read_timeout_s=read_timeout_s)
+
+
+def policy(retries: int = 3) -> RetryPolicy:
+    # No jitter, so the backoff schedule can be asserted exactly.
+    return RetryPolicy(retries=retries, jitter=lambda: 0.0)
+
+
+def run(server: KomboServer, plan: AttachmentPlan, recorder: Recorder, **kwargs):  # type: ignore[no-untyped-def]
+    retries = kwargs.pop("retries", 3)
+    client = kwargs.pop("client", None) or client_for(server)
+    return deliver(
+        client, plan, policy(retries), on_retry=recorder.notice, sleep=recorder.sleep, **kwargs
+    )
+
+
+def requests_made(server: KomboServer) -> list[tuple[str, str]]:
+    return [(request.method, request.path) for request in server.requests]
+
+
+# -- safe to retry: refused before any work ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected_wait"),
+    [
+        ({"Retry-After": "2"}, 2.0),
+        ({"retry-after-ms": "1500"}, 1.5),
+        ({"Retry-After": "7", "retry-after-ms": "250"}, 0.25),
+        ({"Retry-After": "3600"}, MAX_DELAY_S),
+        ({}, 1.0),
+    ],
+    ids=["seconds", "milliseconds", "ms-wins", "capped", "none-backoff"],
+)
+def test_a_429_waits_as_asked_then_succeeds_once(
+    kombo_server: KomboServer,
+    plan: AttachmentPlan,
+    recorder: Recorder,
+    headers: dict[str, str],
+    expected_wait: float,
+) -> None:
+    kombo_server.queue(ScriptedResponse(status=429, body=RATE_LIMITED, headers=headers))
+
+    outcome = run(kombo_server, plan, recorder)
+
+    assert recorder.sleeps == [pytest.approx(expected_wait)]
+    assert outcome.attempts == 2
+    assert outcome.confirmed_by_listing is False
+    assert requests_made(kombo_server) == [("POST", POST_PATH), ("POST", POST_PATH)]
+    assert [a.name for a in kombo_server.attachments] == ["cv.pdf"]
+    assert recorder.notices[0].reason == "HTTP 429 (PLATFORM.RATE_LIMIT_EXCEEDED)"
+    assert recorder.notices[0].next_step == f"retrying in {expected_wait:.1f} s"
+
+
+def test_a_429_with_an_http_date_waits_until_then(
+    kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder
+) -> None:
+    when = datetime.now(timezone.utc) + timedelta(seconds=30)
+    kombo_server.queue(
+        ScriptedResponse(
+            status=429, body=RATE_LIMITED, headers={"Retry-After": format_datetime(when, True)}
+        )
+    )
+
+    run(kombo_server, plan, recorder)
+
+    assert 27 <= recorder.sleeps[0] <= 30
+
+
+def test_without_retry_after_the_backoff_doubles_and_gives_up_after_the_budget(
+    kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder
+) -> None:
+    for _ in range(4):
+        kombo_server.queue(ScriptedResponse(status=429, body=RATE_LIMITED))
+
+    with pytest.raises(ApiError) as caught:
+        run(kombo_server, plan, recorder)
+
+    assert recorder.sleeps == [1.0, 2.0, 4.0]
+    assert caught.value.exit_code == ExitCode.NETWORK
+    assert caught.value.attempts == 4
+    assert caught.value.message.endswith("; gave up after 4 attempts.")
+    assert requests_made(kombo_server) == [("POST", POST_PATH)] * 4
+    assert kombo_server.attachments == []
+
+
+def test_the_jitter_spreads_the_pause_up_to_half_again() -> None:
+    assert RetryPolicy(jitter=lambda: 0.999).delay_s(1) == pytest.approx(1.4995)
+    assert RetryPolicy(jitter=lambda: 0.5).delay_s(3) == pytest.approx(5.0)
+    assert RetryPolicy(jitter=lambda: 0.999).delay_s(10) == MAX_DELAY_S
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        ScriptedResponse(status=503, body=HTML_503, headers={"Content-Type": "text/html"}),
+        ScriptedResponse(
+            status=503,
+            body=error_envelope("The ATS is down.", code="REMOTE.SERVICE_UNAVAILABLE"),
+        ),
+        ScriptedResponse(
+            status=429,
+            body=error_envelope("Too many.", code="PLATFORM.CONCURRENCY_LIMIT_EXCEEDED"),
+            headers={"Retry-After": "1"},
+        ),
+    ],
+    ids=["html-503", "json-503", "concurrency-429"],
+)
+def test_refusals_before_any_work_are_retried_without_listing(
+    kombo_server: KomboServer,
+    plan: AttachmentPlan,
+    recorder: Recorder,
+    response: ScriptedResponse,
+) -> None:
+    kombo_server.queue(response)
+
+    outcome = run(kombo_server, plan, recorder)
+
+    assert outcome.attempts == 2
+    assert requests_made(kombo_server) == [("POST", POST_PATH), ("POST", POST_PATH)]
+    assert len(kombo_server.attachments) == 1
+
+
+def test_a_refused_connection_is_retried_then_given_up(
+    plan: AttachmentPlan, recorder: Recorder
+) -> None:
+    client = KomboClient(f"http://127.0.0.1:{unused_port()}/v1", API_KEY, INTEGRATION_ID)
+
+    with pytest.raises(NetworkError) as caught:
+        deliver(client, plan, policy(2), on_retry=recorder.notice, sleep=recorder.sleep)
+
+    assert recorder.sleeps == [1.0, 2.0]
+    assert caught.value.message.startswith("Could not connect to 127.0.0.1:")
+    assert caught.value.message.endswith("gave up after 3 attempts.")
+    assert "may have been stored" not in (caught.value.hint or "")
+
+
+# -- never retried -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "exit_code"),
+    [
+        (400, "PLATFORM.INPUT_INVALID", ExitCode.REJECTED),
+        (401, "PLATFORM.AUTHENTICATION_INVALID", ExitCode.AUTH),
+        (403, "INTEGRATION.PERMISSION_MISSING", ExitCode.AUTH),
+        (404, None, ExitCode.REJECTED),
+        (409, "INTEGRATION.SETUP_SYNC_PENDING", ExitCode.REJECTED),
+        (422, "REMOTE.INPUT_INVALID", ExitCode.REJECTED),
+    ],
+)
+def test_rejections_are_never_retried(
+    kombo_server: KomboServer,
+    plan: AttachmentPlan,
+    recorder: Recorder,
+    status: int,
+    code: str | None,
+    exit_code: ExitCode,
+) -> None:
+    kombo_server.queue(ScriptedResponse(status=status, body=error_envelope("No.", code=code)))
+
+    with pytest.raises(ApiError) as caught:
+        run(kombo_server, plan, recorder)
+
+    assert caught.value.exit_code == exit_code
+    assert caught.value.message == "No."
+    assert recorder.sleeps == []
+    assert requests_made(kombo_server) == [("POST", POST_PATH)]
+
+
+# -- ambiguous: look before sending again ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        ScriptedResponse(status=500, body=error_envelope("Oops.", code="PLATFORM.UNKNOWN_ERROR")),
+        ScriptedResponse(status=502, body=b"Bad gateway", headers={"Content-Type": "text/plain"}),
+        ScriptedResponse(status=504, body=error_envelope("Slow.", code="PLATFORM.TASK_TIMED_OUT")),
+        ScriptedResponse(drop_connection=True),
+    ],
+    ids=["500", "502", "504", "dropped"],
+)
+def test_an_ambiguous_failure_that_stored_the_file_is_confirmed_and_not_sent_again(
+    kombo_server: KomboServer,
+    plan: AttachmentPlan,
+    recorder: Recorder,
+    response: ScriptedResponse,
+) -> None:
+    response.store = True
+    kombo_server.queue(response)
+
+    outcome = run(kombo_server, plan, recorder)
+
+    assert outcome.confirmed_by_listing is True
+    assert outcome.http_status is None
+    assert "so it was not sent again" in outcome.notes[0]
+    assert "earlier" not in outcome.notes[0]
+    assert recorder.sleeps == [3.0]  # the settle pause before listing
+    assert requests_made(kombo_server) == [("POST", POST_PATH), ("GET", POST_PATH)]
+    assert [a.name for a in kombo_server.attachments] == ["cv.pdf"]
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        ScriptedResponse(status=500, body=error_envelope("Oops.", code="PLATFORM.UNKNOWN_ERROR")),
+        ScriptedResponse(status=502, body=b"<html><title>502</title></html>"),
+        ScriptedResponse(status=504),
+        ScriptedResponse(drop_connection=True),
+    ],
+    ids=["500", "502", "504", "dropped"],
+)
+def test_an_ambiguous_failure_that_stored_nothing_is_sent_again_once(
+    kombo_server: KomboServer,
+    plan: AttachmentPlan,
+    recorder: Recorder,
+    response: ScriptedResponse,
+) -> None:
+    kombo_server.queue(response)
+
+    outcome = run(kombo_server, plan, recorder)
+
+    assert outcome.confirmed_by_listing is False
+    assert outcome.attempts == 2
+    assert requests_made(kombo_server) == [
+        ("POST", POST_PATH),
+        ("GET", POST_PATH),
+        ("POST", POST_PATH),
+    ]
+    assert [a.name for a in kombo_server.attachments] == ["cv.pdf"]
+    assert [n.next_step for n in recorder.notices] == [
+        "checking the candidate's attachments in 3.0 s",
+        "cv.pdf is not among the attachments; sending it again",
+    ]
+
+
+def test_a_read_timeout_after_storing_is_confirmed_by_listing(
+    kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder
+) -> None:
+    kombo_server.queue(ScriptedResponse(store=True, delay_s=3))
+
+    outcome = run(kombo_server, plan, recorder, client=client_for(kombo_server, 0.5))
+
+    assert outcome.confirmed_by_listing is True
+    assert "did not answer within 0.5 s" in outcome.notes[0]
+    assert len(kombo_server.attachments) == 1
+
+
+def test_with_no_retries_left_an_unstored_upload_says_so(
+    kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder
+) -> None:
+    kombo_server.queue(ScriptedResponse(status=502))
+
+    with pytest.raises(ApiError) as caught:
+        run(kombo_server, plan, recorder, retries=0)
+
+    # Even with retries off, the listing turns "may have been stored" into a fact.
+    assert caught.value.hint is not None
+    assert caught.value.hint.startswith("it was not stored")
+    assert requests_made(kombo_server) == [("POST", POST_PATH), ("GET", POST_PATH)]
+    assert kombo_server.attachments == []
+
+
+def test_when_the_listing_fails_the_outcome_is_unknown_and_nothing_is_resent(
+    kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder
+) -> None:
+    kombo_server.queue(
+        ScriptedResponse(status=500, store=True),
+        ScriptedResponse(
+            status=403,
+            body=error_envelope("Missing permission.", code="INTEGRATION.PERMISSION_MISSING"),
+        ),
+    )
+
+    with pytest.raises(OutcomeUnknown) as caught:
+        run(kombo_server, plan, recorder)
+
+    error = caught.value
+    assert error.exit_code == ExitCode.NETWORK
+    assert error.message == (
+        "cv.pdf may or may not have been stored: the upload failed (HTTP 500) and the"
+        " candidate's attachments could not be listed to check (HTTP 403"
+        " (INTEGRATION.PERMISSION_MISSING))."
+    )
+    assert error.hint is not None
+    assert f"kombo attachments list {CANDIDATE_ID}" in error.hint
+    assert requests_made(kombo_server) == [("POST", POST_PATH), ("GET", POST_PATH)]
+    assert len(kombo_server.attachments) == 1
+
+
+def test_a_listing_refused_with_429_is_retried(
+    kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder
+) -> None:
+    kombo_server.queue(
+        ScriptedResponse(status=500, store=True),
+        ScriptedResponse(status=429, body=RATE_LIMITED, headers={"Retry-After": "1"}),
+    )
+
+    outcome = run(kombo_server, plan, recorder)
+
+    assert outcome.confirmed_by_listing is True
+    assert recorder.sleeps == [3.0, 1.0]
+    assert requests_made(kombo_server) == [
+        ("POST", POST_PATH),
+        ("GET", POST_PATH),
+        ("GET", POST_PATH),
+    ]
+
+
+def test_a_match_that_predates_the_upload_is_reported_as_possibly_earlier(
+    kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder
+) -> None:
+    kombo_server.attachments.append(
+        StoredAttachment(
+            target_kind="candidate",
+            target_id=CANDIDATE_ID,
+            name="cv.pdf",
+            type="CV",
+            content_type="application/pdf",
+            created_at="2024-01-02T03:04:05Z",
+        )
+    )
+    kombo_server.queue(ScriptedResponse(status=502))
+
+    outcome = run(kombo_server, plan, recorder)
+
+    assert outcome.confirmed_by_listing is True
+    assert "dated 2024-01-02 03:04 UTC, before this upload" in outcome.notes[0]
+
+
+def test_a_match_already_listed_before_the_upload_may_be_the_earlier_file(
+    kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder
+) -> None:
+    earlier = {"file_name": "cv.pdf", "remote_created_at": None}
+    kombo_server.attachments.append(
+        StoredAttachment(target_kind="candidate", target_id=CANDIDATE_ID, name="cv.pdf", type="CV")
+    )
+    kombo_server.queue(ScriptedResponse(status=502))
+
+    outcome = run(kombo_server, plan, recorder, listed_before=Listing([earlier]))
+
+    assert "the match may be the earlier file" in outcome.notes[0]
+
+
+def test_one_more_match_than_listed_before_is_this_upload(
+    kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder
+) -> None:
+    kombo_server.queue(ScriptedResponse(status=502, store=True))
+
+    outcome = run(kombo_server, plan, recorder, listed_before=Listing([]))
+
+    assert outcome.notes[0].endswith("so it was not sent again")
+
+
+# -- Ctrl-C and progress ---------------------------------------------------------------------
+
+
+def test_ctrl_c_while_waiting_to_retry_says_nothing_was_stored(
+    kombo_server: KomboServer, plan: AttachmentPlan
+) -> None:
+    kombo_server.queue(ScriptedResponse(status=429, body=RATE_LIMITED))
+
+    def interrupted_sleep(_seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted) as caught:
+        deliver(client_for(kombo_server), plan, policy(), sleep=interrupted_sleep)
+
+    assert caught.value.message == "Interrupted while waiting to retry cv.pdf; it was not stored."
+    assert caught.value.exit_code == ExitCode.INTERRUPTED
+
+
+def test_ctrl_c_while_about_to_check_says_to_look(
+    kombo_server: KomboServer, plan: AttachmentPlan
+) -> None:
+    kombo_server.queue(ScriptedResponse(status=500, store=True))
+
+    def interrupted_sleep(_seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted) as caught:
+        deliver(client_for(kombo_server), plan, policy(), sleep=interrupted_sleep)
+
+    assert caught.value.message == "Interrupted while checking whether cv.pdf was stored."
+    assert caught.value.hint is not None
+    assert "kombo attachments list" in caught.value.hint
+
+
+def test_the_progress_display_starts_over_on_a_retry(
+    kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder
+) -> None:
+    kombo_server.queue(ScriptedResponse(status=503))
+    shown: list[int] = []
+
+    run(kombo_server, plan, recorder, on_progress=shown.append)
+
+    size = plan.local_file.size
+    assert shown == [size, -size, size]
+
+
+# -- the rules themselves ---------------------------------------------------------------------
+
+
+def test_classification_table() -> None:
+    def api(status: int, code: str | None = None) -> ApiError:
+        return ApiError("x", http_status=status, code=code)
+
+    post = {
+        "429": classify(api(429), idempotent=False),
+        "503": classify(api(503), idempotent=False),
+        "500": classify(api(500), idempotent=False),
+        "502": classify(api(502), idempotent=False),
+        "504": classify(api(504), idempotent=False),
+        "501": classify(api(501), idempotent=False),
+        "409": classify(api(409), idempotent=False),
+        "400 rate code": classify(api(400, "PLATFORM.RATE_LIMIT_EXCEEDED"), idempotent=False),
+        "refused": classify(NetworkError("x"), idempotent=False),
+        "lost": classify(NetworkError("x", may_have_arrived=True), idempotent=False),
+        "tls": classify(NetworkError("x", transient=False), idempotent=False),
+    }
+    safe, check, never = Retryability.SAFE, Retryability.CHECK_FIRST, Retryability.NEVER
+    assert post == {
+        "429": safe,
+        "503": safe,
+        "500": check,
+        "502": check,
+        "504": check,
+        "501": never,
+        "409": never,
+        "400 rate code": safe,
+        "refused": safe,
+        "lost": check,
+        "tls": never,
+    }
+    # A GET cannot create anything: lost replies are simply asked again, timeouts are not.
+    assert classify(api(502), idempotent=True) is safe
+    assert classify(NetworkError("x", may_have_arrived=True), idempotent=True) is safe
+    timed_out = NetworkError("x", may_have_arrived=True, timed_out=True)
+    assert classify(timed_out, idempotent=True) is never
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Retry-After": "5"}, 5.0),
+        ({"Retry-After": " 2.5 "}, 2.5),
+        ({"Retry-After": "-1"}, None),
+        ({"Retry-After": "nan"}, None),
+        ({"Retry-After": "inf"}, None),
+        ({"Retry-After": "soon"}, None),
+        ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),
+        ({"retry-after-ms": "20"}, 0.02),
+        ({"retry-after-ms": "x", "Retry-After": "3"}, 3.0),
+        ({}, None),
+    ],
+)
+def test_parse_retry_after(headers: dict[str, str], expected: float | None) -> None:
+    import requests.structures
+
+    assert parse_retry_after(requests.structures.CaseInsensitiveDict(headers)) == expected
+
+
+def test_parse_retry_after_http_date_in_the_future() -> None:
+    import requests.structures
+
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    headers = requests.structures.CaseInsensitiveDict({"Retry-After": format_datetime(now, True)})
+    later = (now - timedelta(seconds=10)).timestamp()
+    assert parse_retry_after(headers, now=later) == 10.0
+
+
+def test_idempotent_calls_retry_until_the_budget_then_raise(recorder: Recorder) -> None:
+    calls = []
+
+    def failing() -> None:
+        calls.append(1)
+        raise ApiError("busy", http_status=503)
+
+    with pytest.raises(ApiError):
+        call_idempotent(failing, policy(2), what="listing", sleep=recorder.sleep)
+    assert len(calls) == 3
+    assert recorder.sleeps == [1.0, 2.0]
