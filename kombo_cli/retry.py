@@ -17,11 +17,9 @@ facts this module needs, and the caller decides what to tell the user.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable, TypeVar
 
@@ -84,6 +82,10 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
     seconds = _non_negative_number(value)
     if seconds is not None:
         return seconds
+    # Imported here: the command line imports this module for its defaults, and email.utils
+    # is slow to import for something rarely needed.
+    from email.utils import parsedate_to_datetime
+
     try:
         moment = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError):
@@ -92,6 +94,12 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
         return None
     current = time.time() if now is None else now
     return max(0.0, moment.timestamp() - current)
+
+
+def _random_fraction() -> float:
+    import random
+
+    return random.random()
 
 
 def _non_negative_number(value: str | None) -> float | None:
@@ -116,7 +124,7 @@ class RetryPolicy:
     max_delay_s: float = MAX_DELAY_S
     settle_delay_s: float = SETTLE_DELAY_S
     # A number in [0, 1); replaced in tests to make the jitter predictable.
-    jitter: Callable[[], float] = random.random
+    jitter: Callable[[], float] = field(default_factory=lambda: _random_fraction)
 
     def delay_s(self, retry_number: int, retry_after_s: float | None = None) -> float:
         """The pause before retry number `retry_number` (1 for the first retry)."""
