@@ -10,10 +10,10 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kombo_cli.body import AttachmentBody, ProgressCallback
-from kombo_cli.client import KomboClient, request_headers
+from kombo_cli.client import ApiResponse, request_headers
 from kombo_cli.content_types import ContentTypeGuess, guess_content_type, validate_content_type
 from kombo_cli.errors import UsageError
 from kombo_cli.files import LocalFile, inspect_local_file, sha256_of
@@ -47,6 +47,10 @@ class AttachmentPlan:
             "content_type": self.content_type.content_type,
         }
 
+    def sha256(self) -> str:
+        """The file's SHA-256, read again from disk."""
+        return sha256_of(self.local_file)
+
     def body(self, on_progress: ProgressCallback | None = None) -> AttachmentBody:
         return AttachmentBody(
             self.attachment_fields(),
@@ -54,6 +58,14 @@ class AttachmentPlan:
             remote_fields=self.remote_fields,
             on_progress=on_progress,
         )
+
+
+class AttachmentApi(Protocol):
+    """The two calls an upload needs: KomboClient, or a throttled wrapper around it."""
+
+    def add_attachment(self, target: Target, body: AttachmentBody) -> ApiResponse: ...
+
+    def list_attachments(self, target: Target) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -162,7 +174,7 @@ def preview_request(plan: AttachmentPlan, settings: Settings) -> RequestPreview:
 
 
 def upload(
-    client: KomboClient, plan: AttachmentPlan, on_progress: ProgressCallback | None = None
+    client: AttachmentApi, plan: AttachmentPlan, on_progress: ProgressCallback | None = None
 ) -> AttachmentOutcome:
     """Send one planned attachment, once. Raises ApiError, NetworkError or UsageError.
 

@@ -214,9 +214,8 @@ class KomboClient:
                 message = item.get("message") if isinstance(item, dict) else item
                 if isinstance(message, str) and message.strip():
                     warnings.append(_one_line(message))
-        return ApiResponse(
-            response.status_code, data, warnings, dict(response.headers), elapsed, notes
-        )
+        # requests' headers look names up case-insensitively, as HTTP requires.
+        return ApiResponse(response.status_code, data, warnings, response.headers, elapsed, notes)
 
     def _api_error(self, response: requests.Response) -> ApiError:
         status = response.status_code
@@ -273,11 +272,21 @@ class KomboClient:
                 f"Could not connect to {host} through the configured proxy: {_root_cause(exc)}.",
                 hint="check HTTPS_PROXY / HTTP_PROXY / NO_PROXY",
             )
-        if isinstance(exc, requests.exceptions.SSLError):
+        if isinstance(exc, requests.exceptions.SSLError) and _is_certificate_problem(exc):
             return NetworkError(
                 f"The TLS connection to {host} failed: {_root_cause(exc)}.",
                 hint="check the system's CA certificates or a proxy that intercepts TLS",
                 transient=False,
+            )
+        if isinstance(
+            exc,
+            (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError),
+        ):
+            # The request went out and an answer began, then broke off: Kombo saw it.
+            return NetworkError(
+                f"The answer from {host} was cut off: {_root_cause(exc)}.",
+                hint=maybe_stored,
+                may_have_arrived=True,
             )
         if isinstance(exc, requests.exceptions.ConnectionError):
             cause = _root_cause(exc)
@@ -293,6 +302,31 @@ class KomboClient:
             )
         # Anything else (an invalid URL, a body that cannot be sent): retrying cannot help.
         return NetworkError(f"The request to {host} failed: {_root_cause(exc)}.", transient=False)
+
+
+def _is_certificate_problem(exc: requests.exceptions.SSLError) -> bool:
+    """A certificate that does not verify will not verify on a retry either.
+
+    Other TLS failures (an EOF in the middle of an upload, a reset) are how a proxy or load
+    balancer dropping the connection looks on HTTPS: they are handled like a broken
+    connection.
+    """
+    import ssl
+
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        if isinstance(seen, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError)):
+            return False
+        inner = getattr(seen, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = inner or seen.__context__
+    text = str(exc).lower()
+    return "certificate" in text or "handshake" in text or "wrong version" in text
 
 
 def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:

@@ -10,16 +10,16 @@ and says the outcome is unknown, rather than risk a duplicate.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from enum import Enum
 from typing import Any, Callable
 
-from kombo_cli.attach import AttachmentOutcome, AttachmentPlan, upload
+from kombo_cli.attach import AttachmentApi, AttachmentOutcome, AttachmentPlan, upload
 from kombo_cli.body import ProgressCallback
-from kombo_cli.client import KomboClient
-from kombo_cli.errors import Interrupted, KomboError, OutcomeUnknown
-from kombo_cli.files import sha256_of
+from kombo_cli.errors import ApiError, Interrupted, KomboError, NetworkError, OutcomeUnknown
 from kombo_cli.retry import (
     OnRetry,
     Retryability,
@@ -31,16 +31,16 @@ from kombo_cli.retry import (
     describe_failure,
 )
 
-# ATS clocks and ours disagree by a little; a match dated this much before the upload
-# started is still taken to be this upload.
-CLOCK_SKEW = timedelta(minutes=10)
+# ATS clocks and ours disagree by a little: a listed file dated up to this long before the
+# upload started may still be this upload. Anything older is an earlier file.
+CLOCK_SKEW = timedelta(minutes=2)
 
 Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
 class Listing:
-    """The target's attachments as listed before this upload (e.g. by --skip-existing)."""
+    """The target's attachments as listed before this run uploaded anything to it."""
 
     attachments: list[dict[str, Any]]
 
@@ -48,23 +48,80 @@ class Listing:
         return sum(1 for item in self.attachments if item.get("file_name") == name)
 
 
+class Ledger:
+    """What this run has attached so far, per target and name. Thread-safe.
+
+    When a reply is lost, the listing shows files this run stored a moment ago under the
+    same name; the ledger keeps them from being mistaken for the lost upload. Uploads of
+    one name to one target also take turns (see `turn`), so at any check every earlier
+    one of them is already counted here.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, str, str], int] = {}
+        self._turns: dict[tuple[str, str, str], threading.Lock] = {}
+
+    def count(self, plan: AttachmentPlan) -> int:
+        with self._lock:
+            return self._counts.get(_key(plan), 0)
+
+    def record(self, plan: AttachmentPlan) -> None:
+        with self._lock:
+            self._counts[_key(plan)] = self._counts.get(_key(plan), 0) + 1
+
+    def turn(self, plan: AttachmentPlan) -> threading.Lock:
+        with self._lock:
+            return self._turns.setdefault(_key(plan), threading.Lock())
+
+
+def _key(plan: AttachmentPlan) -> tuple[str, str, str]:
+    return (plan.target.kind, plan.target.id, plan.name)
+
+
+class _Found(Enum):
+    STORED = "stored"
+    NOT_STORED = "not_stored"
+    UNKNOWN = "unknown"
+
+
 def deliver(
-    client: KomboClient,
+    client: AttachmentApi,
     plan: AttachmentPlan,
     policy: RetryPolicy,
     *,
     on_progress: ProgressCallback | None = None,
     on_retry: OnRetry | None = None,
     listed_before: Listing | None = None,
+    ledger: Ledger | None = None,
     sleep: Sleep = time.sleep,
     clock: Clock | None = None,
 ) -> AttachmentOutcome:
     """Upload `plan`, retrying per `policy`, never storing it twice.
 
     Raises the last KomboError when giving up, OutcomeUnknown when the upload may have
-    been stored but the listing that would tell cannot be read, and Interrupted on Ctrl-C
-    during a pause.
+    been stored and listing cannot tell, and Interrupted on Ctrl-C during a pause.
     """
+    ledger = ledger or Ledger()
+    with ledger.turn(plan):
+        outcome = _deliver(
+            client, plan, policy, on_progress, on_retry, listed_before, ledger, sleep, clock
+        )
+        ledger.record(plan)
+        return outcome
+
+
+def _deliver(
+    client: AttachmentApi,
+    plan: AttachmentPlan,
+    policy: RetryPolicy,
+    on_progress: ProgressCallback | None,
+    on_retry: OnRetry | None,
+    listed_before: Listing | None,
+    ledger: Ledger,
+    sleep: Sleep,
+    clock: Clock | None,
+) -> AttachmentOutcome:
     now = clock or (lambda: datetime.now(timezone.utc))
     progress = _RewindableProgress(on_progress)
     started = time.monotonic()
@@ -99,19 +156,36 @@ def deliver(
                 attempt,
             )
             _pause(sleep, policy.settle_delay_s, plan, stored=None)
-            found = _look_for_upload(
-                client, plan, policy, error, attempt_started_at, listed_before, on_retry, sleep
+            attachments = _list_or_give_up(client, plan, policy, error, on_retry, sleep)
+            found, explanation = _judge(
+                attachments, plan, attempt_started_at, listed_before, ledger.count(plan)
             )
-            if found is not None:
+            if found is _Found.STORED:
                 return AttachmentOutcome(
                     plan=plan,
-                    sha256=sha256_of(plan.local_file),
+                    sha256=plan.sha256(),
                     http_status=None,
                     elapsed_s=time.monotonic() - started,
-                    notes=[found],
+                    notes=[
+                        f"the reply to the upload was lost ({describe_failure(error)}), but"
+                        f" {explanation}, so it was not sent again"
+                    ],
                     attempts=attempt,
                     confirmed_by_listing=True,
                 )
+            if found is _Found.UNKNOWN:
+                raise _unknown(plan, error, explanation) from None
+            if _may_still_be_processing(error):
+                # Kombo may still be storing it: a file not listed yet can appear later, and
+                # sending it again now could make two.
+                raise _unknown(
+                    plan,
+                    error,
+                    f"it is not among the {plan.target.kind}'s attachments yet, but Kombo may"
+                    " still be working on it",
+                    hint=f"check with `kombo attachments list {plan.target.shell_argument}` in a"
+                    " few minutes, and raise --timeout if the ATS is slow",
+                ) from None
             if retries_used >= policy.retries:
                 error.hint = (
                     f"it was not stored (the {plan.target.kind}'s attachments do not list it);"
@@ -128,20 +202,25 @@ def deliver(
             )
 
 
-def _look_for_upload(
-    client: KomboClient,
+def _may_still_be_processing(error: KomboError) -> bool:
+    if isinstance(error, NetworkError):
+        return error.timed_out
+    if isinstance(error, ApiError):
+        return error.http_status == 504 or error.code == "PLATFORM.TASK_TIMED_OUT"
+    return False
+
+
+def _list_or_give_up(
+    client: AttachmentApi,
     plan: AttachmentPlan,
     policy: RetryPolicy,
     error: KomboError,
-    attempt_started_at: datetime,
-    listed_before: Listing | None,
     on_retry: OnRetry | None,
     sleep: Sleep,
-) -> str | None:
-    """A note saying the upload was found by listing, or None when it is not there."""
+) -> list[dict[str, Any]]:
     target = plan.target
     try:
-        attachments = call_idempotent(
+        return call_idempotent(
             lambda: client.list_attachments(target),
             policy,
             what="listing the attachments",
@@ -149,47 +228,70 @@ def _look_for_upload(
             sleep=sleep,
         )
     except KomboError as list_error:
-        raise OutcomeUnknown(
-            f"{plan.name} may or may not have been stored: the upload failed"
-            f" ({describe_failure(error)}) and the {target.kind}'s attachments could not be"
-            f" listed to check ({describe_failure(list_error)}).",
-            hint=f"look for it with `kombo attachments list {target.shell_argument}` before"
-            " running the command again",
+        raise _unknown(
+            plan,
+            error,
+            f"the {target.kind}'s attachments could not be listed to check"
+            f" ({describe_failure(list_error)})",
         ) from None
-    matches = [item for item in attachments if item.get("file_name") == plan.name]
-    if not matches:
-        return None
-    found = (
-        f"the reply to the upload was lost ({describe_failure(error)}), but {plan.name} is"
-        f" among the {target.kind}'s attachments, so it was not sent again"
+
+
+def _unknown(
+    plan: AttachmentPlan, error: KomboError, why: str, hint: str | None = None
+) -> OutcomeUnknown:
+    unknown = OutcomeUnknown(
+        f"{plan.name} may or may not have been stored: the upload failed"
+        f" ({describe_failure(error)}) and {why}.",
+        hint=hint
+        or f"look for it with `kombo attachments list {plan.target.shell_argument}` before"
+        " running the command again",
     )
+    unknown.attempts = error.attempts
+    return unknown
+
+
+def _judge(
+    attachments: list[dict[str, Any]],
+    plan: AttachmentPlan,
+    attempt_started_at: datetime,
+    listed_before: Listing | None,
+    stored_earlier_this_run: int,
+) -> tuple[_Found, str]:
+    """Whether the listing shows this upload, and a few words saying how that was decided."""
+    matches = [item for item in attachments if item.get("file_name") == plan.name]
+    where = f"the {plan.target.kind}'s attachments"
     if listed_before is not None:
-        if len(matches) <= listed_before.count(plan.name):
-            return (
-                found + "; an attachment with this name was there before this upload, so the"
-                " match may be the earlier file"
-            )
-        return found
+        # Exact: more files of this name than before the run and its own earlier uploads.
+        expected = listed_before.count(plan.name) + stored_earlier_this_run
+        if len(matches) > expected:
+            return _Found.STORED, f"{where} list one more {plan.name} than before"
+        return _Found.NOT_STORED, ""
+    earliest_possible = attempt_started_at - CLOCK_SKEW
     dates = [_parse_time(item.get("remote_created_at")) for item in matches]
-    known = [date for date in dates if date is not None]
-    if known and len(known) == len(dates) and max(known) < attempt_started_at - CLOCK_SKEW:
-        return (
-            found + f"; the listed file is dated {max(known):%Y-%m-%d %H:%M} UTC, before this"
-            " upload, so it may be an earlier copy"
-        )
-    return found
+    recent = sum(1 for date in dates if date is not None and date >= earliest_possible)
+    undated = sum(1 for date in dates if date is None)
+    if recent > stored_earlier_this_run and not undated:
+        return _Found.STORED, f"{plan.name} is among {where}, dated since the upload began"
+    if recent + undated <= stored_earlier_this_run:
+        # Every match is older than this upload, or one this run stored itself.
+        return _Found.NOT_STORED, ""
+    return _Found.UNKNOWN, (
+        f"{where} list a {plan.name} without a date, so it cannot be told apart from an"
+        " earlier file of the same name"
+    )
 
 
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        # Anything from year 1 in a far time zone to text that is no date at all.
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def _gave_up(error: KomboError) -> KomboError:

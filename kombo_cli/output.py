@@ -106,6 +106,10 @@ class Output:
         self.stderr_color = wants_color(self.stderr, environ)
         self.stdout_color = wants_color(self.stdout, environ) and not json_mode
         self._secrets: list[str] = []
+        # While a progress display is live on the terminal, lines for the terminal go
+        # through its console, which prints them above the bars instead of across them.
+        self._live_console: Any = None
+        self.stdout_terminal = is_terminal(self.stdout, environ)
 
     # -- secrets -----------------------------------------------------------------------
 
@@ -131,6 +135,13 @@ class Output:
 
     def _write(self, stream: TextIO, text: str, style: str | None, color: bool) -> None:
         text = self._clean(text)
+        if self._live_console is not None and (
+            stream is self.stderr or (stream is self.stdout and self.stdout_terminal)
+        ):
+            from rich.text import Text
+
+            self._live_console.print(Text(text, style=style if color else None))
+            return
         try:
             if color and style:
                 from rich.console import Console
@@ -232,6 +243,7 @@ class Output:
             console=console,
             transient=True,
         ) as progress:
+            self._live_console = console
             label = self._clean(label)
             task = progress.add_task(label, total=total_bytes)
             sent_so_far = 0
@@ -246,7 +258,10 @@ class Output:
                 elif sent < 0:
                     progress.update(task, description=label)
 
-            yield advance
+            try:
+                yield advance
+            finally:
+                self._live_console = None
 
     def http_log_handler(self) -> logging.Handler:
         """A handler that shows the HTTP debug log (-vv) on stderr, secrets masked."""
@@ -510,6 +525,7 @@ def outcome_json(outcome: AttachmentOutcome) -> dict[str, Any]:
         "size": plan.local_file.size,
         "sha256": outcome.sha256,
         "warnings": outcome.warnings,
+        "notes": outcome.notes,
         "elapsed_s": round(outcome.elapsed_s, 3),
         "attempts": outcome.attempts,
         "confirmed_by_listing": outcome.confirmed_by_listing,

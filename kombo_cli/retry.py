@@ -156,7 +156,11 @@ def describe_failure(error: KomboError) -> str:
     if isinstance(error, ApiError):
         code = f" ({error.code})" if error.code else ""
         return f"HTTP {error.http_status}{code}"
-    return error.message.rstrip(".")
+    message = error.message.rstrip(".")
+    # Shown mid-sentence: "the upload failed (the connection to ... broke ...)".
+    if message[:4] in ("The ", "Coul"):
+        message = message[0].lower() + message[1:]
+    return message
 
 
 def call_idempotent(

@@ -255,6 +255,7 @@ def test_json_success_object(
         "size": len(make_pdf()),
         "sha256": hashlib.sha256(make_pdf()).hexdigest(),
         "warnings": [],
+        "notes": [],
         "attempts": 1,
         "confirmed_by_listing": False,
     }

@@ -15,7 +15,7 @@ import pytest
 
 from kombo_cli.attach import AttachmentPlan, plan_attachment
 from kombo_cli.client import KomboClient
-from kombo_cli.delivery import Listing, deliver
+from kombo_cli.delivery import Ledger, Listing, deliver
 from kombo_cli.errors import ApiError, ExitCode, Interrupted, NetworkError, OutcomeUnknown
 from kombo_cli.retry import (
     MAX_DELAY_S,
@@ -242,8 +242,9 @@ def test_rejections_are_never_retried(
         ScriptedResponse(status=502, body=b"Bad gateway", headers={"Content-Type": "text/plain"}),
         ScriptedResponse(status=504, body=error_envelope("Slow.", code="PLATFORM.TASK_TIMED_OUT")),
         ScriptedResponse(drop_connection=True),
+        ScriptedResponse(status=500, body=error_envelope("Oops."), cut_off=True),
     ],
-    ids=["500", "502", "504", "dropped"],
+    ids=["500", "502", "504", "dropped", "cut-off-500"],
 )
 def test_an_ambiguous_failure_that_stored_the_file_is_confirmed_and_not_sent_again(
     kombo_server: KomboServer,
@@ -270,10 +271,9 @@ def test_an_ambiguous_failure_that_stored_the_file_is_confirmed_and_not_sent_aga
     [
         ScriptedResponse(status=500, body=error_envelope("Oops.", code="PLATFORM.UNKNOWN_ERROR")),
         ScriptedResponse(status=502, body=b"<html><title>502</title></html>"),
-        ScriptedResponse(status=504),
         ScriptedResponse(drop_connection=True),
     ],
-    ids=["500", "502", "504", "dropped"],
+    ids=["500", "502", "dropped"],
 )
 def test_an_ambiguous_failure_that_stored_nothing_is_sent_again_once(
     kombo_server: KomboServer,
@@ -297,6 +297,24 @@ def test_an_ambiguous_failure_that_stored_nothing_is_sent_again_once(
         "checking the candidate's attachments in 3.0 s",
         "cv.pdf is not among the attachments; sending it again",
     ]
+
+
+def test_a_success_cut_off_in_transit_is_never_sent_twice(
+    kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder
+) -> None:
+    kombo_server.queue(
+        ScriptedResponse(
+            status=200, body={"status": "success", "data": {}}, cut_off=True, store=True
+        )
+    )
+
+    outcome = run(kombo_server, plan, recorder)
+
+    # urllib3 2 notices the short body and kombo checks by listing; urllib3 1.26 reads it as
+    # a 2xx without the usual JSON, which is a success too. Either way: one upload, stored.
+    assert [r.method for r in kombo_server.requests].count("POST") == 1
+    assert len(kombo_server.attachments) == 1
+    assert outcome.attempts == 1
 
 
 def test_a_read_timeout_after_storing_is_confirmed_by_listing(
@@ -372,49 +390,129 @@ def test_a_listing_refused_with_429_is_retried(
     ]
 
 
-def test_a_match_that_predates_the_upload_is_reported_as_possibly_earlier(
+@pytest.mark.parametrize(
+    ("response", "timeout"),
+    [
+        (ScriptedResponse(status=504), 30.0),
+        (
+            ScriptedResponse(
+                status=500, body=error_envelope("Too slow.", code="PLATFORM.TASK_TIMED_OUT")
+            ),
+            30.0,
+        ),
+        (ScriptedResponse(delay_s=3), 0.5),
+    ],
+    ids=["504", "task-timed-out", "read-timeout"],
+)
+def test_after_a_timeout_a_file_not_listed_yet_is_not_sent_again(
+    kombo_server: KomboServer,
+    plan: AttachmentPlan,
+    recorder: Recorder,
+    response: ScriptedResponse,
+    timeout: float,
+) -> None:
+    # Kombo may still be storing it; a second upload now could make two.
+    kombo_server.queue(response)
+
+    with pytest.raises(OutcomeUnknown) as caught:
+        run(kombo_server, plan, recorder, client=client_for(kombo_server, timeout))
+
+    assert "Kombo may still be working on it" in caught.value.message
+    assert caught.value.hint is not None
+    assert "in a few minutes" in caught.value.hint
+    assert [r.method for r in kombo_server.requests] == ["POST", "GET"]
+
+
+def _earlier(created_at: str | None) -> StoredAttachment:
+    attachment = StoredAttachment(
+        target_kind="candidate",
+        target_id=CANDIDATE_ID,
+        name="cv.pdf",
+        type="CV",
+        content_type="application/pdf",
+    )
+    attachment.created_at = created_at  # type: ignore[assignment]
+    return attachment
+
+
+def test_an_older_file_of_the_same_name_is_not_taken_for_this_upload(
     kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder
 ) -> None:
-    kombo_server.attachments.append(
-        StoredAttachment(
-            target_kind="candidate",
-            target_id=CANDIDATE_ID,
-            name="cv.pdf",
-            type="CV",
-            content_type="application/pdf",
-            created_at="2024-01-02T03:04:05Z",
-        )
-    )
+    kombo_server.attachments.append(_earlier("2024-01-02T03:04:05Z"))
     kombo_server.queue(ScriptedResponse(status=502))
 
     outcome = run(kombo_server, plan, recorder)
 
-    assert outcome.confirmed_by_listing is True
-    assert "dated 2024-01-02 03:04 UTC, before this upload" in outcome.notes[0]
+    # Not stored by the lost attempt, so it was sent again: the old file plus this one.
+    assert outcome.confirmed_by_listing is False
+    assert [r.method for r in kombo_server.requests] == ["POST", "GET", "POST"]
+    assert len(kombo_server.attachments) == 2
 
 
-def test_a_match_already_listed_before_the_upload_may_be_the_earlier_file(
-    kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder
+@pytest.mark.parametrize("created_at", [None, "not a date", "0001-01-01T00:00:00+01:00"])
+def test_an_undated_file_of_the_same_name_makes_the_outcome_unknown(
+    kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder, created_at: str | None
 ) -> None:
-    earlier = {"file_name": "cv.pdf", "remote_created_at": None}
-    kombo_server.attachments.append(
-        StoredAttachment(target_kind="candidate", target_id=CANDIDATE_ID, name="cv.pdf", type="CV")
-    )
+    kombo_server.attachments.append(_earlier(created_at))
     kombo_server.queue(ScriptedResponse(status=502))
 
-    outcome = run(kombo_server, plan, recorder, listed_before=Listing([earlier]))
+    with pytest.raises(OutcomeUnknown) as caught:
+        run(kombo_server, plan, recorder)
 
-    assert "the match may be the earlier file" in outcome.notes[0]
+    assert "without a date, so it cannot be told apart" in caught.value.message
+    assert [r.method for r in kombo_server.requests] == ["POST", "GET"]
 
 
-def test_one_more_match_than_listed_before_is_this_upload(
+def test_an_undated_listing_with_a_baseline_is_decided_by_counting(
     kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder
 ) -> None:
+    kombo_server.attachments.append(_earlier(None))
+    before = Listing(client_for(kombo_server).list_attachments(plan.target))
     kombo_server.queue(ScriptedResponse(status=502, store=True))
 
-    outcome = run(kombo_server, plan, recorder, listed_before=Listing([]))
+    outcome = run(kombo_server, plan, recorder, listed_before=before)
 
-    assert outcome.notes[0].endswith("so it was not sent again")
+    assert outcome.confirmed_by_listing is True
+    assert "list one more cv.pdf than before" in outcome.notes[0]
+    assert len(kombo_server.attachments) == 2
+
+
+def test_with_a_baseline_an_unchanged_count_means_not_stored(
+    kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder
+) -> None:
+    kombo_server.attachments.append(_earlier(None))
+    before = Listing(client_for(kombo_server).list_attachments(plan.target))
+    kombo_server.queue(ScriptedResponse(status=502))
+
+    outcome = run(kombo_server, plan, recorder, listed_before=before)
+
+    assert outcome.confirmed_by_listing is False
+    assert [r.method for r in kombo_server.requests] == ["GET", "POST", "GET", "POST"]
+    assert len(kombo_server.attachments) == 2
+
+
+def test_a_file_this_run_just_stored_under_the_same_name_is_not_taken_for_a_lost_one(
+    kombo_server: KomboServer, tmp_path: Path, recorder: Recorder
+) -> None:
+    # Two different files, both named cv.pdf, to one candidate in one run. The first is
+    # stored; the second's reply is lost and it was not stored. It must be sent again.
+    target = Target.parse(CANDIDATE_ID, application=False)
+    plans = []
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        path = tmp_path / folder / "cv.pdf"
+        path.write_bytes(make_pdf() + folder.encode())
+        plans.append(plan_attachment(target, str(path)))
+    ledger = Ledger()
+
+    run(kombo_server, plans[0], recorder, ledger=ledger)
+    kombo_server.queue(ScriptedResponse(status=502))
+    second = run(kombo_server, plans[1], recorder, ledger=ledger)
+
+    assert second.confirmed_by_listing is False
+    assert sorted(a.data for a in kombo_server.attachments) == sorted(
+        [make_pdf() + b"a", make_pdf() + b"b"]
+    )
 
 
 # -- Ctrl-C and progress ---------------------------------------------------------------------
@@ -545,3 +643,26 @@ def test_idempotent_calls_retry_until_the_budget_then_raise(recorder: Recorder) 
         call_idempotent(failing, policy(2), what="listing", sleep=recorder.sleep)
     assert len(calls) == 3
     assert recorder.sleeps == [1.0, 2.0]
+
+
+def test_only_certificate_failures_are_permanent_tls_errors() -> None:
+    import ssl
+
+    import requests
+
+    from kombo_cli.client import _is_certificate_problem
+
+    def wrapped(inner: BaseException) -> requests.exceptions.SSLError:
+        # How requests reports it: SSLError(MaxRetryError(reason=SSLError(inner))).
+        import urllib3.exceptions
+
+        reason = urllib3.exceptions.SSLError(inner)
+        return requests.exceptions.SSLError(
+            urllib3.exceptions.MaxRetryError(None, "/", reason)  # type: ignore[arg-type]
+        )
+
+    verify = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    assert _is_certificate_problem(wrapped(verify)) is True
+    eof = ssl.SSLEOFError(8, "EOF occurred in violation of protocol")
+    assert _is_certificate_problem(wrapped(eof)) is False
+    assert _is_certificate_problem(wrapped(ConnectionResetError(104, "reset"))) is False

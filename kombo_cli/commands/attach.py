@@ -7,7 +7,8 @@ import logging
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,8 @@ def run_attach(options: AttachOptions, output: Output) -> int:
     _describe_settings(settings, output)
     _check_options(options)
     with ExitStack() as cleanup:
+        if output.verbosity >= 2:
+            cleanup.enter_context(_http_log(output))
         inputs = _Inputs(
             target=Target.parse(options.target_id, application=options.application),
             remote_fields=build_remote_fields(
@@ -96,7 +99,7 @@ def _read_stdin(cleanup: ExitStack) -> LocalFile:
 
 
 def _upload_all(options: AttachOptions, inputs: _Inputs, settings: Settings, output: Output) -> int:
-    from kombo_cli.delivery import deliver
+    from kombo_cli.delivery import Ledger, deliver
 
     api_key, integration_id = settings.require_credentials()
     assert settings.base_url.value is not None
@@ -108,8 +111,7 @@ def _upload_all(options: AttachOptions, inputs: _Inputs, settings: Settings, out
         connect_timeout_s=min(DEFAULT_CONNECT_TIMEOUT_S, options.timeout_s),
     )
     policy = RetryPolicy(retries=options.retries)
-    if output.verbosity >= 2:
-        _enable_http_log(output)
+    ledger = Ledger()
 
     target = inputs.target
     single = len(options.files) == 1
@@ -125,6 +127,7 @@ def _upload_all(options: AttachOptions, inputs: _Inputs, settings: Settings, out
                     policy,
                     on_progress=on_progress,
                     on_retry=functools.partial(output.retry_notice, subject=plan.name),
+                    ledger=ledger,
                 )
             if outcome.http_status is not None:
                 output.detail(
@@ -132,8 +135,9 @@ def _upload_all(options: AttachOptions, inputs: _Inputs, settings: Settings, out
                 )
             output.attached(outcome)
         except KeyboardInterrupt:
+            shown = "standard input" if file_argument == STDIN_ARGUMENT else file_argument
             raise Interrupted(
-                f"Interrupted while attaching {file_argument}; it may or may not have been stored.",
+                f"Interrupted while attaching {shown}; it may or may not have been stored.",
                 hint=f"check with `kombo attachments list {target.shell_argument}` before"
                 " running the command again",
             ) from None
@@ -202,8 +206,18 @@ def _describe_settings(settings: Settings, output: Output) -> None:
             output.detail(f"{label}: {shown} (from {resolved.origin})")
 
 
-def _enable_http_log(output: Output) -> None:
+@contextmanager
+def _http_log(output: Output) -> Iterator[None]:
+    """-vv: the client's HTTP log on stderr, for this command only."""
     logger = logging.getLogger("kombo_cli.http")
+    handler = output.http_log_handler()
+    previous = (logger.level, logger.propagate)
     logger.setLevel(logging.DEBUG)
-    logger.addHandler(output.http_log_handler())
+    logger.addHandler(handler)
     logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous[0])
+        logger.propagate = previous[1]

@@ -119,6 +119,8 @@ class ScriptedResponse:
     drop_connection: bool = False
     # Process the request normally first (validate and store), then send this reply.
     store: bool = False
+    # Send the headers and half the body, then close: an answer cut off in transit.
+    cut_off: bool = False
 
 
 @dataclass
@@ -133,6 +135,7 @@ class _Reply:
     concurrency: tuple[int, int] | None = None
     delay_s: float = 0.0
     drop_connection: bool = False
+    cut_off: bool = False
 
 
 class _Body:
@@ -469,6 +472,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if reply.close:
             self.send_header("Connection", "close")
         self.end_headers()
+        if reply.cut_off:
+            self.wfile.write(reply.body[: len(reply.body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         if self.command != "HEAD":
             self.wfile.write(reply.body)
         self.wfile.flush()
@@ -520,6 +530,7 @@ def _scripted_reply(scripted: ScriptedResponse) -> _Reply:
         close=close,
         delay_s=scripted.delay_s,
         drop_connection=scripted.drop_connection,
+        cut_off=scripted.cut_off,
     )
 
 

@@ -1,0 +1,136 @@
+"""How many requests a batch keeps in flight, adapted to what Kombo says.
+
+Kombo limits in-flight actions per integration (30 by default, fewer for fragile ATSs) and
+reports `Concurrency-Limit` / `Concurrency-Remaining` on every action. Other clients of the
+same integration share that budget, so the number that works is found at run time, the way
+TCP finds a sending rate: additive increase, multiplicative decrease.
+
+- A request refused with PLATFORM.CONCURRENCY_LIMIT_EXCEEDED halves the limit, once per
+  "generation", so a burst of refusals from requests sent together counts once.
+- When Kombo reports few slots remaining, the limit drops by one and stops growing.
+- After as many successes in a row as the current limit, it grows by one, up to what the
+  user asked for and never above Kombo's own Concurrency-Limit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from kombo_cli.body import AttachmentBody
+from kombo_cli.client import ApiResponse, KomboClient
+from kombo_cli.errors import ApiError
+from kombo_cli.targets import Target
+
+CONCURRENCY_REFUSED = "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED"
+
+
+class AdaptiveLimit:
+    """A counting gate whose size changes with Kombo's answers. Thread-safe."""
+
+    def __init__(self, ceiling: int) -> None:
+        if ceiling < 1:
+            raise ValueError("ceiling must be at least 1")
+        self.ceiling = ceiling
+        self.limit = ceiling
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.refusals = 0
+        self._generation = 0
+        self._successes = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def slot(self) -> Iterator[int]:
+        """Hold one of the `limit` places while a request is in flight; yields its generation."""
+        with self._changed:
+            while self.in_flight >= self.limit:
+                self._changed.wait()
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            generation = self._generation
+        try:
+            yield generation
+        finally:
+            with self._changed:
+                self.in_flight -= 1
+                self._changed.notify_all()
+
+    def refused(self, generation: int) -> None:
+        """Kombo refused a request for being one too many: halve the limit (once per burst)."""
+        with self._changed:
+            self.refusals += 1
+            if generation == self._generation:
+                self._set_limit(self.limit // 2)
+
+    def succeeded(self, headers: Mapping[str, str]) -> None:
+        """A request went through; Kombo's headers say how much room is left."""
+        kombo_limit = _header_int(headers, "Concurrency-Limit")
+        remaining = _header_int(headers, "Concurrency-Remaining")
+        with self._changed:
+            if kombo_limit is not None and kombo_limit < self.ceiling:
+                self.ceiling = max(1, kombo_limit)
+                self._set_limit(min(self.limit, self.ceiling))
+            if remaining is not None and remaining <= _low_water_mark(kombo_limit):
+                # Someone else (or this batch) is close to the integration's limit.
+                self._set_limit(self.limit - 1)
+                return
+            self._successes += 1
+            if self._successes >= self.limit and self.limit < self.ceiling:
+                self.limit += 1
+                self._successes = 0
+                self._changed.notify_all()
+
+    def _set_limit(self, value: int) -> None:
+        value = max(1, value)
+        if value != self.limit:
+            self.limit = value
+            self._generation += 1
+            self._successes = 0
+            self._changed.notify_all()
+
+
+def _low_water_mark(kombo_limit: int | None) -> int:
+    # One free slot in ten, and at least one, is kept for everyone else.
+    return max(1, (kombo_limit or 30) // 10)
+
+
+def _header_int(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        return None
+
+
+class ThrottledClient:
+    """A KomboClient whose attachment actions pass through an AdaptiveLimit."""
+
+    def __init__(self, client: KomboClient, limit: AdaptiveLimit) -> None:
+        self.client = client
+        self.limit = limit
+
+    def add_attachment(self, target: Target, body: AttachmentBody) -> ApiResponse:
+        with self.limit.slot() as generation:
+            try:
+                response = self.client.add_attachment(target, body)
+            except ApiError as error:
+                if error.code == CONCURRENCY_REFUSED:
+                    self.limit.refused(generation)
+                raise
+        self.limit.succeeded(response.headers)
+        return response
+
+    def list_attachments(self, target: Target) -> list[dict[str, Any]]:
+        # Kombo counts reading attachments as an action, so it takes a place too.
+        with self.limit.slot() as generation:
+            try:
+                return self.client.list_attachments(target)
+            except ApiError as error:
+                if error.code == CONCURRENCY_REFUSED:
+                    self.limit.refused(generation)
+                raise
