@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from kombo_cli.body import AttachmentBody, ProgressCallback
+from kombo_cli.body import AttachmentBody, ProgressCallback, RequestBody, UrlAttachmentBody
 from kombo_cli.client import ApiResponse, request_headers
 from kombo_cli.content_types import ContentTypeGuess, guess_content_type, validate_content_type
 from kombo_cli.errors import UsageError
 from kombo_cli.files import LocalFile, inspect_local_file, sha256_of
+from kombo_cli.redact import display_url
 from kombo_cli.settings import Settings
 from kombo_cli.targets import Target
 
@@ -28,30 +29,54 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 @dataclass(frozen=True)
 class AttachmentPlan:
-    """Everything needed to send one file, checked before anything is sent."""
+    """Everything needed to send one file, checked before anything is sent.
+
+    The bytes come from `local_file`, or Kombo downloads them from `data_url`.
+    """
 
     target: Target
-    local_file: LocalFile
+    local_file: LocalFile | None
     name: str
     type: str
-    content_type: ContentTypeGuess
+    # None only for a data_url upload without --content-type: Kombo then uses the type
+    # the download is served with.
+    content_type: ContentTypeGuess | None
     # Things worth telling the user that do not stop the upload.
     notes: tuple[str, ...] = ()
     # Kombo's per-ATS extras (`remote_fields` in the body), sent as given.
     remote_fields: dict[str, Any] | None = None
+    data_url: str | None = None
 
     def attachment_fields(self) -> dict[str, str]:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "content_type": self.content_type.content_type,
-        }
+        fields = {"name": self.name, "type": self.type}
+        if self.content_type is not None:
+            fields["content_type"] = self.content_type.content_type
+        return fields
 
-    def sha256(self) -> str:
-        """The file's SHA-256, read again from disk."""
-        return sha256_of(self.local_file)
+    @property
+    def source(self) -> str:
+        """Where the bytes come from, fit to show: the file argument, or the URL masked."""
+        if self.local_file is not None:
+            return self.local_file.display
+        assert self.data_url is not None
+        return display_url(self.data_url)
 
-    def body(self, on_progress: ProgressCallback | None = None) -> AttachmentBody:
+    @property
+    def size(self) -> int | None:
+        return self.local_file.size if self.local_file is not None else None
+
+    @property
+    def content_type_text(self) -> str:
+        return self.content_type.content_type if self.content_type else "type from the download"
+
+    def sha256(self) -> str | None:
+        """The file's SHA-256, read again from disk (None for a data_url upload)."""
+        return sha256_of(self.local_file) if self.local_file is not None else None
+
+    def body(self, on_progress: ProgressCallback | None = None) -> RequestBody:
+        if self.local_file is None:
+            assert self.data_url is not None
+            return UrlAttachmentBody(self.attachment_fields(), self.data_url, self.remote_fields)
         return AttachmentBody(
             self.attachment_fields(),
             self.local_file,
@@ -63,7 +88,7 @@ class AttachmentPlan:
 class AttachmentApi(Protocol):
     """The two calls an upload needs: KomboClient, or a throttled wrapper around it."""
 
-    def add_attachment(self, target: Target, body: AttachmentBody) -> ApiResponse: ...
+    def add_attachment(self, target: Target, body: RequestBody) -> ApiResponse: ...
 
     def list_attachments(self, target: Target) -> list[dict[str, Any]]: ...
 
@@ -71,7 +96,8 @@ class AttachmentApi(Protocol):
 @dataclass(frozen=True)
 class AttachmentOutcome:
     plan: AttachmentPlan
-    sha256: str
+    # None for a data_url upload: no local bytes were read.
+    sha256: str | None
     # None when Kombo's reply was lost and the upload was confirmed by listing instead.
     http_status: int | None
     elapsed_s: float
@@ -143,6 +169,68 @@ def plan_attachment(
     )
 
 
+def plan_url_attachment(
+    target: Target,
+    url: str,
+    *,
+    attachment_type: str = DEFAULT_ATTACHMENT_TYPE,
+    name: str | None = None,
+    content_type: str | None = None,
+    remote_fields: dict[str, Any] | None = None,
+) -> AttachmentPlan:
+    """A plan for Kombo to download the file from `url` (Kombo's recommended way)."""
+    _check_url(url)
+    if name is None:
+        from urllib.parse import unquote, urlsplit
+
+        last_segment = unquote(urlsplit(url).path.rstrip("/").rpartition("/")[2])
+        if not last_segment:
+            raise UsageError(
+                f"The URL {display_url(url)} ends without a file name.",
+                hint="pass --name, e.g. --name cv.pdf",
+            )
+        shown_name = _checked_name(last_segment, False)
+    else:
+        shown_name = _checked_name(name, False)
+    notes = []
+    if not Path(shown_name).suffix:
+        notes.append(
+            f"the name {shown_name!r} has no extension; Kombo recommends one because the ATS"
+            " shows the name to recruiters"
+        )
+    return AttachmentPlan(
+        target=target,
+        local_file=None,
+        name=shown_name,
+        type=normalize_attachment_type(attachment_type),
+        content_type=ContentTypeGuess(validate_content_type(content_type), "option")
+        if content_type is not None
+        else None,
+        notes=tuple(notes),
+        remote_fields=remote_fields,
+        data_url=url,
+    )
+
+
+def _check_url(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    refusal = UsageError(
+        f"{display_url(url)!r} is not a URL Kombo can download from.",
+        hint="give an http:// or https:// URL that works without a login,"
+        " e.g. a signed storage URL",
+    )
+    if not url or any(character.isspace() or ord(character) < 32 for character in url):
+        raise refusal
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        raise refusal from None
+    if parts.scheme.lower() not in ("http", "https") or not hostname:
+        raise refusal
+
+
 def _checked_name(name: str, from_file: bool) -> str:
     cleaned = name.strip()
     fix = "rename the file or pass --name" if from_file else "pass another --name"
@@ -169,7 +257,9 @@ def preview_request(plan: AttachmentPlan, settings: Settings) -> RequestPreview:
         method="POST",
         url=settings.base_url.value + plan.target.attachments_path,
         headers=headers,
-        body=body.describe(sha256_of(plan.local_file)),
+        body=body.describe(plan.source)
+        if isinstance(body, UrlAttachmentBody)
+        else body.describe(sha256_of(body.local_file)),
     )
 
 
@@ -185,7 +275,7 @@ def upload(
     response = client.add_attachment(plan.target, body)
     # Computed while streaming, so it describes exactly the bytes that were sent; a server
     # that answers before reading the whole body leaves it unset.
-    sha256 = body.sha256 or sha256_of(plan.local_file)
+    sha256 = body.sha256 or plan.sha256()
     return AttachmentOutcome(
         plan=plan,
         sha256=sha256,

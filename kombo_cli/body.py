@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
 from kombo_cli.errors import UsageError
 from kombo_cli.files import LocalFile
@@ -106,3 +106,40 @@ class AttachmentBody:
         if self.remote_fields is not None:
             body["remote_fields"] = self.remote_fields
         return body
+
+
+class UrlAttachmentBody:
+    """The body of a `data_url` upload: Kombo downloads the file itself, so it is small."""
+
+    # Nothing local is read, so there is no file digest to report.
+    sha256: str | None = None
+
+    def __init__(
+        self,
+        attachment_fields: dict[str, str],
+        data_url: str,
+        remote_fields: dict[str, Any] | None = None,
+    ) -> None:
+        self.attachment_fields = dict(attachment_fields)
+        self.data_url = data_url
+        self.remote_fields = remote_fields
+        document: dict[str, Any] = {"attachment": {**self.attachment_fields, "data_url": data_url}}
+        if remote_fields is not None:
+            document["remote_fields"] = remote_fields
+        self._bytes = _compact_json(document).encode()
+
+    def __len__(self) -> int:
+        return len(self._bytes)
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._bytes
+
+    def describe(self, shown_url: str) -> dict[str, Any]:
+        """The body for --dry-run, with the URL's query (often a signature) hidden."""
+        body: dict[str, Any] = {"attachment": {**self.attachment_fields, "data_url": shown_url}}
+        if self.remote_fields is not None:
+            body["remote_fields"] = self.remote_fields
+        return body
+
+
+RequestBody = Union[AttachmentBody, UrlAttachmentBody]

@@ -167,16 +167,11 @@ def _root(
 @app.command(epilog=_exit_code_table())
 def attach(
     ctx: typer.Context,
-    candidate_id: str = typer.Argument(
-        ...,
-        metavar="CANDIDATE_ID",
-        help="Kombo ID of the candidate (of the application with --application).",
-        show_default=False,
-    ),
-    file: list[str] = typer.Argument(
-        ...,
-        metavar="FILE",
-        help="The file(s) to attach; - reads standard input (needs --name).",
+    arguments: Optional[list[str]] = typer.Argument(
+        None,
+        metavar="CANDIDATE_ID FILE...",
+        help="Kombo ID of the candidate (of the application with --application), then the"
+        " file(s) to attach; - reads standard input (needs --name). With --email, only files.",
         show_default=False,
     ),
     attachment_type: AttachmentTypeChoice = typer.Option(
@@ -241,6 +236,56 @@ def attach(
     ),
     retries: int = _retries_option(),
     timeout: float = _timeout_option(),
+    manifest: Optional[Path] = typer.Option(
+        None,
+        "--manifest",
+        metavar="FILE",
+        help="Attach every row of a CSV (with a header) or JSON Lines file: candidate_id,"
+        " application_id or email; file or url; optional type, name, content_type,"
+        " remote_fields.",
+        show_default=False,
+    ),
+    email: Optional[str] = typer.Option(
+        None,
+        "--email",
+        metavar="ADDRESS",
+        help="Attach to the one candidate with this email address, instead of CANDIDATE_ID.",
+        show_default=False,
+    ),
+    url: list[str] = typer.Option(
+        [],
+        "--url",
+        metavar="URL",
+        help="Let Kombo download the file from URL (data_url) instead of sending bytes."
+        " Repeatable.",
+        show_default=False,
+    ),
+    concurrency: int = typer.Option(
+        4,
+        "--concurrency",
+        "-j",
+        metavar="N",
+        min=1,
+        max=30,
+        help="Uploads in flight at once (Kombo allows 30 per integration); lowered"
+        " automatically when Kombo says it is too many.",
+    ),
+    skip_existing: bool = typer.Option(
+        False,
+        "--skip-existing",
+        help="List each target's attachments first and skip files whose name is there.",
+    ),
+    fail_fast: bool = typer.Option(
+        False,
+        "--fail-fast",
+        help="Stop starting uploads after the first failure; with --manifest, send nothing if"
+        " any row is malformed.",
+    ),
+    resolve: bool = typer.Option(
+        False,
+        "--resolve",
+        help="With --dry-run: look up email addresses too (read-only requests).",
+    ),
 ) -> int:
     """Attach FILE to a candidate (or an application) in the customer's ATS.
 
@@ -256,8 +301,7 @@ def attach(
     output = Output(json_mode=json_output, quiet=quiet, verbosity=verbose)
     ctx.ensure_object(AppState).output = output
     options = AttachOptions(
-        target_id=candidate_id,
-        files=file,
+        arguments=arguments or [],
         attachment_type=attachment_type.value,
         name=name,
         content_type=content_type,
@@ -267,6 +311,13 @@ def attach(
         timeout_s=timeout,
         remote_fields_json=remote_fields,
         remote_field_arguments=remote_field,
+        manifest=manifest,
+        email=email,
+        urls=url,
+        concurrency=concurrency,
+        skip_existing=skip_existing,
+        fail_fast=fail_fast,
+        resolve=resolve,
         setting_flags=SettingFlags(
             integration_id=integration_id,
             region=region.value if region else None,

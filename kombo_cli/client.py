@@ -20,7 +20,7 @@ import requests
 from requests.auth import AuthBase
 
 from kombo_cli import __version__
-from kombo_cli.body import AttachmentBody
+from kombo_cli.body import RequestBody
 from kombo_cli.errors import KOMBO_CODE_HINTS, ApiError, NetworkError
 from kombo_cli.redact import mask_secret
 from kombo_cli.retry import parse_retry_after
@@ -111,7 +111,7 @@ class KomboClient:
     def url_for(self, path: str) -> str:
         return self.base_url + path
 
-    def add_attachment(self, target: Target, body: AttachmentBody) -> ApiResponse:
+    def add_attachment(self, target: Target, body: RequestBody) -> ApiResponse:
         """POST the attachment. Returns Kombo's answer; raises ApiError or NetworkError."""
         return self._send("POST", target.attachments_path, body=body)
 
@@ -123,6 +123,34 @@ class KomboClient:
         """GET /integrations/{id}: the tool, its status and which write actions it allows."""
         path = f"/integrations/{quote(self.integration_id, safe=':')}"
         return self._send("GET", path, integration_scoped=False)
+
+    def find_candidates(self, email: str) -> list[dict[str, Any]]:
+        """Candidates whose email addresses include `email`, from Kombo's synced copy.
+
+        Never sends ignore_unsupported_filters=true: for an ATS that cannot filter by
+        email, Kombo would then ignore the filter and return every candidate.
+        """
+        from urllib.parse import urlencode
+
+        found: list[dict[str, Any]] = []
+        cursor: str | None = None
+        # An address belongs to a handful of candidates at most; a few pages is plenty.
+        for _ in range(5):
+            query = {"email": email, "page_size": "50", "ignore_unsupported_filters": "false"}
+            if cursor:
+                query["cursor"] = cursor
+            response = self._send("GET", f"/ats/candidates?{urlencode(query)}")
+            data = response.data if isinstance(response.data, dict) else {}
+            results = data.get("results")
+            if not isinstance(results, list):
+                raise NetworkError(
+                    f"{self._host} answered the candidate search without a list of results."
+                )
+            found.extend(item for item in results if isinstance(item, dict))
+            cursor = data.get("next") if isinstance(data.get("next"), str) else None
+            if not cursor:
+                break
+        return found
 
     def list_attachments(self, target: Target) -> list[dict[str, Any]]:
         """The target's attachments as Kombo lists them (a live call to the ATS)."""
@@ -138,7 +166,7 @@ class KomboClient:
         self,
         method: str,
         path: str,
-        body: AttachmentBody | None = None,
+        body: RequestBody | None = None,
         integration_scoped: bool = True,
     ) -> ApiResponse:
         url = self.url_for(path)

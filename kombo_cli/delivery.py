@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -38,14 +39,19 @@ CLOCK_SKEW = timedelta(minutes=2)
 Clock = Callable[[], datetime]
 
 
-@dataclass(frozen=True)
 class Listing:
-    """The target's attachments as listed before this run uploaded anything to it."""
+    """How many attachments of each name a target had before this run added any.
 
-    attachments: list[dict[str, Any]]
+    Only the counts are kept, so a long run remembers thousands of targets cheaply.
+    """
+
+    def __init__(self, attachments: list[dict[str, Any]]) -> None:
+        self._counts = Counter(
+            item["file_name"] for item in attachments if isinstance(item.get("file_name"), str)
+        )
 
     def count(self, name: str) -> int:
-        return sum(1 for item in self.attachments if item.get("file_name") == name)
+        return self._counts.get(name, 0)
 
 
 class Ledger:
@@ -79,6 +85,21 @@ def _key(plan: AttachmentPlan) -> tuple[str, str, str]:
     return (plan.target.kind, plan.target.id, plan.name)
 
 
+class Stage(Enum):
+    """Where a delivery stands, for what Ctrl-C should say about it."""
+
+    SENDING = "sending"
+    # Refused before any work and waiting to retry: certainly not stored.
+    WAITING = "waiting"
+    # The reply was lost; waiting or listing to find out whether it was stored.
+    CHECKING = "checking"
+
+
+@dataclass
+class DeliveryState:
+    stage: Stage = Stage.SENDING
+
+
 class _Found(Enum):
     STORED = "stored"
     NOT_STORED = "not_stored"
@@ -94,6 +115,7 @@ def deliver(
     on_retry: OnRetry | None = None,
     listed_before: Listing | None = None,
     ledger: Ledger | None = None,
+    state: DeliveryState | None = None,
     sleep: Sleep = time.sleep,
     clock: Clock | None = None,
 ) -> AttachmentOutcome:
@@ -105,7 +127,16 @@ def deliver(
     ledger = ledger or Ledger()
     with ledger.turn(plan):
         outcome = _deliver(
-            client, plan, policy, on_progress, on_retry, listed_before, ledger, sleep, clock
+            client,
+            plan,
+            policy,
+            on_progress,
+            on_retry,
+            listed_before,
+            ledger,
+            state or DeliveryState(),
+            sleep,
+            clock,
         )
         ledger.record(plan)
         return outcome
@@ -119,6 +150,7 @@ def _deliver(
     on_retry: OnRetry | None,
     listed_before: Listing | None,
     ledger: Ledger,
+    state: DeliveryState,
     sleep: Sleep,
     clock: Clock | None,
 ) -> AttachmentOutcome:
@@ -129,6 +161,7 @@ def _deliver(
     while True:
         attempt = retries_used + 1
         attempt_started_at = now()
+        state.stage = Stage.SENDING
         progress.start_attempt()
         try:
             outcome = upload(client, plan, progress if on_progress else None)
@@ -144,10 +177,12 @@ def _deliver(
                 retries_used += 1
                 wait = policy.delay_s(retries_used, getattr(error, "retry_after_s", None))
                 _notify(on_retry, error, f"retrying in {wait:.1f} s", wait, attempt)
+                state.stage = Stage.WAITING
                 _pause(sleep, wait, plan, stored=False)
                 continue
 
             # CHECK_FIRST: the file may be in the ATS already. Look before sending again.
+            state.stage = Stage.CHECKING
             _notify(
                 on_retry,
                 error,

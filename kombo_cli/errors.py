@@ -112,6 +112,16 @@ class Interrupted(KomboError):
     local_code = "CLI.INTERRUPTED"
 
 
+class LookupFailed(KomboError):
+    """An email address matched no candidate, or more than one."""
+
+    exit_code = ExitCode.REJECTED
+
+    def __init__(self, message: str, hint: str | None = None, *, local_code: str) -> None:
+        super().__init__(message, hint)
+        self.local_code = local_code
+
+
 class ApiError(KomboError):
     """Kombo answered with an error. Carries Kombo's envelope so it can be shown verbatim."""
 

@@ -14,6 +14,7 @@ import os
 import re
 import shlex
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,10 +26,11 @@ from kombo_cli.redact import scrub
 if TYPE_CHECKING:
     # Types only: importing them for real would pull in requests, which `kombo --help`
     # and error rendering do not need.
-    from kombo_cli.attach import AttachmentOutcome, RequestPreview
+    from kombo_cli.attach import AttachmentOutcome, AttachmentPlan, RequestPreview
     from kombo_cli.body import ProgressCallback
     from kombo_cli.commands.config import ShownSetting
     from kombo_cli.commands.doctor import Check
+    from kombo_cli.progress import BatchProgress
     from kombo_cli.retry import RetryNotice
     from kombo_cli.sandbox.demo import DemoReport
     from kombo_cli.sandbox.server import SandboxServer
@@ -106,6 +108,8 @@ class Output:
         self.stderr_color = wants_color(self.stderr, environ)
         self.stdout_color = wants_color(self.stdout, environ) and not json_mode
         self._secrets: list[str] = []
+        # Batches report from several threads; one line must never cut into another.
+        self._write_lock = threading.RLock()
         # While a progress display is live on the terminal, lines for the terminal go
         # through its console, which prints them above the bars instead of across them.
         self._live_console: Any = None
@@ -134,7 +138,10 @@ class Output:
     # -- low-level writers ---------------------------------------------------------------
 
     def _write(self, stream: TextIO, text: str, style: str | None, color: bool) -> None:
-        text = self._clean(text)
+        with self._write_lock:
+            self._write_locked(stream, self._clean(text), style, color)
+
+    def _write_locked(self, stream: TextIO, text: str, style: str | None, color: bool) -> None:
         if self._live_console is not None and (
             stream is self.stderr or (stream is self.stdout and self.stdout_terminal)
         ):
@@ -263,6 +270,24 @@ class Output:
             finally:
                 self._live_console = None
 
+    @contextmanager
+    def batch_progress(self, total_items: int | None) -> Iterator[BatchProgress | None]:
+        """The live display of a batch on a terminal (None elsewhere, and with --quiet)."""
+        if self.quiet or not self.stderr_terminal:
+            yield None
+            return
+        from rich.console import Console
+
+        from kombo_cli.progress import BatchProgress, make_progress
+
+        console = Console(file=self.stderr, highlight=False, no_color=not self.stderr_color)
+        with make_progress(console) as progress:
+            self._live_console = console
+            try:
+                yield BatchProgress(progress, total_items)
+            finally:
+                self._live_console = None
+
     def http_log_handler(self) -> logging.Handler:
         """A handler that shows the HTTP debug log (-vv) on stderr, secrets masked."""
         output = self
@@ -281,19 +306,78 @@ class Output:
         """A plain result for stdout, such as a generated script."""
         self._out(text)
 
-    def attached(self, outcome: AttachmentOutcome) -> None:
+    def attached(self, outcome: AttachmentOutcome, *, line: int | None = None) -> None:
+        """One attached file: a line on stdout, or its JSON object."""
         for warning in outcome.warnings:
             self.warning(f"Kombo: {warning}")
         for note in outcome.notes:
             self.warning(note)
         if self.json_mode:
-            self._json(outcome_json(outcome))
+            self._json(_with_line(outcome_json(outcome), line))
         elif not self.quiet:
             plan = outcome.plan
+            details = [plan.type, plan.content_type_text]
+            details.append(
+                human_size(plan.size) if plan.size is not None else f"from {plan.source}"
+            )
+            timing = f" in {human_duration(outcome.elapsed_s)}" if line is not None else ""
             self._out(
-                f"Attached {plan.name} to {plan.target} ({plan.type},"
-                f" {plan.content_type.content_type}, {human_size(plan.local_file.size)})",
-                "green",
+                f"Attached {plan.name} to {plan.target} ({', '.join(details)}){timing}", "green"
+            )
+
+    def skipped(self, plan: AttachmentPlan, *, line: int | None = None) -> None:
+        """--skip-existing found the name among the target's attachments already."""
+        if self.json_mode:
+            self._json(
+                _with_line(
+                    {
+                        "status": "skipped",
+                        "target": target_json(plan.target),
+                        **_source_json(plan),
+                        "name": plan.name,
+                        "reason": "an attachment with this name exists",
+                    },
+                    line,
+                )
+            )
+        elif not self.quiet:
+            self._out(f"Skipped {plan.name}: {plan.target} already has an attachment of that name")
+
+    def item_failed(
+        self, err: KomboError, label: str, *, line: int | None = None, **context: Any
+    ) -> None:
+        """One failed item of a batch: the error, named, and its JSON object."""
+        named = err.message if line is None and label in err.message else f"{label}: {err.message}"
+        self._err(f"Error: {named}", "bold red")
+        if err.hint:
+            self._err(f"  Hint: {err.hint}", "cyan")
+        if self.json_mode:
+            self._json(_with_line({"status": "error", **context, "error": error_json(err)}, line))
+
+    def planned(self, plan: AttachmentPlan, *, line: int | None = None) -> None:
+        """One line of a batch --dry-run: what would be attached where."""
+        if self.json_mode:
+            self._json(
+                _with_line(
+                    {
+                        "status": "dry_run",
+                        "target": target_json(plan.target),
+                        **_source_json(plan),
+                        "name": plan.name,
+                        "type": plan.type,
+                        "content_type": plan.content_type.content_type
+                        if plan.content_type
+                        else None,
+                        "size": plan.size,
+                    },
+                    line,
+                )
+            )
+        elif not self.quiet:
+            size = f", {human_size(plan.size)}" if plan.size is not None else ""
+            self._out(
+                f"Would attach {plan.source} as {plan.name} to {plan.target}"
+                f" ({plan.type}, {plan.content_type_text}{size})"
             )
 
     def preview(self, preview: RequestPreview) -> None:
@@ -302,7 +386,7 @@ class Output:
                 {
                     "status": "dry_run",
                     "target": target_json(preview.plan.target),
-                    "file": preview.plan.local_file.display,
+                    **_source_json(preview.plan),
                     "request": {
                         "method": preview.method,
                         "url": preview.url,
@@ -317,21 +401,53 @@ class Output:
         lines += ["", json.dumps(preview.body, indent=2, ensure_ascii=False), ""]
         self._out("\n".join(lines))
 
-    def batch_summary(self, succeeded: int, failed: int, elapsed_s: float) -> None:
+    def planned_unresolved(self, plan: AttachmentPlan, email: str, *, line: int | None) -> None:
+        """A batch --dry-run line for an email target left unresolved (no --resolve)."""
+        if self.json_mode:
+            self._json(
+                _with_line(
+                    {
+                        "status": "dry_run",
+                        "target": {"kind": "email", "email": email},
+                        **_source_json(plan),
+                        "name": plan.name,
+                        "type": plan.type,
+                        "size": plan.size,
+                    },
+                    line,
+                )
+            )
+        elif not self.quiet:
+            self._out(
+                f"Would attach {plan.source} as {plan.name} to the candidate with email {email}"
+                " (not looked up; add --resolve)"
+            )
+
+    def batch_summary(
+        self, succeeded: int, skipped: int, failed: int, elapsed_s: float, not_attempted: int = 0
+    ) -> None:
         if self.json_mode:
             self._json(
                 {
                     "summary": {
                         "succeeded": succeeded,
-                        "skipped": 0,
+                        "skipped": skipped,
                         "failed": failed,
                         "elapsed_s": round(elapsed_s, 3),
                     }
                 }
             )
-        elif not self.quiet or failed:
-            style = "red" if failed else "green"
-            self._err(f"{succeeded} attached, {failed} failed in {elapsed_s:.1f} s", style)
+        if self.json_mode or (self.quiet and not failed):
+            if not_attempted and not self.quiet:
+                self._err(f"{not_attempted} not attempted after the first failure (--fail-fast)")
+            return
+        parts = [f"{succeeded} attached"]
+        if skipped:
+            parts.append(f"{skipped} skipped")
+        parts.append(f"{failed} failed")
+        if not_attempted:
+            parts.append(f"{not_attempted} not attempted (--fail-fast)")
+        self._err(f"{', '.join(parts)} in {elapsed_s:.1f} s", "red" if failed else "green")
 
     # -- config and doctor ---------------------------------------------------------------
 
@@ -380,9 +496,15 @@ class Output:
             if target.kind == "candidate":
                 row.append(_cell(item.get("application_id")))
             rows.append([printable(cell) for cell in row])
-        widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+        from rich.cells import cell_len
+
+        # Padded by terminal cells, not characters: CJK names take two cells a character,
+        # combining accents none.
+        widths = [max(cell_len(row[i]) for row in rows) for i in range(len(columns))]
         lines = [
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+            "  ".join(
+                cell + " " * (width - cell_len(cell)) for cell, width in zip(row, widths)
+            ).rstrip()
             for row in rows
         ]
         self._out("\n".join(lines))
@@ -513,16 +635,27 @@ def target_json(target: Target) -> dict[str, str]:
     return {"kind": target.kind, "id": target.id}
 
 
+def _source_json(plan: AttachmentPlan) -> dict[str, Any]:
+    if plan.local_file is not None:
+        return {"file": plan.local_file.display}
+    return {"url": plan.source}
+
+
+def _with_line(payload: dict[str, Any], line: int | None) -> dict[str, Any]:
+    """Items from a manifest carry their line, so a script can find the row again."""
+    return payload if line is None else {**payload, "line": line}
+
+
 def outcome_json(outcome: AttachmentOutcome) -> dict[str, Any]:
     plan = outcome.plan
     return {
         "status": "success",
         "target": target_json(plan.target),
-        "file": plan.local_file.display,
+        **_source_json(plan),
         "name": plan.name,
         "type": plan.type,
-        "content_type": plan.content_type.content_type,
-        "size": plan.local_file.size,
+        "content_type": plan.content_type.content_type if plan.content_type else None,
+        "size": plan.size,
         "sha256": outcome.sha256,
         "warnings": outcome.warnings,
         "notes": outcome.notes,

@@ -29,3 +29,31 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
         if len(secret) >= MIN_SECRET_LENGTH_TO_SCRUB:
             text = text.replace(secret, mask_secret(secret))
     return text
+
+
+def display_url(url: str) -> str:
+    """A URL safe to show: no user:password, and the query (a signed URL's key) elided."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+    except ValueError:
+        return "<an invalid URL>"
+    if ":" in (parts.hostname or ""):
+        host = f"[{host}]" if parts.port is None else host
+    shown = urlunsplit((parts.scheme, host, parts.path, "", ""))
+    return shown + ("?…" if parts.query else "")
+
+
+def url_secrets(url: str) -> list[str]:
+    """The parts of a URL that may grant access: its query and its password."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    return [value for value in (parts.query, parts.password) if value]

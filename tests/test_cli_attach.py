@@ -221,12 +221,14 @@ def test_kombo_warnings_are_shown_on_stderr(
     assert "Attached cv.pdf" in result.stdout
 
 
-def test_several_files_go_to_one_target_in_order(
+def test_several_files_go_to_one_target_in_order_with_concurrency_1(
     kombo_server: KomboServer, server_env: dict[str, str], sample_file
 ) -> None:
     first = sample_file("a.pdf", "pdf")
     second = sample_file("b.png", "png")
-    result = run_kombo("attach", CANDIDATE_ID, str(first), str(second), env=server_env)
+    result = run_kombo(
+        "attach", CANDIDATE_ID, str(first), str(second), "--concurrency", "1", env=server_env
+    )
 
     assert result.returncode == 0, result.stderr
     assert [a.name for a in kombo_server.attachments] == ["a.pdf", "b.png"]
@@ -299,8 +301,11 @@ def test_json_for_several_files_is_one_line_per_file_then_a_summary(
 
     assert result.returncode == 7
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line.get("status") for line in lines[:2]] == ["success", "error"]
-    assert lines[1]["error"]["code"] == "CLI.USAGE"
+    # In the order they finish: uploads run in parallel.
+    by_status = {line.get("status"): line for line in lines[:2]}
+    assert sorted(by_status) == ["error", "success"]
+    assert by_status["error"]["error"]["code"] == "CLI.USAGE"
+    assert by_status["error"]["file"] == "missing.pdf"
     assert lines[2]["summary"]["succeeded"] == 1
     assert lines[2]["summary"]["failed"] == 1
 

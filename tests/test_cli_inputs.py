@@ -166,10 +166,9 @@ def test_stdin_without_a_name_is_a_usage_error(
     ("files", "extra", "message"),
     [
         (["-", "-"], [], "Standard input (-) can only be attached once."),
-        # --name (which stdin needs) cannot go with several files, so stdin is always alone.
-        (["-", "-"], ["--name", "cv.pdf"], "--name can only be used with a single file."),
-        (["cv.pdf", "-"], ["--name", "cv.pdf"], "--name can only be used with a single file."),
-        (["cv.pdf", "-"], [], "needs --name"),
+        (["-", "-"], ["--name", "cv.pdf"], "Standard input (-) can only be attached once."),
+        (["cv.pdf", "-"], ["--name", "cv.pdf"], "Standard input (-) must be the only FILE."),
+        (["cv.pdf", "-"], [], "Standard input (-) must be the only FILE."),
     ],
     ids=["twice", "twice-with-name", "with-a-file-and-name", "with-a-file"],
 )

@@ -1,0 +1,139 @@
+"""Run one piece of work per item on a few threads, reporting each result as it finishes.
+
+Items are read lazily through a bounded queue, so a manifest of a million rows costs no
+more memory than one of ten. The caller consumes results on its own thread, which is the
+only one that prints. Nothing here knows about Kombo.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Callable, Generic, TypeVar
+
+ItemT = TypeVar("ItemT")
+ResultT = TypeVar("ResultT")
+
+# How long the consumer waits on the result queue before looking again; short, so Ctrl-C
+# is noticed at once.
+_POLL_S = 0.1
+
+
+@dataclass(frozen=True)
+class Finished(Generic[ItemT, ResultT]):
+    item: ItemT
+    result: ResultT
+
+
+class _ItemsFailed:
+    """Reading the items failed (the manifest became unreadable), or `work` itself raised:
+    either way the consumer re-raises it on its own thread rather than waiting forever."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_DONE = object()
+
+
+class Runner(Generic[ItemT, ResultT]):
+    """Calls `work(item)` for every item on `workers` threads.
+
+    `work` must not raise: it returns a result describing success or failure. `stop()`
+    stops handing out new items; the ones already started finish normally.
+    """
+
+    def __init__(self, work: Callable[[ItemT], ResultT], workers: int) -> None:
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        self._work = work
+        self._workers = workers
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._in_flight: dict[int, ItemT] = {}
+        self.not_started = 0
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
+    def in_flight(self) -> list[ItemT]:
+        with self._lock:
+            return list(self._in_flight.values())
+
+    def run(self, items: Iterable[ItemT]) -> Iterator[Finished[ItemT, ResultT]]:
+        """Yield each item's result as it finishes. Re-raises an error from reading `items`."""
+        todo: queue.Queue[object] = queue.Queue(maxsize=self._workers * 2)
+        results: queue.Queue[object] = queue.Queue()
+        # Daemon threads: after Ctrl-C the process must be able to exit while a request
+        # is still waiting on the network.
+        feeder = threading.Thread(target=self._feed, args=(items, todo, results), daemon=True)
+        feeder.start()
+        workers = [
+            threading.Thread(target=self._serve, args=(todo, results), daemon=True)
+            for _ in range(self._workers)
+        ]
+        for worker in workers:
+            worker.start()
+        running = self._workers
+        while running:
+            try:
+                message = results.get(timeout=_POLL_S)
+            except queue.Empty:
+                continue
+            if message is _DONE:
+                running -= 1
+            elif isinstance(message, _ItemsFailed):
+                self.stop()
+                raise message.error
+            else:
+                assert isinstance(message, Finished)
+                yield message
+
+    def _feed(
+        self, items: Iterable[ItemT], todo: queue.Queue[object], results: queue.Queue[object]
+    ) -> None:
+        try:
+            for item in items:
+                while not self._stopped.is_set():
+                    try:
+                        todo.put(item, timeout=_POLL_S)
+                        break
+                    except queue.Full:
+                        continue
+                if self._stopped.is_set():
+                    break
+        except Exception as error:  # reported on the consumer's thread, not lost here
+            results.put(_ItemsFailed(error))
+        finally:
+            for _ in range(self._workers):
+                todo.put(_DONE)
+
+    def _serve(self, todo: queue.Queue[object], results: queue.Queue[object]) -> None:
+        while True:
+            item = todo.get()
+            if item is _DONE:
+                results.put(_DONE)
+                return
+            if self._stopped.is_set():
+                with self._lock:
+                    self.not_started += 1
+                continue
+            key = id(item)
+            with self._lock:
+                self._in_flight[key] = item  # type: ignore[assignment]
+            try:
+                result = self._work(item)  # type: ignore[arg-type]
+            except BaseException as error:
+                self.stop()
+                results.put(_ItemsFailed(error))
+                continue
+            finally:
+                with self._lock:
+                    self._in_flight.pop(key, None)
+            results.put(Finished(item, result))
