@@ -69,7 +69,9 @@ class Runner(Generic[ItemT, ResultT]):
     def run(self, items: Iterable[ItemT]) -> Iterator[Finished[ItemT, ResultT]]:
         """Yield each item's result as it finishes. Re-raises an error from reading `items`."""
         todo: queue.Queue[object] = queue.Queue(maxsize=self._workers * 2)
-        results: queue.Queue[object] = queue.Queue()
+        # Bounded too: if reporting falls behind, the workers wait instead of piling up
+        # results in memory.
+        results: queue.Queue[object] = queue.Queue(maxsize=self._workers * 2)
         # Daemon threads: after Ctrl-C the process must be able to exit while a request
         # is still waiting on the network.
         feeder = threading.Thread(target=self._feed, args=(items, todo, results), daemon=True)

@@ -555,6 +555,10 @@ class SandboxServer:
         self._requests_changed = threading.Condition(self._lock)
         self._scripted: deque[ScriptedResponse] = deque()
         self._in_flight = 0
+        # For tests and rehearsals: the most actions ever in flight at once, and how many
+        # were refused for going over the concurrency limit.
+        self.peak_in_flight = 0
+        self.concurrency_refusals = 0
         self._stop_event = threading.Event()
         self._connections: dict[socket.socket, threading.Thread] = {}
         self._httpd: _HTTPServer | None = None
@@ -683,8 +687,10 @@ class SandboxServer:
     def _enter_action(self) -> bool:
         with self._lock:
             if self._in_flight >= self.config.concurrency_limit:
+                self.concurrency_refusals += 1
                 return False
             self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
             return True
 
     def _leave_action(self) -> None:

@@ -1,0 +1,132 @@
+"""AdaptiveLimit: additive increase, multiplicative decrease, Kombo's headers obeyed."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from kombo_cli.batch import Runner
+from kombo_cli.throttle import AdaptiveLimit
+
+
+def test_a_refusal_halves_the_limit_once_per_burst() -> None:
+    limit = AdaptiveLimit(16)
+    with limit.slot() as first, limit.slot() as second:
+        limit.refused(first)
+        # A refusal of a request sent before the cut says nothing new.
+        limit.refused(second)
+    assert limit.limit == 8
+    assert limit.refusals == 2
+    with limit.slot() as later:
+        limit.refused(later)
+    assert limit.limit == 4
+
+
+def test_the_limit_never_drops_below_one() -> None:
+    limit = AdaptiveLimit(2)
+    for _ in range(5):
+        with limit.slot() as generation:
+            limit.refused(generation)
+    assert limit.limit == 1
+
+
+def test_successes_raise_the_limit_by_one_per_round_up_to_the_ceiling() -> None:
+    limit = AdaptiveLimit(8)
+    with limit.slot() as generation:
+        limit.refused(generation)
+    assert limit.limit == 4
+    for _ in range(4):
+        limit.succeeded({})
+    assert limit.limit == 5
+    for _ in range(100):
+        limit.succeeded({})
+    assert limit.limit == 8
+
+
+def test_kombos_own_limit_caps_the_ceiling() -> None:
+    limit = AdaptiveLimit(30)
+    limit.succeeded({"Concurrency-Limit": "5", "Concurrency-Remaining": "4"})
+    assert limit.ceiling == 5
+    assert limit.limit == 5
+
+
+def test_few_remaining_slots_lower_the_limit_and_stop_growth() -> None:
+    limit = AdaptiveLimit(10)
+    limit.succeeded({"Concurrency-Limit": "30", "Concurrency-Remaining": "2"})
+    assert limit.limit == 9
+    limit.succeeded({"concurrency-limit": "30", "concurrency-remaining": "junk"})
+    assert limit.limit == 9
+
+
+def test_slots_block_beyond_the_limit() -> None:
+    limit = AdaptiveLimit(2)
+    peak = 0
+    current = 0
+    lock = threading.Lock()
+
+    def work() -> None:
+        nonlocal peak, current
+        with limit.slot():
+            with lock:
+                current += 1
+                peak = max(peak, current)
+            time.sleep(0.02)
+            with lock:
+                current -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert peak == 2
+    assert limit.peak_in_flight == 2
+
+
+def test_runner_reports_every_item_and_keeps_memory_bounded() -> None:
+    read = 0
+
+    def items():  # type: ignore[no-untyped-def]
+        nonlocal read
+        for number in range(200):
+            read += 1
+            yield number
+
+    runner: Runner[int, int] = Runner(lambda n: n * 2, workers=4)
+    seen = []
+    for finished in runner.run(items()):
+        seen.append(finished.result)
+        # Reading runs ahead of reporting by at most both queues and the items in hand.
+        assert read - len(seen) <= 4 * 2 + 4 + 4 * 2 + 1
+    assert sorted(seen) == [n * 2 for n in range(200)]
+
+
+def test_runner_stop_leaves_later_items_unstarted() -> None:
+    runner: Runner[int, int] = Runner(lambda n: n, workers=1)
+    seen = []
+    for finished in runner.run(range(100)):
+        seen.append(finished.result)
+        runner.stop()
+    assert len(seen) < 100
+    assert runner.stopped
+
+
+def test_runner_reraises_an_error_reading_the_items() -> None:
+    def broken():  # type: ignore[no-untyped-def]
+        yield 1
+        raise OSError("disk gone")
+
+    runner: Runner[int, int] = Runner(lambda n: n, workers=2)
+    with pytest.raises(OSError, match="disk gone"):
+        list(runner.run(broken()))
+
+
+def test_runner_reraises_a_bug_in_the_work_instead_of_hanging() -> None:
+    def work(n: int) -> int:
+        raise RuntimeError("bug")
+
+    runner: Runner[int, int] = Runner(work, workers=2)
+    with pytest.raises(RuntimeError, match="bug"):
+        list(runner.run(range(5)))
