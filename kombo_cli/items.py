@@ -41,13 +41,19 @@ class AttachItem:
         """The file or URL, fit to show (a signed URL's query is hidden)."""
         if self.url is not None:
             return display_url(self.url)
-        return self.file_text or self.file or ""
+        # A manifest's relative path is shown resolved, as it is opened and uploaded.
+        return self.file or ""
 
     @property
     def label(self) -> str:
-        """How messages name this item: the manifest line, then the file or URL."""
-        where = f"line {self.line}: " if self.line is not None else ""
-        return f"{where}{self.source}"
+        """How messages name this item: the manifest line and the file or URL."""
+        return f"line {self.line} ({self.source})" if self.line is not None else self.source
+
+    def label_for(self, message: str) -> str:
+        """The label, without the file or URL when `message` names it already."""
+        if self.source and self.source in message:
+            return f"line {self.line}" if self.line is not None else ""
+        return self.label
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,9 @@ class BadRow:
     @property
     def label(self) -> str:
         return f"line {self.line}"
+
+    def label_for(self, message: str) -> str:
+        return self.label
 
 
 Entry = Union[AttachItem, BadRow]

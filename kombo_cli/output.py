@@ -347,8 +347,9 @@ class Output:
         self, err: KomboError, label: str, *, line: int | None = None, **context: Any
     ) -> None:
         """One failed item of a batch: the error, named, and its JSON object."""
-        named = err.message if line is None and label in err.message else f"{label}: {err.message}"
-        self._err(f"Error: {named}", "bold red")
+        self._err(
+            f"Error: {label}: {err.message}" if label else f"Error: {err.message}", "bold red"
+        )
         if err.hint:
             self._err(f"  Hint: {err.hint}", "cyan")
         if self.json_mode:
@@ -447,7 +448,9 @@ class Output:
         parts.append(f"{failed} failed")
         if not_attempted:
             parts.append(f"{not_attempted} not attempted (--fail-fast)")
-        self._err(f"{', '.join(parts)} in {elapsed_s:.1f} s", "red" if failed else "green")
+        self._err(
+            f"{', '.join(parts)} in {human_duration(elapsed_s)}", "red" if failed else "green"
+        )
 
     # -- config and doctor ---------------------------------------------------------------
 

@@ -355,7 +355,9 @@ def _report(result: ItemResult, single: bool, output: Output) -> None:
     if single:
         output.failure(result.error, **context)
     else:
-        output.item_failed(result.error, entry.label, line=line, **context)
+        output.item_failed(
+            result.error, entry.label_for(result.error.message), line=line, **context
+        )
 
 
 def _interrupted(in_flight: list[Entry], run: UploadRun, single: bool) -> Interrupted:
@@ -434,7 +436,7 @@ def _dry_run(
             if single:
                 output.failure(err, file=entry.label)
             else:
-                output.item_failed(err, entry.label, line=entry.line)
+                output.item_failed(err, entry.label_for(err.message), line=entry.line)
     output.detail("Dry run: nothing was sent.")
     # The plan is shown first so a missing credential can be fixed in one go with the rest.
     settings.require_credentials()
