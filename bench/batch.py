@@ -36,27 +36,35 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
+    print(
+        f"{args.files} files of {args.size} bytes, {args.latency_ms:g} ms latency per"
+        f" request, median of {args.repeat}"
+    )
     with tempfile.TemporaryDirectory(prefix="kombo-bench-") as scratch:
-        folder = Path(scratch)
-        files = _make_files(folder / "files", args.files, args.size)
-        print(
-            f"{args.files} files of {args.size} bytes, {args.latency_ms:g} ms latency per"
-            f" request, median of {args.repeat}"
+        results = measure_batch(
+            Path(scratch), args.files, args.size, args.latency_ms / 1000, args.repeat
         )
-        print(f"{'concurrency':>11}  {'upload phase':>12}  {'files/s':>8}  {'speed-up':>8}")
-        baseline = None
-        for concurrency in CONCURRENCIES:
-            times = [
-                _run(folder, files, concurrency, args.latency_ms / 1000, attempt)
-                for attempt in range(args.repeat)
-            ]
-            elapsed = statistics.median(times)
-            baseline = baseline or elapsed
-            print(
-                f"{concurrency:>11}  {elapsed:>10.2f} s  {len(files) / elapsed:>8.1f}"
-                f"  {baseline / elapsed:>7.1f}x"
-            )
+    print(f"{'concurrency':>11}  {'upload phase':>12}  {'files/s':>8}  {'speed-up':>8}")
+    baseline = results[CONCURRENCIES[0]]
+    for concurrency, elapsed in results.items():
+        print(
+            f"{concurrency:>11}  {elapsed:>10.2f} s  {args.files / elapsed:>8.1f}"
+            f"  {baseline / elapsed:>7.1f}x"
+        )
     return 0
+
+
+def measure_batch(
+    folder: Path, count: int, size: int, latency_s: float, repeat: int
+) -> dict[int, float]:
+    """The median upload phase, in seconds, per concurrency."""
+    files = _make_files(folder / "files", count, size)
+    return {
+        concurrency: statistics.median(
+            _run(folder, files, concurrency, latency_s, attempt) for attempt in range(repeat)
+        )
+        for concurrency in CONCURRENCIES
+    }
 
 
 def _make_files(folder: Path, count: int, size: int) -> list[Path]:
