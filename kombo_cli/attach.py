@@ -183,7 +183,8 @@ def plan_url_attachment(
     if name is None:
         from urllib.parse import unquote, urlsplit
 
-        last_segment = unquote(urlsplit(url).path.rstrip("/").rpartition("/")[2])
+        # A URL ending in "/" names a folder, not a file: no name to take.
+        last_segment = unquote(urlsplit(url).path.rpartition("/")[2])
         if not last_segment:
             raise UsageError(
                 f"The URL {display_url(url)} ends without a file name.",

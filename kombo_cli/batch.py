@@ -45,10 +45,17 @@ class Runner(Generic[ItemT, ResultT]):
     stops handing out new items; the ones already started finish normally.
     """
 
-    def __init__(self, work: Callable[[ItemT], ResultT], workers: int) -> None:
+    def __init__(
+        self,
+        work: Callable[[ItemT], ResultT],
+        workers: int,
+        stop_after: Callable[[ResultT], bool] | None = None,
+    ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self._work = work
+        # Checked on the worker, before its next item: --fail-fast must not start one more.
+        self._stop_after = stop_after
         self._workers = workers
         self._stopped = threading.Event()
         self._lock = threading.Lock()
@@ -138,4 +145,6 @@ class Runner(Generic[ItemT, ResultT]):
             finally:
                 with self._lock:
                     self._in_flight.pop(key, None)
+            if self._stop_after is not None and self._stop_after(result):
+                self.stop()
             results.put(Finished(item, result))

@@ -119,3 +119,30 @@ def test_chunk_size_must_keep_base64_pieces_joinable(tmp_path: Path) -> None:
     path.write_bytes(b"x")
     with pytest.raises(ValueError):
         AttachmentBody(FIELDS, inspect_local_file(str(path)), chunk_bytes=1000)
+
+
+def test_streaming_a_50_mb_file_keeps_memory_flat(tmp_path: Path) -> None:
+    """Memory must not grow with the file: the body holds one chunk at a time."""
+    import tracemalloc
+
+    path = tmp_path / "scan.pdf"
+    with open(path, "wb") as handle:
+        handle.write(b"%PDF-1.4\n")
+        handle.truncate(50 * 1024 * 1024)  # sparse: quick to make, real bytes to read
+    body = AttachmentBody(FIELDS, inspect_local_file(str(path)))
+    digest = hashlib.sha256()
+    sent = 0
+
+    tracemalloc.start()
+    try:
+        for piece in body:
+            sent += len(piece)
+            digest.update(piece)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert sent == len(body) > 66_000_000
+    # One 768 KiB chunk and its 1 MiB of base64 in flight, not 50 MB (or 67 MB of base64).
+    assert peak < 4 * 1024 * 1024, f"peak {peak} bytes"
+    assert body.sha256 is not None

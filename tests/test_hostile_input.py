@@ -70,7 +70,7 @@ def test_a_closed_stdout_does_not_stop_a_batch_or_change_the_exit_code(
     process.wait(timeout=30)
 
     assert process.returncode == 0, stderr
-    assert [a.name for a in kombo_server.attachments] == ["a.pdf", "b.pdf"]
+    assert sorted(a.name for a in kombo_server.attachments) == ["a.pdf", "b.pdf"]
     assert_clean(stderr)
 
 

@@ -274,7 +274,11 @@ def _attach_all(
     output: Output,
 ) -> int:
     tally = _Tally()
-    runner: Runner[Entry, ItemResult] = Runner(run.process, workers=options.concurrency)
+    runner: Runner[Entry, ItemResult] = Runner(
+        run.process,
+        workers=options.concurrency,
+        stop_after=(lambda result: result.status == ERROR) if options.fail_fast else None,
+    )
     with ExitStack() as display:
         progress = None if single else display.enter_context(output.batch_progress(total))
         if progress is not None:
@@ -288,8 +292,6 @@ def _attach_all(
                 _report(result, single, output)
                 if progress is not None:
                     progress.item_done()
-                if result.status == ERROR and options.fail_fast:
-                    runner.stop()
         except KeyboardInterrupt:
             runner.stop()
             raise _interrupted(runner.in_flight(), run, single) from None
