@@ -435,6 +435,7 @@ class Output:
                         "skipped": skipped,
                         "failed": failed,
                         "elapsed_s": round(elapsed_s, 3),
+                        "not_attempted": not_attempted,
                     }
                 }
             )

@@ -7,7 +7,9 @@ TCP finds a sending rate: additive increase, multiplicative decrease.
 
 - A request refused with PLATFORM.CONCURRENCY_LIMIT_EXCEEDED halves the limit, once per
   "generation", so a burst of refusals from requests sent together counts once.
-- When Kombo reports few slots remaining, the limit drops by one and stops growing.
+- When Kombo reports few slots remaining and others are using them too, the limit drops by
+  one and stops growing. (When this batch alone fills the integration, refusals say when
+  it is too much.)
 - After as many successes in a row as the current limit, it grows by one, up to what the
   user asked for and never above Kombo's own Concurrency-Limit.
 """
@@ -66,15 +68,23 @@ class AdaptiveLimit:
                 self._set_limit(self.limit // 2)
 
     def succeeded(self, headers: Mapping[str, str]) -> None:
-        """A request went through; Kombo's headers say how much room is left."""
+        """A request went through; Kombo's headers say how much room is left.
+
+        Call it while the request still holds its slot, so `in_flight` counts it.
+        """
         kombo_limit = _header_int(headers, "Concurrency-Limit")
         remaining = _header_int(headers, "Concurrency-Remaining")
         with self._changed:
             if kombo_limit is not None and kombo_limit < self.ceiling:
                 self.ceiling = max(1, kombo_limit)
                 self._set_limit(min(self.limit, self.ceiling))
-            if remaining is not None and remaining <= _low_water_mark(kombo_limit):
-                # Someone else (or this batch) is close to the integration's limit.
+            others = (
+                kombo_limit - remaining - self.in_flight
+                if kombo_limit is not None and remaining is not None
+                else 0
+            )
+            if remaining is not None and remaining <= _low_water_mark(kombo_limit) and others > 0:
+                # Other clients of the integration are near its limit too: leave them room.
                 self._set_limit(self.limit - 1)
                 return
             self._successes += 1
@@ -122,7 +132,7 @@ class ThrottledClient:
                 if error.code == CONCURRENCY_REFUSED:
                     self.limit.refused(generation)
                 raise
-        self.limit.succeeded(response.headers)
+            self.limit.succeeded(response.headers)
         return response
 
     def list_attachments(self, target: Target) -> list[dict[str, Any]]:

@@ -126,8 +126,7 @@ class UploadRun:
     def process(self, entry: Entry) -> ItemResult:
         """Never raises (except Interrupted): every outcome becomes an ItemResult."""
         if isinstance(entry, BadRow):
-            message = entry.message[:1].upper() + entry.message[1:]
-            return ItemResult(entry, ERROR, error=UsageError(message))
+            return ItemResult(entry, ERROR, error=UsageError(entry.message))
         assert self.client is not None
         target: Target | None = None
         plan: AttachmentPlan | None = None

@@ -52,12 +52,21 @@ def test_kombos_own_limit_caps_the_ceiling() -> None:
     assert limit.limit == 5
 
 
-def test_few_remaining_slots_lower_the_limit_and_stop_growth() -> None:
+def test_few_remaining_slots_taken_by_others_lower_the_limit_and_stop_growth() -> None:
     limit = AdaptiveLimit(10)
-    limit.succeeded({"Concurrency-Limit": "30", "Concurrency-Remaining": "2"})
+    with limit.slot():
+        # 30 - 2 remaining - 1 of ours: 27 in flight belong to someone else.
+        limit.succeeded({"Concurrency-Limit": "30", "Concurrency-Remaining": "2"})
     assert limit.limit == 9
     limit.succeeded({"concurrency-limit": "30", "concurrency-remaining": "junk"})
     assert limit.limit == 9
+
+
+def test_few_remaining_slots_all_taken_by_this_batch_do_not_lower_the_limit() -> None:
+    limit = AdaptiveLimit(2)
+    with limit.slot(), limit.slot():
+        limit.succeeded({"Concurrency-Limit": "2", "Concurrency-Remaining": "0"})
+    assert limit.limit == 2
 
 
 def test_slots_block_beyond_the_limit() -> None:

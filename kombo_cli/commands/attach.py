@@ -423,7 +423,7 @@ def _dry_run(
         count += 1
         try:
             if isinstance(entry, BadRow):
-                raise UsageError(entry.message[:1].upper() + entry.message[1:])
+                raise UsageError(entry.message)
             if entry.target_kind == EMAIL and run.lookup is None:
                 _dry_run_unresolved(run, entry, output)
                 continue
