@@ -69,6 +69,17 @@ class Runner(Generic[ItemT, ResultT]):
     def stopped(self) -> bool:
         return self._stopped.is_set()
 
+    def drain(self) -> list[Finished[ItemT, ResultT]]:
+        """Results that finished but were not handed out yet (after Ctrl-C), without waiting."""
+        drained = []
+        while True:
+            try:
+                message = self._results.get_nowait()
+            except (queue.Empty, AttributeError):
+                return drained
+            if isinstance(message, Finished):
+                drained.append(message)
+
     def in_flight(self) -> list[ItemT]:
         with self._lock:
             return list(self._in_flight.values())
@@ -79,6 +90,7 @@ class Runner(Generic[ItemT, ResultT]):
         # Bounded too: if reporting falls behind, the workers wait instead of piling up
         # results in memory.
         results: queue.Queue[object] = queue.Queue(maxsize=self._workers * 2)
+        self._results = results
         # Daemon threads: after Ctrl-C the process must be able to exit while a request
         # is still waiting on the network.
         feeder = threading.Thread(target=self._feed, args=(items, todo, results), daemon=True)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -60,13 +62,14 @@ class Ledger:
     When a reply is lost, the listing shows files this run stored a moment ago under the
     same name; the ledger keeps them from being mistaken for the lost upload. Uploads of
     one name to one target also take turns (see `turn`), so at any check every earlier
-    one of them is already counted here.
+    one of them is already counted here. It keeps one small count per target and name.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[tuple[str, str, str], int] = {}
-        self._turns: dict[tuple[str, str, str], threading.Lock] = {}
+        # Locks for the turns being taken now, with how many want each; dropped when idle.
+        self._turns: dict[tuple[str, str, str], tuple[threading.RLock, int]] = {}
 
     def count(self, plan: AttachmentPlan) -> int:
         with self._lock:
@@ -76,9 +79,23 @@ class Ledger:
         with self._lock:
             self._counts[_key(plan)] = self._counts.get(_key(plan), 0) + 1
 
-    def turn(self, plan: AttachmentPlan) -> threading.Lock:
+    @contextmanager
+    def turn(self, plan: AttachmentPlan) -> Iterator[None]:
+        """Hold the turn for this target and name (re-entrant within one thread)."""
+        key = _key(plan)
         with self._lock:
-            return self._turns.setdefault(_key(plan), threading.Lock())
+            lock, waiting = self._turns.get(key, (threading.RLock(), 0))
+            self._turns[key] = (lock, waiting + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                lock, waiting = self._turns[key]
+                if waiting == 1:
+                    del self._turns[key]
+                else:
+                    self._turns[key] = (lock, waiting - 1)
 
 
 def _key(plan: AttachmentPlan) -> tuple[str, str, str]:
@@ -88,6 +105,8 @@ def _key(plan: AttachmentPlan) -> tuple[str, str, str]:
 class Stage(Enum):
     """Where a delivery stands, for what Ctrl-C should say about it."""
 
+    # Not a byte of the file sent yet (waiting for a slot, connecting): not stored.
+    QUEUED = "queued"
     SENDING = "sending"
     # Refused before any work and waiting to retry: certainly not stored.
     WAITING = "waiting"
@@ -97,7 +116,7 @@ class Stage(Enum):
 
 @dataclass
 class DeliveryState:
-    stage: Stage = Stage.SENDING
+    stage: Stage = Stage.QUEUED
 
 
 class _Found(Enum):
@@ -161,10 +180,11 @@ def _deliver(
     while True:
         attempt = retries_used + 1
         attempt_started_at = now()
-        state.stage = Stage.SENDING
-        progress.start_attempt()
+        # A data_url body has no file bytes to watch: it goes out as soon as it can.
+        state.stage = Stage.QUEUED if plan.local_file is not None else Stage.SENDING
+        progress.start_attempt(state)
         try:
-            outcome = upload(client, plan, progress if on_progress else None)
+            outcome = upload(client, plan, progress)
             return replace(outcome, attempts=attempt, elapsed_s=time.monotonic() - started)
         except KomboError as error:
             error.attempts = attempt
@@ -293,7 +313,7 @@ def _judge(
     stored_earlier_this_run: int,
 ) -> tuple[_Found, str]:
     """Whether the listing shows this upload, and a few words saying how that was decided."""
-    matches = [item for item in attachments if item.get("file_name") == plan.name]
+    matches = [item for item in attachments if _is_match(item, plan)]
     where = f"the {plan.target.kind}'s attachments"
     if listed_before is not None:
         # Exact: more files of this name than before the run and its own earlier uploads.
@@ -314,6 +334,15 @@ def _judge(
         f"{where} list a {plan.name} without a date, so it cannot be told apart from an"
         " earlier file of the same name"
     )
+
+
+def _is_match(item: dict[str, Any], plan: AttachmentPlan) -> bool:
+    """A listed attachment that could be this upload: same name, and, for a candidate, one
+    of the candidate's own files (Kombo lists their applications' files too, with an
+    `application_id`; an upload to the candidate has none)."""
+    if item.get("file_name") != plan.name:
+        return False
+    return plan.target.kind != "candidate" or item.get("application_id") is None
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -360,18 +389,24 @@ def _pause(sleep: Sleep, seconds: float, plan: AttachmentPlan, stored: bool | No
 
 
 class _RewindableProgress:
-    """Forwards bytes sent to a progress display, and winds it back when a retry starts."""
+    """Forwards bytes sent to a progress display, winds it back when a retry starts, and
+    notes when the first bytes of an attempt go out."""
 
     def __init__(self, on_progress: ProgressCallback | None) -> None:
         self._on_progress = on_progress
         self._sent = 0
+        self._state: DeliveryState | None = None
 
-    def start_attempt(self) -> None:
+    def start_attempt(self, state: DeliveryState) -> None:
         if self._on_progress is not None and self._sent:
             self._on_progress(-self._sent)
         self._sent = 0
+        self._state = state
 
     def __call__(self, sent: int) -> None:
+        if self._state is not None and self._state.stage is Stage.QUEUED:
+            # The first piece of the file has gone out: from now on it may be stored.
+            self._state.stage = Stage.SENDING
         self._sent += sent
         if self._on_progress is not None:
             self._on_progress(sent)

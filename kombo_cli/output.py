@@ -16,7 +16,7 @@ import shlex
 import sys
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -113,6 +113,7 @@ class Output:
         # While a progress display is live on the terminal, lines for the terminal go
         # through its console, which prints them above the bars instead of across them.
         self._live_console: Any = None
+        self._live_progress: Any = None
         self.stdout_terminal = is_terminal(self.stdout, environ)
 
     # -- secrets -----------------------------------------------------------------------
@@ -250,7 +251,7 @@ class Output:
             console=console,
             transient=True,
         ) as progress:
-            self._live_console = console
+            self._live_console, self._live_progress = console, progress
             label = self._clean(label)
             task = progress.add_task(label, total=total_bytes)
             sent_so_far = 0
@@ -268,7 +269,7 @@ class Output:
             try:
                 yield advance
             finally:
-                self._live_console = None
+                self._live_console = self._live_progress = None
 
     @contextmanager
     def batch_progress(self, total_items: int | None) -> Iterator[BatchProgress | None]:
@@ -282,11 +283,18 @@ class Output:
 
         console = Console(file=self.stderr, highlight=False, no_color=not self.stderr_color)
         with make_progress(console) as progress:
-            self._live_console = console
+            self._live_console, self._live_progress = console, progress
             try:
                 yield BatchProgress(progress, total_items)
             finally:
-                self._live_console = None
+                self._live_console = self._live_progress = None
+
+    def stop_live(self) -> None:
+        """End a live display now (Ctrl-C), whichever thread opened it, and show the cursor."""
+        progress, self._live_console, self._live_progress = self._live_progress, None, None
+        if progress is not None:
+            with suppress(Exception):
+                progress.stop()
 
     def http_log_handler(self) -> logging.Handler:
         """A handler that shows the HTTP debug log (-vv) on stderr, secrets masked."""
@@ -422,6 +430,13 @@ class Output:
             self._out(
                 f"Would attach {plan.source} as {plan.name} to the candidate with email {email}"
                 " (not looked up; add --resolve)"
+            )
+
+    def dry_run_summary(self, valid: int, invalid: int) -> None:
+        if not self.quiet or invalid:
+            self._err(
+                f"Dry run: {valid} would be attached, {invalid} with problems; nothing was sent.",
+                "red" if invalid else None,
             )
 
     def batch_summary(

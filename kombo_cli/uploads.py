@@ -67,6 +67,7 @@ class UploadRun:
         on_notice: Callable[[str, RetryNotice], None] | None = None,
         on_warning: Callable[[str], None] | None = None,
         progress: ProgressHooks | None = None,
+        name_items: bool = True,
     ) -> None:
         self.client = client
         self.policy = policy
@@ -78,6 +79,8 @@ class UploadRun:
         self._on_notice = on_notice
         self._on_warning = on_warning
         self.progress = progress or ProgressHooks()
+        # Warnings say which item they are about, unless there is only the one.
+        self.name_items = name_items
         # Kept for the whole run, never refreshed: a listing taken again after this run's own
         # uploads would count them twice when a lost reply is checked (see delivery).
         self._listings: dict[Target, Listing] = {}
@@ -118,7 +121,7 @@ class UploadRun:
             )
         if self._on_warning is not None:
             for note in plan.notes:
-                self._on_warning(f"{item.source}: {note}" if item.line else note)
+                self._on_warning(f"{item.label}: {note}" if self.name_items else note)
         return plan
 
     # -- one item -------------------------------------------------------------------------
@@ -134,39 +137,53 @@ class UploadRun:
             target = self.resolve_target(entry)
             plan = self.plan(entry, target)
             listing = self._listing(target) if self.skip_existing else None
-            if listing is not None and listing.count(plan.name):
-                return ItemResult(entry, SKIPPED, target, plan)
-            key = object()
-            on_progress = self.progress.started(key, plan.name, plan.size)
-            state = DeliveryState()
-            with self._lock:
-                self._states[id(entry)] = state
-            try:
-                outcome = deliver(
-                    self.client,
-                    plan,
-                    self.policy,
-                    on_progress=on_progress,
-                    on_retry=self._retry_callback(plan.name),
-                    listed_before=listing,
-                    ledger=self.ledger,
-                    state=state,
-                )
-            finally:
-                self.progress.finished(key)
-                with self._lock:
-                    self._states.pop(id(entry), None)
-            return ItemResult(entry, SUCCESS, target, plan, outcome)
+            # The turn is taken before the check, so of two items with one name for one
+            # target the second sees the first's upload.
+            with self.ledger.turn(plan):
+                if listing is not None and listing.count(plan.name) + self.ledger.count(plan):
+                    return ItemResult(entry, SKIPPED, target, plan)
+                return self._deliver(entry, target, plan, listing)
         except Interrupted:
             raise
         except KomboError as error:
             return ItemResult(entry, ERROR, target, plan, error=error)
 
-    def certainly_not_stored(self, entry: Entry) -> bool:
-        """True while the entry waits to retry after a refusal: nothing of it was stored."""
+    def _deliver(
+        self, entry: AttachItem, target: Target, plan: AttachmentPlan, listing: Listing | None
+    ) -> ItemResult:
+        key = object()
+        on_progress = self.progress.started(key, plan.name, plan.size)
+        state = DeliveryState()
+        with self._lock:
+            self._states[id(entry)] = state
+        try:
+            outcome = deliver(
+                self.client,
+                plan,
+                self.policy,
+                on_progress=on_progress,
+                on_retry=self._retry_callback(plan.name),
+                listed_before=listing,
+                ledger=self.ledger,
+                state=state,
+            )
+        finally:
+            self.progress.finished(key)
+            with self._lock:
+                self._states.pop(id(entry), None)
+        return ItemResult(entry, SUCCESS, target, plan, outcome)
+
+    def waiting_to_retry(self, entry: Entry) -> bool:
         with self._lock:
             state = self._states.get(id(entry))
         return state is not None and state.stage is Stage.WAITING
+
+    def certainly_not_stored(self, entry: Entry) -> bool:
+        """True while nothing of the entry can have been stored: it has not started sending,
+        or it waits to retry after a refusal."""
+        with self._lock:
+            state = self._states.get(id(entry))
+        return state is None or state.stage in (Stage.QUEUED, Stage.WAITING)
 
     def _retry_callback(self, subject: str) -> OnRetry | None:
         if self._on_notice is None:

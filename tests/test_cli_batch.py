@@ -829,3 +829,77 @@ def test_quiet_batch_that_succeeds_prints_nothing(
     assert result.stdout == ""
     assert result.stderr == ""
     assert sorted(a.name for a in kombo_server.attachments) == [path.name for path in files]
+
+
+# -- from the second review ---------------------------------------------------------------------
+
+
+def test_skip_existing_skips_a_second_file_of_the_same_name_in_one_run(
+    kombo_server: KomboServer, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    for folder in ("d1", "d2"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "cv.pdf").write_bytes(pdf_bytes(folder))
+    result = run_kombo(
+        "attach",
+        CANDIDATE_ID,
+        str(tmp_path / "d1" / "cv.pdf"),
+        str(tmp_path / "d2" / "cv.pdf"),
+        "--skip-existing",
+        "-j",
+        "2",
+        env=server_env,
+    )
+
+    assert result.returncode == 0, result.stderr
+    # Whichever went first is stored; the other is skipped, as a re-run would skip it.
+    assert len(kombo_server.attachments) == 1
+    assert "1 attached, 1 skipped, 0 failed" in result.stderr
+
+
+def test_email_for_several_files_is_looked_up_once_and_fails_once(
+    kombo_server: KomboServer, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    files = write_pdfs(tmp_path / "files", 3)
+    result = run_kombo("attach", "--email", "nobody@example.com", *map(str, files), env=server_env)
+
+    assert result.returncode == 5
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == ["Error: No candidate has the email address nobody@example.com."]
+    assert [r.method for r in kombo_server.requests] == ["GET"]
+
+
+def test_resolve_without_dry_run_is_a_usage_error(
+    kombo_server: KomboServer, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    [path] = write_pdfs(tmp_path, 1)
+    result = run_kombo("attach", CANDIDATE_ID, str(path), "--resolve", env=server_env)
+
+    assert result.returncode == 2
+    assert "--resolve only goes with --dry-run." in result.stderr
+    assert kombo_server.requests == []
+
+
+def test_a_manifest_with_only_a_header_says_so(
+    kombo_server: KomboServer, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    manifest = tmp_path / "empty.csv"
+    manifest.write_text("candidate_id,file\n")
+    result = run_kombo("attach", "--manifest", str(manifest), env=server_env)
+
+    assert result.returncode == 0
+    assert "has no rows; nothing to attach" in result.stderr
+    assert kombo_server.requests == []
+
+
+def test_batch_dry_run_ends_with_a_count(
+    kombo_server: KomboServer, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    files = write_pdfs(tmp_path, 2)
+    result = run_kombo(
+        "attach", CANDIDATE_ID, *map(str, files), "missing.pdf", "--dry-run", env=server_env
+    )
+
+    assert result.returncode == 7
+    assert "Dry run: 2 would be attached, 1 with problems; nothing was sent." in result.stderr
+    assert kombo_server.requests == []

@@ -666,3 +666,30 @@ def test_only_certificate_failures_are_permanent_tls_errors() -> None:
     eof = ssl.SSLEOFError(8, "EOF occurred in violation of protocol")
     assert _is_certificate_problem(wrapped(eof)) is False
     assert _is_certificate_problem(wrapped(ConnectionResetError(104, "reset"))) is False
+
+
+def test_a_file_of_the_same_name_on_one_of_the_candidates_applications_is_not_this_upload(
+    kombo_server: KomboServer, tmp_path: Path, recorder: Recorder
+) -> None:
+    from kombo_cli.sandbox.fixtures import FRANK_DOE_APPLICATION_ID, FRANK_DOE_ID
+
+    # Kombo lists a candidate's files together with their applications' files.
+    kombo_server.attachments.append(
+        StoredAttachment(
+            target_kind="application",
+            target_id=FRANK_DOE_APPLICATION_ID,
+            name="cv.pdf",
+            type="CV",
+            content_type="application/pdf",
+        )
+    )
+    path = tmp_path / "cv.pdf"
+    path.write_bytes(make_pdf())
+    plan = plan_attachment(Target.parse(FRANK_DOE_ID, application=False), str(path))
+    kombo_server.queue(ScriptedResponse(status=500))
+
+    outcome = run(kombo_server, plan, recorder)
+
+    assert outcome.confirmed_by_listing is False
+    assert [r.method for r in kombo_server.requests] == ["POST", "GET", "POST"]
+    assert sorted(a.target_kind for a in kombo_server.attachments) == ["application", "candidate"]

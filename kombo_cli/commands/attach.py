@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,17 +74,17 @@ class _Tally:
     skipped: int = 0
     failed: int = 0
     first_failure: KomboError | None = None
-    # The upload phase: from the first request to the last answer.
+    # The upload phase: from when the first item starts to when the last one is done.
     first_started: float | None = None
     last_finished: float | None = None
 
+    def start(self) -> None:
+        self.first_started = time.monotonic()
+
     def add(self, result: ItemResult) -> None:
+        self.last_finished = time.monotonic()
         if result.status == SUCCESS:
             self.succeeded += 1
-            assert result.outcome is not None
-            started = time.monotonic() - result.outcome.elapsed_s
-            self.first_started = min(self.first_started or started, started)
-            self.last_finished = time.monotonic()
         elif result.status == SKIPPED:
             self.skipped += 1
         else:
@@ -113,7 +113,11 @@ def run_attach(options: AttachOptions, output: Output) -> int:
         output.warning(warning)
     _describe_settings(settings, output)
     target_kind, target_value, files = _check_arguments(options)
-    if not options.dry_run:
+    if options.resolve and not options.dry_run:
+        raise UsageError(
+            "--resolve only goes with --dry-run.", hint="add --dry-run, or drop --resolve"
+        )
+    if not options.dry_run or options.resolve:
         # Before reading anything: a missing key should not wait for a whole stream.
         settings.require_credentials()
     with ExitStack() as cleanup:
@@ -144,6 +148,14 @@ def run_attach(options: AttachOptions, output: Output) -> int:
             total = len(entries)
         single = options.manifest is None and total == 1
         run = _upload_run(options, settings, output, stdin_file)
+        run.name_items = not single
+        if target_kind == EMAIL and run.lookup is not None:
+            # One address for every file: look it up once, and fail once (exit 5) if it
+            # names no candidate or several.
+            candidate = run.lookup.candidate(target_value)
+            entries = [
+                replace(item, target_kind=CANDIDATE, target_value=candidate.id) for item in entries
+            ]  # type: ignore[union-attr]
         if options.dry_run:
             return _dry_run(options, run, entries, single, settings, output)
         return _attach_all(options, run, entries, total, single, output)
@@ -217,6 +229,8 @@ def _check_manifest(options: AttachOptions, output: Output) -> int:
             f"{options.manifest} has {check.problem_count} malformed row(s); nothing was sent.",
             hint="fix them, or run without --fail-fast to attach the other rows",
         )
+    if check.rows + check.problem_count == 0:
+        output.warning(f"{options.manifest} has no rows; nothing to attach")
     return check.rows + check.problem_count
 
 
@@ -234,7 +248,11 @@ def _upload_run(
     return UploadRun(
         ThrottledClient(client, AdaptiveLimit(options.concurrency)) if client else None,
         policy,
-        lookup=CandidateLookup(client.find_candidates, policy, None)
+        lookup=CandidateLookup(
+            client.find_candidates,
+            policy,
+            lambda notice: output.retry_notice(notice, "looking up an email address"),
+        )
         if client is not None and needs_lookups
         else None,
         default_type=options.attachment_type,
@@ -285,16 +303,22 @@ def _attach_all(
             run.progress = progress
         elif single:
             run.progress = _SingleFileProgress(output)
+        tally.start()
         try:
             for finished in runner.run(entries):
-                result = finished.result
-                tally.add(result)
-                _report(result, single, output)
+                tally.add(finished.result)
+                _report(finished.result, single, output)
                 if progress is not None:
                     progress.item_done()
         except KeyboardInterrupt:
             runner.stop()
-            raise _interrupted(runner.in_flight(), run, single) from None
+            in_flight = runner.in_flight()
+            output.stop_live()
+            # Uploads that finished in the last moment are reported, not left unsaid.
+            for finished in runner.drain():
+                tally.add(finished.result)
+                _report(finished.result, single, output)
+            raise _interrupted(in_flight, run, single) from None
     if not single:
         not_attempted = (total - tally.count) if runner.stopped and total is not None else 0
         output.batch_summary(
@@ -363,18 +387,20 @@ def _report(result: ItemResult, single: bool, output: Output) -> None:
 
 
 def _interrupted(in_flight: list[Entry], run: UploadRun, single: bool) -> Interrupted:
-    """Ctrl-C: say which uploads may have been stored, and which certainly were not."""
+    """Ctrl-C: say which uploads may have been stored, and that the others were not."""
     maybe = [entry for entry in in_flight if not run.certainly_not_stored(entry)]
-    waiting = [entry for entry in in_flight if run.certainly_not_stored(entry)]
     if not maybe:
-        if len(waiting) == 1:
+        if single and in_flight:
+            waiting = run.waiting_to_retry(in_flight[0])
             return Interrupted(
-                f"Interrupted while waiting to retry {_shown(waiting[0])}; it was not stored.",
+                f"Interrupted while waiting to retry {_shown(in_flight[0])}; it was not stored."
+                if waiting
+                else f"Interrupted before {_shown(in_flight[0])} was sent; it was not stored.",
                 hint="run the command again",
             )
         return Interrupted(
-            "Interrupted; no upload was in flight.",
-            hint="run the same command again with --skip-existing" if not single else None,
+            "Interrupted; no upload was being sent, so nothing more was stored.",
+            hint=None if single else "run the same command again with --skip-existing",
         )
     hint = (
         f"check with `kombo attachments list {_list_argument(maybe[0])}` before running the"
@@ -390,7 +416,7 @@ def _interrupted(in_flight: list[Entry], run: UploadRun, single: bool) -> Interr
     names = [_shown(entry) for entry in maybe]
     listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     return Interrupted(
-        f"Interrupted with {len(names)} uploads in flight ({listed});"
+        f"Interrupted with {len(names)} uploads being sent ({listed});"
         " they may or may not have been stored.",
         hint=hint,
     )
@@ -439,7 +465,10 @@ def _dry_run(
                 output.failure(err, file=entry.label)
             else:
                 output.item_failed(err, entry.label_for(err.message), line=entry.line)
-    output.detail("Dry run: nothing was sent.")
+    if single:
+        output.detail("Dry run: nothing was sent.")
+    else:
+        output.dry_run_summary(count - failed, failed)
     # The plan is shown first so a missing credential can be fixed in one go with the rest.
     settings.require_credentials()
     if not failed:
