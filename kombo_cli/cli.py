@@ -47,8 +47,27 @@ ENV_FILE_HELP = "Read KOMBO_* settings from this dotenv file.  \\[default: ./.en
 
 # The setting options, defined once: every command that resolves settings offers the same
 # flags with the same help (a new instance per command, as Typer expects).
+def _complete_profile(incomplete: str) -> list[str]:
+    """Shell completion for --profile: the profiles stored so far."""
+    try:
+        from kombo_cli.config_store import ConfigStore, config_dir
+
+        return [
+            name for name in ConfigStore(config_dir()).profiles() if name.startswith(incomplete)
+        ]
+    except Exception:  # completion must never print a traceback into the user's shell
+        return []
+
+
 def _profile_option() -> Any:
-    return typer.Option(None, "--profile", metavar="NAME", help=PROFILE_HELP, show_default=False)
+    return typer.Option(
+        None,
+        "--profile",
+        metavar="NAME",
+        help=PROFILE_HELP,
+        show_default=False,
+        autocompletion=_complete_profile,
+    )
 
 
 def _env_file_option() -> Any:

@@ -40,3 +40,28 @@ def test_bash_completion_suggests_commands_and_choices(words: str, expected: set
         }
     )
     assert set(result.stdout.split()) >= expected
+
+
+def test_bash_completion_suggests_stored_profile_names(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    for name in ("staging", "production"):
+        result = run_kombo(
+            "config",
+            "set",
+            "region",
+            "us",
+            "--profile",
+            name,
+            env={"KOMBO_CONFIG_DIR": str(config)},
+        )
+        assert result.returncode == 0, result.stderr
+    words = "kombo attach X cv.pdf --profile st"
+    result = run_kombo(
+        env={
+            "KOMBO_CONFIG_DIR": str(config),
+            "_KOMBO_COMPLETE": "complete_bash",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split(" ")) - 1),
+        }
+    )
+    assert result.stdout.split() == ["staging"]
