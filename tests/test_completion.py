@@ -65,3 +65,17 @@ def test_bash_completion_suggests_stored_profile_names(tmp_path: Path) -> None:
         }
     )
     assert result.stdout.split() == ["staging"]
+
+
+def test_file_arguments_fall_back_to_file_completion() -> None:
+    # zsh is told to complete files; bash gets no words and its script's `-o default`
+    # completes file names.
+    zsh = run_kombo(
+        env={"_KOMBO_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "kombo attach X "}
+    )
+    assert zsh.stdout.strip() == "_files"
+    bash = run_kombo(
+        env={"_KOMBO_COMPLETE": "complete_bash", "COMP_WORDS": "kombo attach X ", "COMP_CWORD": "3"}
+    )
+    assert bash.stdout.strip() == ""
+    assert "complete -o default" in (COMPLETIONS / "kombo.bash").read_text()
