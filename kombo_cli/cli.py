@@ -582,8 +582,33 @@ def sandbox(
     output = Output(quiet=quiet)
     ctx.ensure_object(AppState).output = output
     if demo:
+        from kombo_cli.errors import UsageError
         from kombo_cli.sandbox.demo import run_demo
 
+        changed = [
+            flag
+            for flag, value, default in (
+                ("--host", host, "127.0.0.1"),
+                ("--port", port, 8787),
+                ("--data-dir", data_dir, None),
+                ("--key", key, "sandbox-key"),
+                ("--integration-id", integration_id, "sandbox:local"),
+                ("--candidates", candidates, None),
+                ("--strict-ids", strict_ids, False),
+                ("--latency-ms", latency_ms, 0),
+                ("--fail-rate", fail_rate, 0.0),
+                ("--ambiguous-rate", ambiguous_rate, 0.0),
+                ("--concurrency-limit", concurrency_limit, 30),
+            )
+            if value != default
+        ]
+        if changed:
+            # The demo runs its own throw-away sandbox; silently ignoring these would mislead.
+            raise UsageError(
+                f"--demo runs its own temporary sandbox, so {', '.join(changed)} cannot be"
+                " used with it.",
+                hint="drop --demo to run a sandbox with these settings",
+            )
         report = run_demo()
         output.demo_report(report)
         return ExitCode.SUCCESS if report.ok else ExitCode.INTERNAL

@@ -234,3 +234,11 @@ def test_the_demo_ignores_proxy_settings(tmp_path: Path) -> None:
     result = run_kombo("sandbox", "--demo", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "stored exactly the bytes" in result.stdout
+
+
+def test_demo_refuses_options_it_would_ignore(tmp_path: Path) -> None:
+    result = run_kombo("sandbox", "--demo", "--data-dir", str(tmp_path / "d"), "--strict-ids")
+
+    assert result.returncode == 2
+    assert "--data-dir, --strict-ids cannot be used with it" in result.stderr
+    assert not (tmp_path / "d").exists()
