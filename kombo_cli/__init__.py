@@ -2,4 +2,4 @@
 
 # The single source of truth for the version: the build reads it (pyproject.toml) and
 # `kombo --version` prints it without importing anything heavy.
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -303,7 +303,8 @@ def attach(
     resolve: bool = typer.Option(
         False,
         "--resolve",
-        help="With --dry-run: look up email addresses too (read-only requests).",
+        help="With --dry-run: make the read-only requests too (look up emails, and list"
+        " targets for --skip-existing); never an upload.",
     ),
 ) -> int:
     """Attach FILE to a candidate (or an application) in the customer's ATS.

@@ -410,6 +410,26 @@ class Output:
         lines += ["", json.dumps(preview.body, indent=2, ensure_ascii=False), ""]
         self._out("\n".join(lines))
 
+    def planned_skip(self, plan: AttachmentPlan, *, line: int | None) -> None:
+        """A --dry-run --resolve --skip-existing line: the name is there already."""
+        if self.json_mode:
+            self._json(
+                _with_line(
+                    {
+                        "status": "dry_run_skip",
+                        "target": target_json(plan.target),
+                        **_source_json(plan),
+                        "name": plan.name,
+                        "reason": "an attachment with this name exists",
+                    },
+                    line,
+                )
+            )
+        elif not self.quiet:
+            self._out(
+                f"Would skip {plan.name}: {plan.target} already has an attachment of that name"
+            )
+
     def planned_unresolved(self, plan: AttachmentPlan, email: str, *, line: int | None) -> None:
         """A batch --dry-run line for an email target left unresolved (no --resolve)."""
         if self.json_mode:
@@ -432,10 +452,12 @@ class Output:
                 " (not looked up; add --resolve)"
             )
 
-    def dry_run_summary(self, valid: int, invalid: int) -> None:
+    def dry_run_summary(self, valid: int, skipped: int, invalid: int) -> None:
         if not self.quiet or invalid:
+            skips = f", {skipped} would be skipped" if skipped else ""
             self._err(
-                f"Dry run: {valid} would be attached, {invalid} with problems; nothing was sent.",
+                f"Dry run: {valid} would be attached{skips}, {invalid} with problems;"
+                " nothing was sent.",
                 "red" if invalid else None,
             )
 

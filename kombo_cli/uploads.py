@@ -136,7 +136,7 @@ class UploadRun:
         try:
             target = self.resolve_target(entry)
             plan = self.plan(entry, target)
-            listing = self._listing(target) if self.skip_existing else None
+            listing = self.listing(target) if self.skip_existing else None
             # The turn is taken before the check, so of two items with one name for one
             # target the second sees the first's upload.
             with self.ledger.turn(plan):
@@ -191,7 +191,7 @@ class UploadRun:
         notice = self._on_notice
         return lambda retry: notice(subject, retry)
 
-    def _listing(self, target: Target) -> Listing:
+    def listing(self, target: Target) -> Listing:
         """The target's attachments before this run added any (--skip-existing)."""
         with self._lock:
             lock = self._listing_locks.setdefault(target, threading.Lock())

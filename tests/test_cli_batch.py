@@ -903,3 +903,28 @@ def test_batch_dry_run_ends_with_a_count(
     assert result.returncode == 7
     assert "Dry run: 2 would be attached, 1 with problems; nothing was sent." in result.stderr
     assert kombo_server.requests == []
+
+
+def test_dry_run_with_resolve_shows_what_skip_existing_would_skip(
+    kombo_server: KomboServer, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    files = write_pdfs(tmp_path, 2)
+    first = run_kombo("attach", CANDIDATE_ID, str(files[0]), env=server_env)
+    assert first.returncode == 0
+    before = len(kombo_server.requests)
+
+    result = run_kombo(
+        "attach",
+        CANDIDATE_ID,
+        *map(str, files),
+        "--skip-existing",
+        "--dry-run",
+        "--resolve",
+        env=server_env,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert f"Would skip {files[0].name}" in result.stdout
+    assert f"Would attach {files[1]}" in result.stdout
+    assert "1 would be attached, 1 would be skipped, 0 with problems" in result.stderr
+    assert [r.method for r in kombo_server.requests[before:]] == ["GET"]

@@ -443,7 +443,7 @@ def _dry_run(
     settings: Settings,
     output: Output,
 ) -> int:
-    failed = count = 0
+    failed = count = skipped = 0
     first_failure: KomboError | None = None
     for entry in entries:
         count += 1
@@ -454,6 +454,15 @@ def _dry_run(
                 _dry_run_unresolved(run, entry, output)
                 continue
             plan = run.plan(entry, run.resolve_target(entry))
+            if (
+                options.skip_existing
+                and options.resolve
+                and run.client is not None
+                and run.listing(plan.target).count(plan.name)
+            ):
+                output.planned_skip(plan, line=entry.line)
+                skipped += 1
+                continue
             if single:
                 output.preview(preview_request(plan, settings))
             else:
@@ -468,7 +477,7 @@ def _dry_run(
     if single:
         output.detail("Dry run: nothing was sent.")
     else:
-        output.dry_run_summary(count - failed, failed)
+        output.dry_run_summary(count - failed - skipped, skipped, failed)
     # The plan is shown first so a missing credential can be fixed in one go with the rest.
     settings.require_credentials()
     if not failed:

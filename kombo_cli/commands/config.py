@@ -125,7 +125,9 @@ def read_value_interactively(name: str, secret: bool) -> str:
     if not line.strip():
         raise UsageError(
             f"No value for {name} was given.",
-            hint=f"pass it as an argument, or pipe it in: kombo config set {name} < file",
+            hint=f"pipe it in: kombo config set {name} < file"
+            if secret
+            else f"pass it as an argument, or pipe it in: kombo config set {name} < file",
         )
     return line.rstrip("\r\n")
 
