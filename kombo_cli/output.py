@@ -611,6 +611,9 @@ class Output:
                     f"{candidate.get('first_name') or ''} {candidate.get('last_name') or ''}"
                 )
                 lines.append(f"  {candidate['id']}  {full_name.strip()}  {emails}".rstrip())
+                for application in candidate.get("applications") or []:
+                    job = (application.get("job") or {}).get("name") or "a job"
+                    lines.append(f"    application {application['id']} ({job}): use --application")
             lines.append("")
         lines.append("Press Ctrl-C to stop.")
         self._out("\n".join(lines))
