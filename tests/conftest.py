@@ -139,12 +139,26 @@ def make_gif() -> bytes:
     )
 
 
+# A fixed timestamp: the same bytes on every call, so tests parametrized with these samples
+# get the same IDs in every pytest-xdist worker (which collects them separately).
+_ZIP_TIME = (2024, 1, 1, 0, 0, 0)
+
+
+def _member(name: str, compress: int = zipfile.ZIP_STORED) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.compress_type = compress
+    return info
+
+
 def make_docx() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("_rels/.rels", "<Relationships/>")
-        archive.writestr("word/document.xml", "<w:document>Frank Doe</w:document>")
+        deflated = zipfile.ZIP_DEFLATED
+        archive.writestr(_member("[Content_Types].xml", deflated), "<Types/>")
+        archive.writestr(_member("_rels/.rels", deflated), "<Relationships/>")
+        archive.writestr(
+            _member("word/document.xml", deflated), "<w:document>Frank Doe</w:document>"
+        )
     return buffer.getvalue()
 
 
@@ -152,8 +166,8 @@ def make_odt() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         # OpenDocument requires the uncompressed "mimetype" member first.
-        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text")
-        archive.writestr("content.xml", "<office:document-content/>")
+        archive.writestr(_member("mimetype"), "application/vnd.oasis.opendocument.text")
+        archive.writestr(_member("content.xml"), "<office:document-content/>")
     return buffer.getvalue()
 
 
