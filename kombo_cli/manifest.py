@@ -48,7 +48,7 @@ from kombo_cli.errors import UsageError
 
 # The strict JSON reader behind --remote-fields (no NaN or Infinity, no duplicate keys, no
 # lone surrogates), so a manifest accepts exactly the objects the options accept.
-from kombo_cli.remote_fields import _BadJSON, _json_kind, _parse_json, _shown
+from kombo_cli.strict_json import BadJSON, json_kind, parse_strict_json, shown
 from kombo_cli.targets import Target
 
 CSV = "csv"
@@ -303,7 +303,7 @@ class Manifest:
                 )
             if name not in COLUMNS:
                 raise UsageError(
-                    f"Manifest {self._shown} has an unknown column {_shown(name)} "
+                    f"Manifest {self._shown} has an unknown column {shown(name)} "
                     "in its header row.",
                     hint=HEADER_HINT,
                 )
@@ -436,7 +436,7 @@ class Manifest:
                 attachment_type = normalize_attachment_type(attachment_type)
             except UsageError:
                 raise _Problem(
-                    f"type {_shown(attachment_type)} is not one of {', '.join(ATTACHMENT_TYPES)}."
+                    f"type {shown(attachment_type)} is not one of {', '.join(ATTACHMENT_TYPES)}."
                 ) from None
         name = values.get("name")
         if name is not None and _CONTROL_CHARACTERS.search(name):
@@ -610,25 +610,25 @@ def _utf8_problem(start: int, bad_line: int) -> RowProblem:
 def _jsonl_values(line: str) -> dict[str, Any]:
     """The present values of one JSON Lines row (strings stripped); raise _Problem."""
     try:
-        document = _parse_json(line)
-    except _BadJSON as exc:
+        document = parse_strict_json(line)
+    except BadJSON as exc:
         detail = _JSON_POSITION.sub(r" at column \1", exc.detail)
         raise _Problem(f"the line is not valid JSON: {detail}.") from None
     if not isinstance(document, dict):
-        raise _Problem(f"the line must be a JSON object, not {_json_kind(document)}.")
+        raise _Problem(f"the line must be a JSON object, not {json_kind(document)}.")
     values: dict[str, Any] = {}
     for key, value in document.items():
         if key not in COLUMNS:
-            raise _Problem(f"unknown key {_shown(key)}; {COLUMNS_HINT}.")
+            raise _Problem(f"unknown key {shown(key)}; {COLUMNS_HINT}.")
         if value is None:
             continue
         if key == "remote_fields":
             if not isinstance(value, dict):
-                raise _Problem(f"remote_fields must be an object, not {_json_kind(value)}.")
+                raise _Problem(f"remote_fields must be an object, not {json_kind(value)}.")
             values[key] = value
             continue
         if not isinstance(value, str):
-            raise _Problem(f"{key} must be a string, not {_json_kind(value)}.")
+            raise _Problem(f"{key} must be a string, not {json_kind(value)}.")
         value = value.strip()
         if value:
             values[key] = value
@@ -637,11 +637,11 @@ def _jsonl_values(line: str) -> dict[str, Any]:
 
 def _remote_fields_from_text(text: str) -> dict[str, Any]:
     try:
-        document = _parse_json(text)
-    except _BadJSON as exc:
+        document = parse_strict_json(text)
+    except BadJSON as exc:
         raise _Problem(f"remote_fields is not valid JSON: {exc.detail}.") from None
     if not isinstance(document, dict):
-        raise _Problem(f"remote_fields must be a JSON object, not {_json_kind(document)}.")
+        raise _Problem(f"remote_fields must be a JSON object, not {json_kind(document)}.")
     return document
 
 
@@ -674,11 +674,11 @@ def _check_email(value: str) -> None:
         or any(character.isspace() for character in value)
         or _CONTROL_CHARACTERS.search(value)
     ):
-        raise _Problem(f"email {_shown(value)} is not an email address.")
+        raise _Problem(f"email {shown(value)} is not an email address.")
 
 
 def _check_url(value: str) -> None:
-    problem = _Problem(f"url {_shown(value)} is not an http or https URL with a host.")
+    problem = _Problem(f"url {shown(value)} is not an http or https URL with a host.")
     if any(character.isspace() for character in value) or _CONTROL_CHARACTERS.search(value):
         raise problem
     try:

@@ -22,14 +22,13 @@ lone surrogates) because they end up in a JSON request body. Problems become Usa
 
 from __future__ import annotations
 
-import json
-import math
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from kombo_cli.errors import UsageError
+from kombo_cli.strict_json import BadJSON, json_kind, parse_strict_json, shown
 
 # remote_fields is a handful of small values; a bigger file is almost certainly the wrong one
 # (and reading /dev/zero must not exhaust memory).
@@ -49,112 +48,27 @@ OBJECT_HINT = (
 )
 FILE_HINT = "give the path of a UTF-8 JSON file after @, e.g. --remote-fields @remote-fields.json"
 
-# Arguments are quoted in messages with repr (one line, control characters escaped) and cut
-# to this length so a long JSON argument does not swamp the message.
-_MAX_SHOWN = 60
 # Unicode categories rejected in path segments besides whitespace: control, format
 # (invisible characters such as zero-width space or bidi overrides) and surrogates.
 _BAD_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
-# Python's default limit on int <-> str conversions (sys.int_info.default_max_str_digits).
-_MAX_INT_DIGITS = 4300
-
-
-class _BadJSON(Exception):
-    """JSON text that is not standard JSON; `detail` completes 'is not valid JSON: ...'."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-def _shown(text: str) -> str:
-    """`text` quoted for a one-line message, shortened when long."""
-    if len(text) > _MAX_SHOWN:
-        return repr(text[: _MAX_SHOWN - 3] + "...")
-    return repr(text)
 
 
 def _path_text(path: Sequence[str]) -> str:
     return repr(".".join(path))
 
 
-def _json_kind(value: Any) -> str:
-    """How a JSON value is named in messages: 'a string', 'an array', ..."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
-
-
-def _reject_constant(name: str) -> Any:
-    raise _BadJSON(f"{name} is not standard JSON")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        # float("1e400") is inf, which json.dumps would write as the non-standard Infinity.
-        raise _BadJSON(f"the number {_shown(text)} is too large")
-    return number
-
-
-def _bounded_int(text: str) -> int:
-    # Recent Pythons refuse to convert more digits than this (to and from text), so the
-    # same limit applies on every version; no ATS field needs such a number.
-    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
-        raise _BadJSON("a number has too many digits")
-    return int(text)
-
-
-def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _BadJSON(f"the key {_shown(key)} appears twice in one object")
-        result[key] = value
-    return result
-
-
-def _parse_json(text: str) -> Any:
-    """Parse standard JSON that can be sent as UTF-8; raise _BadJSON saying why not."""
-    try:
-        value = json.loads(
-            text,
-            parse_constant=_reject_constant,
-            parse_float=_finite_float,
-            parse_int=_bounded_int,
-            object_pairs_hook=_object_without_duplicates,
-        )
-        # A "\ud800" escape decodes to a lone surrogate, which cannot be sent as UTF-8.
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except json.JSONDecodeError as exc:
-        raise _BadJSON(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except UnicodeEncodeError:
-        raise _BadJSON("a string is not valid Unicode text (lone surrogate)") from None
-    except RecursionError:
-        raise _BadJSON("it is nested too deeply") from None
-    return value
-
-
 def _check_segments(path: tuple[str, ...], argument: str) -> None:
     for segment in path:
         if not segment:
             raise UsageError(
-                f"--remote-field {_shown(argument)} has an empty part in its path "
+                f"--remote-field {shown(argument)} has an empty part in its path "
                 f"{_path_text(path)}.",
                 hint=FIELD_HINT,
             )
         for character in segment:
             if character.isspace() or unicodedata.category(character) in _BAD_CATEGORIES:
                 raise UsageError(
-                    f"--remote-field {_shown(argument)} has whitespace or a control or invisible "
+                    f"--remote-field {shown(argument)} has whitespace or a control or invisible "
                     f"character in its path {_path_text(path)}.",
                     hint=FIELD_HINT,
                 )
@@ -170,7 +84,7 @@ def parse_remote_field(argument: str) -> tuple[tuple[str, ...], Any]:
     separator = argument.find("=")
     if separator < 0:
         raise UsageError(
-            f"--remote-field {_shown(argument)} has no '=' between path and value.",
+            f"--remote-field {shown(argument)} has no '=' between path and value.",
             hint=FIELD_HINT,
         )
     is_json = separator > 0 and argument[separator - 1] == ":"
@@ -179,7 +93,7 @@ def parse_remote_field(argument: str) -> tuple[tuple[str, ...], Any]:
     operator = ":=" if is_json else "="
     if not path_text:
         raise UsageError(
-            f"--remote-field {_shown(argument)} has no path before {operator!r}.",
+            f"--remote-field {shown(argument)} has no path before {operator!r}.",
             hint=FIELD_HINT,
         )
     path = tuple(path_text.split("."))
@@ -191,15 +105,15 @@ def parse_remote_field(argument: str) -> tuple[tuple[str, ...], Any]:
         except UnicodeEncodeError:
             # Bytes in argv that are not UTF-8 arrive as lone surrogates.
             raise UsageError(
-                f"--remote-field {_shown(argument)} has a value that is not valid UTF-8 text.",
+                f"--remote-field {shown(argument)} has a value that is not valid UTF-8 text.",
                 hint="check the encoding of the terminal or script that runs kombo",
             ) from None
         return path, raw_value
     try:
-        value = _parse_json(raw_value)
-    except _BadJSON as exc:
+        value = parse_strict_json(raw_value)
+    except BadJSON as exc:
         raise UsageError(
-            f"--remote-field {_shown(argument)} has invalid JSON after ':=': {exc.detail}.",
+            f"--remote-field {shown(argument)} has invalid JSON after ':=': {exc.detail}.",
             hint=JSON_VALUE_HINT,
         ) from None
     return path, value
@@ -256,16 +170,16 @@ def load_remote_fields_option(value: str) -> dict[str, Any]:
         source = f"--remote-fields file {name!r}"
     else:
         text = value
-        source = f"--remote-fields {_shown(value)}"
+        source = f"--remote-fields {shown(value)}"
     if not text.strip():
         raise UsageError(f"{source} is empty.", hint=OBJECT_HINT)
     try:
-        document = _parse_json(text)
-    except _BadJSON as exc:
+        document = parse_strict_json(text)
+    except BadJSON as exc:
         raise UsageError(f"{source} is not valid JSON: {exc.detail}.", hint=OBJECT_HINT) from None
     if not isinstance(document, dict):
         raise UsageError(
-            f"{source} must be a JSON object, not {_json_kind(document)}.", hint=OBJECT_HINT
+            f"{source} must be a JSON object, not {json_kind(document)}.", hint=OBJECT_HINT
         )
     return document
 
@@ -295,15 +209,15 @@ def build_remote_fields(
         path, value = parse_remote_field(argument)
         if path in set_by:
             raise UsageError(
-                f"--remote-field {_shown(argument)} sets the path {_path_text(path)} again "
-                f"(already set by {_shown(set_by[path])}).",
+                f"--remote-field {shown(argument)} sets the path {_path_text(path)} again "
+                f"(already set by {shown(set_by[path])}).",
                 hint="give each path once",
             )
         for earlier_path, earlier in set_by.items():
             if _is_prefix(earlier_path, path) or _is_prefix(path, earlier_path):
                 outer, inner = sorted((earlier_path, path), key=len)
                 raise UsageError(
-                    f"--remote-field {_shown(argument)} conflicts with {_shown(earlier)}: "
+                    f"--remote-field {shown(argument)} conflicts with {shown(earlier)}: "
                     f"the path {_path_text(inner)} lies inside {_path_text(outer)}.",
                     hint=(
                         f"either set {_path_text(outer)} as a whole with :=JSON "
@@ -318,9 +232,9 @@ def build_remote_fields(
             if not isinstance(child, dict):
                 # Not from a --remote-field: those would have been a prefix conflict above.
                 raise UsageError(
-                    f"--remote-field {_shown(argument)} cannot set the path "
+                    f"--remote-field {shown(argument)} cannot set the path "
                     f"{_path_text(path)}: {_path_text(path[:depth])} in --remote-fields is "
-                    f"{_json_kind(child)}, not an object.",
+                    f"{json_kind(child)}, not an object.",
                     hint="change --remote-fields or set a path that does not go through it",
                 )
             target = child

@@ -20,6 +20,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NoReturn
 
+from kombo_cli.strict_json import json_kind
+
 SANDBOX_TOOL_ID = "sandbox"
 SANDBOX_TOOL_LABEL = "Kombo Sandbox"
 SANDBOX_ORGANIZATION_NAME = "Sandbox Inc."
@@ -408,7 +410,7 @@ def load_candidates(path: Path) -> list[JSONObject]:
     if not isinstance(data, list):
         raise FixtureError(
             f"Candidates file {path} must contain a JSON array of candidate objects, "
-            f"not {_kind(data)}."
+            f"not {json_kind(data)}."
         )
 
     candidates: list[JSONObject] = []
@@ -418,7 +420,7 @@ def load_candidates(path: Path) -> list[JSONObject]:
         number = index + 1
         if not isinstance(item, dict):
             raise FixtureError(
-                f"Candidates file {path}: item {number} is {_kind(item)}, not a JSON object."
+                f"Candidates file {path}: item {number} is {json_kind(item)}, not a JSON object."
             )
         candidate_id = _item_id(path, number, item)
         if candidate_id in candidate_items:
@@ -527,7 +529,7 @@ def _item_id(path: Path, number: int, item: JSONObject) -> str:
     value = item["id"]
     if not isinstance(value, str):
         raise FixtureError(
-            f'Candidates file {path}: item {number} has an "id" that is {_kind(value)}, '
+            f'Candidates file {path}: item {number} has an "id" that is {json_kind(value)}, '
             "not a string."
         )
     if not value.strip():
@@ -593,7 +595,7 @@ def _candidate(item: JSONObject) -> JSONObject:
 
 def _application(value: Any, where: str, default_timestamp: str) -> JSONObject:
     if not isinstance(value, dict):
-        raise _Invalid(where, f"must be an object with at least an id, not {_kind(value)}")
+        raise _Invalid(where, f"must be an object with at least an id, not {json_kind(value)}")
     allowed = (*APPLICATION_FIELDS, "job_name")
     unknown = [key for key in value if key not in allowed]
     if unknown:
@@ -662,7 +664,7 @@ def _stage(value: Any, where: str) -> JSONObject | None:
     _expect_object(value, where, "stage", ("id", "name", "remote_id", "index"))
     index = value.get("index")
     if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
-        raise _Invalid(f"{where}.index", f"must be an integer or null, not {_kind(index)}")
+        raise _Invalid(f"{where}.index", f"must be an integer or null, not {json_kind(index)}")
     return {
         "id": _required_id(value, "id", f"{where}.id"),
         "name": _nullable_string(value, "name", f"{where}.name"),
@@ -704,7 +706,7 @@ def _email_address(value: Any, where: str) -> JSONObject:
         where = f"{where}.email_address"
     if address is not None:
         if not isinstance(address, str):
-            raise _Invalid(where, f"must be an email address, not {_kind(address)}")
+            raise _Invalid(where, f"must be an email address, not {json_kind(address)}")
         # Kombo drops invalid addresses; in a fixture one is far more likely a typo.
         if not _EMAIL_PATTERN.fullmatch(address):
             raise _Invalid(where, f"is not a valid email address: {_show(address)}")
@@ -747,7 +749,7 @@ def _location(value: Any, where: str) -> JSONObject | None:
 
 def _integration_field(value: Any, where: str) -> JSONObject:
     if not isinstance(value, dict):
-        raise _Invalid(where, f"must be an object, not {_kind(value)}")
+        raise _Invalid(where, f"must be an object, not {json_kind(value)}")
     return value
 
 
@@ -755,7 +757,7 @@ def _expect_object(
     value: Any, where: str, noun: str, fields: tuple[str, ...], expected: str = "an object"
 ) -> None:
     if not isinstance(value, dict):
-        raise _Invalid(where, f"must be {expected}, not {_kind(value)}")
+        raise _Invalid(where, f"must be {expected}, not {json_kind(value)}")
     for key in value:
         if key not in fields:
             raise _Invalid(f"{where}.{key}", f"is not a field of a Kombo {noun}")
@@ -769,7 +771,7 @@ def _list(
     if value is None:
         return []
     if not isinstance(value, list):
-        raise _Invalid(where, f"must be an array, not {_kind(value)}")
+        raise _Invalid(where, f"must be an array, not {json_kind(value)}")
     return [convert(element, f"{where}[{index}]") for index, element in enumerate(value)]
 
 
@@ -778,7 +780,7 @@ def _required_id(item: JSONObject, key: str, where: str) -> str:
         raise _Invalid(where, "is missing")
     value = item[key]
     if not isinstance(value, str):
-        raise _Invalid(where, f"must be a string, not {_kind(value)}")
+        raise _Invalid(where, f"must be a string, not {json_kind(value)}")
     if not value.strip():
         raise _Invalid(where, "must not be empty")
     return value
@@ -789,7 +791,7 @@ def _string(item: JSONObject, key: str, where: str, default: str | None = None) 
     if value is None:
         raise _Invalid(where, "is missing" if key not in item else "must be a string, not null")
     if not isinstance(value, str):
-        raise _Invalid(where, f"must be a string, not {_kind(value)}")
+        raise _Invalid(where, f"must be a string, not {json_kind(value)}")
     return value
 
 
@@ -798,7 +800,7 @@ def _nullable_string(
 ) -> str | None:
     value = item.get(key, default)
     if value is not None and not isinstance(value, str):
-        raise _Invalid(where, f"must be a string or null, not {_kind(value)}")
+        raise _Invalid(where, f"must be a string or null, not {json_kind(value)}")
     return value
 
 
@@ -807,7 +809,7 @@ def _nullable_bool(
 ) -> bool | None:
     value = item.get(key, default)
     if value is not None and not isinstance(value, bool):
-        raise _Invalid(where, f"must be true, false or null, not {_kind(value)}")
+        raise _Invalid(where, f"must be true, false or null, not {json_kind(value)}")
     return value
 
 
@@ -816,7 +818,7 @@ def _nullable_object(
 ) -> JSONObject | None:
     value = item.get(key, default)
     if value is not None and not isinstance(value, dict):
-        raise _Invalid(where, f"must be an object or null, not {_kind(value)}")
+        raise _Invalid(where, f"must be an object or null, not {json_kind(value)}")
     return value
 
 
@@ -831,7 +833,9 @@ def _timestamp(item: JSONObject, key: str, where: str, default: str | None = Non
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _Invalid(where, f"must be an ISO 8601 timestamp string or null, not {_kind(value)}")
+        raise _Invalid(
+            where, f"must be an ISO 8601 timestamp string or null, not {json_kind(value)}"
+        )
     parsed = parse_timestamp(value)
     if parsed is None:
         raise _Invalid(
@@ -888,22 +892,6 @@ def derived_id(kind: str, key: str) -> str:
         number, remainder = divmod(number, 58)
         digits.append(BASE58_ALPHABET[remainder])
     return "".join(digits)[:24].ljust(24, BASE58_ALPHABET[0])
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 def _show(value: Any) -> str:
