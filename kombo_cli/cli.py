@@ -231,6 +231,9 @@ def attach(
         "--verbose",
         "-v",
         count=True,
+        # A counted flag takes no value; without this, help would show one (<int>).
+        metavar="",
+        show_default=False,
         help="-v: progress detail; -vv: HTTP debug log (also KOMBO_DEBUG=1).",
     ),
     dry_run: bool = typer.Option(
