@@ -318,6 +318,11 @@ def _attach_all(
             for finished in runner.drain():
                 tally.add(finished.result)
                 _report(finished.result, single, output)
+            if not single:
+                # What did finish, counted as usual, before saying what was cut short.
+                output.batch_summary(
+                    tally.succeeded, tally.skipped, tally.failed, tally.upload_phase_s
+                )
             raise _interrupted(in_flight, run, single) from None
     if not single:
         not_attempted = (total - tally.count) if runner.stopped and total is not None else 0
