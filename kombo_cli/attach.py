@@ -70,8 +70,15 @@ class AttachmentPlan:
         return self.content_type.content_type if self.content_type else "type from the download"
 
     def sha256(self) -> str | None:
-        """The file's SHA-256, read again from disk (None for a data_url upload)."""
-        return sha256_of(self.local_file) if self.local_file is not None else None
+        """The file's SHA-256, read again from disk; None for a data_url upload, or when the
+        file cannot be read any more (after a stored upload that must not turn into an error).
+        """
+        if self.local_file is None:
+            return None
+        try:
+            return sha256_of(self.local_file)
+        except UsageError:
+            return None
 
     def body(self, on_progress: ProgressCallback | None = None) -> RequestBody:
         if self.local_file is None:

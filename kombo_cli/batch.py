@@ -1,8 +1,9 @@
 """Run one piece of work per item on a few threads, reporting each result as it finishes.
 
 Items are read lazily through a bounded queue, so a manifest of a million rows costs no
-more memory than one of ten. The caller consumes results on its own thread, which is the
-only one that prints. Nothing here knows about Kombo.
+more memory than one of ten. The caller consumes results on its own thread and reports
+them; the work itself may print only through something thread-safe (kombo's Output is).
+Nothing here knows about Kombo.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class Runner(Generic[ItemT, ResultT]):
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._in_flight: dict[int, ItemT] = {}
-        self.not_started = 0
+        self._results: queue.Queue[object] = queue.Queue()
 
     def stop(self) -> None:
         self._stopped.set()
@@ -75,7 +76,7 @@ class Runner(Generic[ItemT, ResultT]):
         while True:
             try:
                 message = self._results.get_nowait()
-            except (queue.Empty, AttributeError):
+            except queue.Empty:
                 return drained
             if isinstance(message, Finished):
                 drained.append(message)
@@ -142,9 +143,7 @@ class Runner(Generic[ItemT, ResultT]):
                 results.put(_DONE)
                 return
             if self._stopped.is_set():
-                with self._lock:
-                    self.not_started += 1
-                continue
+                continue  # stopped: the rest of the queue is left undone
             key = id(item)
             with self._lock:
                 self._in_flight[key] = item  # type: ignore[assignment]

@@ -29,8 +29,8 @@ from kombo_cli.targets import Target
 
 log = logging.getLogger("kombo_cli.http")
 
-# A connection that cannot even be opened in 10 s will not open at all.
 DEFAULT_READ_TIMEOUT_S = DEFAULT_TIMEOUT_S
+# A connection that cannot even be opened in 10 s will not open at all.
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 USER_AGENT = f"kombo-cli/{__version__} python-requests/{requests.__version__}"
 # Bodies that are not Kombo's are summarised, not shown; Kombo's own messages are kept whole.
@@ -93,15 +93,22 @@ class KomboClient:
         integration_id: str,
         *,
         read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
-        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+        connect_timeout_s: float | None = None,
         session: requests.Session | None = None,
+        pool_size: int | None = None,
     ) -> None:
+        """`pool_size`: connections kept open for reuse, one per concurrent request."""
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.integration_id = integration_id
         self.read_timeout_s = read_timeout_s
-        self.connect_timeout_s = connect_timeout_s
-        self.session = session or requests.Session()
+        # A short --timeout shortens connecting too.
+        self.connect_timeout_s = (
+            connect_timeout_s
+            if connect_timeout_s is not None
+            else min(DEFAULT_CONNECT_TIMEOUT_S, read_timeout_s)
+        )
+        self.session = session or _pooled_session(pool_size)
         self._host = urlsplit(self.base_url).netloc
 
     def __repr__(self) -> str:
@@ -330,6 +337,18 @@ class KomboClient:
             )
         # Anything else (an invalid URL, a body that cannot be sent): retrying cannot help.
         return NetworkError(f"The request to {host} failed: {_root_cause(exc)}.", transient=False)
+
+
+def _pooled_session(pool_size: int | None) -> requests.Session:
+    session = requests.Session()
+    if pool_size is not None:
+        from requests.adapters import HTTPAdapter
+
+        # One host, and one connection per worker, reused from upload to upload.
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+    return session
 
 
 def _is_certificate_problem(exc: requests.exceptions.SSLError) -> bool:

@@ -2,10 +2,17 @@
 
 Kombo cannot deduplicate uploads and does not say which attachment a POST created. When
 an upload fails in a way that leaves its fate open (500, 502, 504, a read timeout, a
-connection lost after the body went out), this module waits a moment, lists the target's
-attachments and looks for the file's name. Found: the upload worked and is not sent again.
-Not found: it is sent again, within the retry budget. The list cannot be read: it stops
-and says the outcome is unknown, rather than risk a duplicate.
+connection lost or an answer cut off after the body went out), this module waits a
+moment, lists the target's attachments and looks for this upload: same name, and newer
+than the upload by its date (or one more than a listing taken before, when there is one),
+not counting what this run stored itself.
+
+- Found: the upload worked and is not sent again.
+- Not found: it is sent again, within the retry budget; after a proxy failure or a
+  dropped connection only once a second, later look also misses it.
+- Unknown (the list cannot be read, a same-name file has no date, or a timed-out upload is
+  not listed yet and Kombo may still be storing it): it stops with exit 6 and says how to
+  check, rather than risk a duplicate.
 """
 
 from __future__ import annotations
@@ -44,12 +51,15 @@ Clock = Callable[[], datetime]
 class Listing:
     """How many attachments of each name a target had before this run added any.
 
-    Only the counts are kept, so a long run remembers thousands of targets cheaply.
+    Only the counts are kept, so a long run remembers thousands of targets cheaply. For a
+    candidate, only the candidate's own files count (see `is_own_file`).
     """
 
-    def __init__(self, attachments: list[dict[str, Any]]) -> None:
+    def __init__(self, attachments: list[dict[str, Any]], own_files_only: bool = False) -> None:
         self._counts = Counter(
-            item["file_name"] for item in attachments if isinstance(item.get("file_name"), str)
+            item["file_name"]
+            for item in attachments
+            if isinstance(item.get("file_name"), str) and (not own_files_only or is_own_file(item))
         )
 
     def count(self, name: str) -> int:
@@ -112,6 +122,8 @@ class Stage(Enum):
     WAITING = "waiting"
     # The reply was lost; waiting or listing to find out whether it was stored.
     CHECKING = "checking"
+    # Stored; the result is on its way to being reported.
+    DONE = "done"
 
 
 @dataclass
@@ -215,6 +227,22 @@ def _deliver(
             found, explanation = _judge(
                 attachments, plan, attempt_started_at, listed_before, ledger.count(plan)
             )
+            if (
+                found is _Found.NOT_STORED
+                and not _kombo_answered(error)
+                and not _may_still_be_processing(error)
+            ):
+                # A proxy failed or the connection dropped: Kombo itself may still be
+                # storing the file. Look once more, later, before sending it again.
+                wait = policy.settle_delay_s * 3
+                _notify(
+                    on_retry, error, f"not listed yet; looking again in {wait:.1f} s", wait, attempt
+                )
+                _pause(sleep, wait, plan, stored=None)
+                attachments = _list_or_give_up(client, plan, policy, error, on_retry, sleep)
+                found, explanation = _judge(
+                    attachments, plan, attempt_started_at, listed_before, ledger.count(plan)
+                )
             if found is _Found.STORED:
                 return AttachmentOutcome(
                     plan=plan,
@@ -255,6 +283,12 @@ def _deliver(
                 0.0,
                 attempt,
             )
+
+
+def _kombo_answered(error: KomboError) -> bool:
+    """An error answer from Kombo itself (its JSON envelope): it has finished with the
+    request. A bare 502 or a dropped connection may come from a proxy while Kombo works on."""
+    return isinstance(error, ApiError) and error.code is not None
 
 
 def _may_still_be_processing(error: KomboError) -> bool:
@@ -336,13 +370,18 @@ def _judge(
     )
 
 
+def is_own_file(item: dict[str, Any]) -> bool:
+    """Whether a file in a candidate's listing is the candidate's own: Kombo lists their
+    applications' files too, with an `application_id`; an upload to the candidate has none."""
+    return item.get("application_id") is None
+
+
 def _is_match(item: dict[str, Any], plan: AttachmentPlan) -> bool:
     """A listed attachment that could be this upload: same name, and, for a candidate, one
-    of the candidate's own files (Kombo lists their applications' files too, with an
-    `application_id`; an upload to the candidate has none)."""
+    of the candidate's own files."""
     if item.get("file_name") != plan.name:
         return False
-    return plan.target.kind != "candidate" or item.get("application_id") is None
+    return plan.target.kind != "candidate" or is_own_file(item)
 
 
 def _parse_time(value: Any) -> datetime | None:

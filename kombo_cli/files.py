@@ -95,7 +95,8 @@ def spool_stdin(stream: BinaryIO, directory: Path) -> LocalFile:
 
 
 def sha256_of(local_file: LocalFile) -> str:
-    """The file's SHA-256, read in chunks (used by --dry-run, which uploads nothing)."""
+    """The file's SHA-256, read in chunks: for --dry-run, which uploads nothing, and for an
+    upload whose digest was not computed while sending (its reply was lost)."""
     digest = hashlib.sha256()
     try:
         with open(local_file.path, "rb") as handle:

@@ -42,10 +42,16 @@ class CandidateLookup:
             if cached is None:
                 cached = self._resolve(email.strip())
                 with self._lock:
-                    self._cache[key] = cached
-                    while len(self._cache) > _CACHE_SIZE:
-                        self._cache.popitem(last=False)
+                    # An answer is kept (a found candidate, or none, or several); a network
+                    # failure is not, so the next row with this address asks again.
+                    if not isinstance(cached, KomboError) or isinstance(cached, LookupFailed):
+                        self._cache[key] = cached
+                        while len(self._cache) > _CACHE_SIZE:
+                            self._cache.popitem(last=False)
                     self._pending.pop(key, None)
+        if isinstance(cached, LookupFailed):
+            # A fresh copy per raise: one exception object must not travel between threads.
+            raise LookupFailed(cached.message, cached.hint, local_code=cached.local_code)
         if isinstance(cached, KomboError):
             raise cached
         return cached

@@ -143,12 +143,14 @@ class Output:
             self._write_locked(stream, self._clean(text), style, color)
 
     def _write_locked(self, stream: TextIO, text: str, style: str | None, color: bool) -> None:
-        if self._live_console is not None and (
+        # Read once: the display may end on another thread meanwhile.
+        live_console = self._live_console
+        if live_console is not None and (
             stream is self.stderr or (stream is self.stdout and self.stdout_terminal)
         ):
             from rich.text import Text
 
-            self._live_console.print(Text(text, style=style if color else None))
+            live_console.print(Text(text, style=style if color else None))
             return
         try:
             if color and style:
@@ -197,9 +199,14 @@ class Output:
         if not self.quiet:
             self._err(f"{subject}: {notice.reason}; {notice.next_step}", "yellow")
 
-    def error(self, err: KomboError) -> None:
-        """One sentence saying what failed, then Kombo's details and a hint where they help."""
-        self._err(f"Error: {err.message}", "bold red")
+    def error(self, err: KomboError, label: str = "") -> None:
+        """One sentence saying what failed, then Kombo's details and a hint where they help.
+
+        `label` names the item of a batch the error is about.
+        """
+        self._err(
+            f"Error: {label}: {err.message}" if label else f"Error: {err.message}", "bold red"
+        )
         if isinstance(err, ApiError) and (err.code or err.log_url):
             parts = []
             if err.code:

@@ -152,13 +152,15 @@ T = TypeVar("T")
 
 
 def describe_failure(error: KomboError) -> str:
-    """A short reason for a retry notice, e.g. "Kombo answered HTTP 429 (RATE_LIMIT...)"."""
+    """A short reason, to be shown mid-sentence: "HTTP 429 (PLATFORM.RATE_LIMIT_EXCEEDED)",
+    or a network error's message starting in lower case ("could not connect to ...")."""
     if isinstance(error, ApiError):
         code = f" ({error.code})" if error.code else ""
         return f"HTTP {error.http_status}{code}"
     message = error.message.rstrip(".")
-    # Shown mid-sentence: "the upload failed (the connection to ... broke ...)".
-    if message[:4] in ("The ", "Coul"):
+    # The client's network messages start "The ..." or "Could not ..."; anything else (a
+    # host name) keeps its case.
+    if message.startswith(("The ", "Could ")):
         message = message[0].lower() + message[1:]
     return message
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from kombo_cli.body import AttachmentBody
+from kombo_cli.body import RequestBody
 from kombo_cli.client import ApiResponse, KomboClient
 from kombo_cli.errors import ApiError
 from kombo_cli.targets import Target
@@ -124,7 +124,7 @@ class ThrottledClient:
         self.client = client
         self.limit = limit
 
-    def add_attachment(self, target: Target, body: AttachmentBody) -> ApiResponse:
+    def add_attachment(self, target: Target, body: RequestBody) -> ApiResponse:
         with self.limit.slot() as generation:
             try:
                 response = self.client.add_attachment(target, body)

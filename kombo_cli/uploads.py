@@ -21,7 +21,7 @@ from kombo_cli.attach import (
 )
 from kombo_cli.body import ProgressCallback
 from kombo_cli.delivery import DeliveryState, Ledger, Listing, Stage, deliver
-from kombo_cli.errors import Interrupted, KomboError, UsageError
+from kombo_cli.errors import InternalError, Interrupted, KomboError, UsageError
 from kombo_cli.files import STDIN_ARGUMENT, LocalFile
 from kombo_cli.items import APPLICATION, EMAIL, AttachItem, BadRow, Entry
 from kombo_cli.lookup import CandidateLookup
@@ -93,7 +93,7 @@ class UploadRun:
     def resolve_target(self, item: AttachItem) -> Target:
         if item.target_kind == EMAIL:
             if self.lookup is None:
-                raise UsageError("Looking up email addresses is not available here.")
+                raise InternalError("An email address reached the upload without a lookup.")
             return self.lookup.candidate(item.target_value)
         return Target.parse(item.target_value, application=item.target_kind == APPLICATION)
 
@@ -167,11 +167,21 @@ class UploadRun:
                 ledger=self.ledger,
                 state=state,
             )
-        finally:
-            self.progress.finished(key)
+            state.stage = Stage.DONE
+        except KomboError:
             with self._lock:
                 self._states.pop(id(entry), None)
+            raise
+        finally:
+            self.progress.finished(key)
+        # The state stays until the result is reported (see `reported`): Ctrl-C in between
+        # must not call a stored upload "not stored".
         return ItemResult(entry, SUCCESS, target, plan, outcome)
+
+    def reported(self, entry: Entry) -> None:
+        """The entry's result has been shown; its delivery state is no longer needed."""
+        with self._lock:
+            self._states.pop(id(entry), None)
 
     def waiting_to_retry(self, entry: Entry) -> bool:
         with self._lock:
@@ -209,7 +219,7 @@ class UploadRun:
                 what="listing the attachments",
                 on_retry=self._retry_callback(str(target)),
             )
-            listing = Listing(attachments)
+            listing = Listing(attachments, own_files_only=target.kind == "candidate")
             with self._lock:
                 self._listings[target] = listing
             return listing

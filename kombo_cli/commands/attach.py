@@ -20,7 +20,7 @@ from typing import Any
 
 from kombo_cli.attach import preview_request
 from kombo_cli.batch import Runner
-from kombo_cli.client import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_READ_TIMEOUT_S, KomboClient
+from kombo_cli.client import DEFAULT_READ_TIMEOUT_S, KomboClient
 from kombo_cli.errors import ExitCode, Interrupted, KomboError, UsageError
 from kombo_cli.files import STDIN_ARGUMENT, LocalFile, spool_stdin
 from kombo_cli.items import (
@@ -41,8 +41,6 @@ from kombo_cli.settings import SettingFlags, Settings, resolve_settings
 from kombo_cli.uploads import ERROR, SKIPPED, SUCCESS, ItemResult, ProgressHooks, UploadRun
 
 DEFAULT_CONCURRENCY = 4
-# Kombo allows 30 actions in flight per integration by default.
-MAX_CONCURRENCY = 30
 
 
 @dataclass(frozen=True)
@@ -264,22 +262,13 @@ def _upload_run(
 
 
 def _client(options: AttachOptions, settings: Settings) -> KomboClient:
-    import requests
-    from requests.adapters import HTTPAdapter
-
     assert settings.base_url.value is not None
-    session = requests.Session()
-    # One connection per worker, reused from upload to upload.
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=options.concurrency)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
     return KomboClient(
         settings.base_url.value,
         settings.api_key.value or "",
         settings.integration_id.value or "",
         read_timeout_s=options.timeout_s,
-        connect_timeout_s=min(DEFAULT_CONNECT_TIMEOUT_S, options.timeout_s),
-        session=session,
+        pool_size=options.concurrency,
     )
 
 
@@ -308,6 +297,7 @@ def _attach_all(
             for finished in runner.run(entries):
                 tally.add(finished.result)
                 _report(finished.result, single, output)
+                run.reported(finished.item)
                 if progress is not None:
                     progress.item_done()
         except KeyboardInterrupt:
@@ -318,6 +308,7 @@ def _attach_all(
             for finished in runner.drain():
                 tally.add(finished.result)
                 _report(finished.result, single, output)
+                in_flight = [entry for entry in in_flight if entry is not finished.item]
             if not single:
                 # What did finish, counted as usual, before saying what was cut short.
                 output.batch_summary(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kombo_cli.client import DEFAULT_CONNECT_TIMEOUT_S, KomboClient
+from kombo_cli.client import KomboClient
 from kombo_cli.errors import ExitCode
 from kombo_cli.output import Output
 from kombo_cli.retry import RetryPolicy, call_idempotent
@@ -26,13 +26,7 @@ def run_list_attachments(
     target = Target.parse(target_id, application=application)
     api_key, integration_id = settings.require_credentials()
     assert settings.base_url.value is not None
-    client = KomboClient(
-        settings.base_url.value,
-        api_key,
-        integration_id,
-        read_timeout_s=timeout_s,
-        connect_timeout_s=min(DEFAULT_CONNECT_TIMEOUT_S, timeout_s),
-    )
+    client = KomboClient(settings.base_url.value, api_key, integration_id, read_timeout_s=timeout_s)
     # Listing is read-only: any failure worth retrying is retried, duplicates cannot happen.
     attachments = call_idempotent(
         lambda: client.list_attachments(target),
