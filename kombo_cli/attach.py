@@ -160,11 +160,7 @@ def plan_attachment(
     notes = []
     if guess.warning:
         notes.append(guess.warning)
-    if not Path(shown_name).suffix:
-        notes.append(
-            f"the name {shown_name!r} has no extension; Kombo recommends one because the ATS"
-            " shows the name to recruiters"
-        )
+    notes += _name_notes(shown_name)
     return AttachmentPlan(
         target=target,
         local_file=local_file,
@@ -200,12 +196,7 @@ def plan_url_attachment(
         shown_name = _checked_name(last_segment, False)
     else:
         shown_name = _checked_name(name, False)
-    notes = []
-    if not Path(shown_name).suffix:
-        notes.append(
-            f"the name {shown_name!r} has no extension; Kombo recommends one because the ATS"
-            " shows the name to recruiters"
-        )
+    notes = _name_notes(shown_name)
     return AttachmentPlan(
         target=target,
         local_file=None,
@@ -237,6 +228,15 @@ def _check_url(url: str) -> None:
         raise refusal from None
     if parts.scheme.lower() not in ("http", "https") or not hostname:
         raise refusal
+
+
+def _name_notes(shown_name: str) -> list[str]:
+    if Path(shown_name).suffix:
+        return []
+    return [
+        f"the name {shown_name!r} has no extension; Kombo recommends one because the ATS"
+        " shows the name to recruiters"
+    ]
 
 
 def _checked_name(name: str, from_file: bool) -> str:
