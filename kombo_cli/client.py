@@ -36,10 +36,6 @@ USER_AGENT = f"kombo-cli/{__version__} python-requests/{requests.__version__}"
 # Bodies that are not Kombo's are summarised, not shown; Kombo's own messages are kept whole.
 _SUMMARY_LIMIT = 160
 _MESSAGE_LIMIT = 2000
-MAYBE_STORED_HINT = (
-    "the file may have been stored anyway: check the target's attachments before running"
-    " the command again"
-)
 
 
 @dataclass(frozen=True)
@@ -206,7 +202,7 @@ class KomboClient:
                 allow_redirects=False,
             )
         except requests.exceptions.RequestException as exc:
-            raise self._network_error(exc, body_sent=body is not None) from None
+            raise self._network_error(exc) from None
         elapsed = time.monotonic() - started
         if log.isEnabledFor(logging.DEBUG):
             log.debug("< %s %s in %.3f s", response.status_code, response.reason, elapsed)
@@ -224,11 +220,9 @@ class KomboClient:
                 log.debug("  sent file sha256 %s", body.sha256)
         if 200 <= response.status_code < 300:
             return self._success(response, elapsed)
-        error = self._api_error(response)
-        if body is not None and response.status_code in (500, 502, 504) and error.hint is None:
-            # Kombo or a proxy failed after the upload arrived: it may have been stored.
-            error.hint = MAYBE_STORED_HINT
-        raise error
+        # Whether a failed upload may have been stored is delivery's question (it lists the
+        # attachments to find out); the client only reports what happened.
+        raise self._api_error(response)
 
     def _success(self, response: requests.Response, elapsed: float) -> ApiResponse:
         warnings: list[str] = []
@@ -283,11 +277,8 @@ class KomboClient:
             retry_after_s=parse_retry_after(response.headers),
         )
 
-    def _network_error(
-        self, exc: requests.exceptions.RequestException, body_sent: bool
-    ) -> NetworkError:
+    def _network_error(self, exc: requests.exceptions.RequestException) -> NetworkError:
         host = self._host
-        maybe_stored = MAYBE_STORED_HINT if body_sent else None
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return NetworkError(
                 f"Could not connect to {host} within {self.connect_timeout_s:g} s.",
@@ -297,7 +288,6 @@ class KomboClient:
         if isinstance(exc, requests.exceptions.ReadTimeout):
             return NetworkError(
                 f"{host} did not answer within {self.read_timeout_s:g} s.",
-                hint=maybe_stored,
                 may_have_arrived=True,
                 timed_out=True,
             )
@@ -320,7 +310,6 @@ class KomboClient:
             # The request went out and an answer began, then broke off: Kombo saw it.
             return NetworkError(
                 f"The answer from {host} was cut off: {_root_cause(exc)}.",
-                hint=maybe_stored,
                 may_have_arrived=True,
             )
         if isinstance(exc, requests.exceptions.ConnectionError):
@@ -332,7 +321,6 @@ class KomboClient:
                 )
             return NetworkError(
                 f"The connection to {host} broke before Kombo answered: {cause}.",
-                hint=maybe_stored,
                 may_have_arrived=True,
             )
         # Anything else (an invalid URL, a body that cannot be sent): retrying cannot help.

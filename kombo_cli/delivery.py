@@ -40,6 +40,7 @@ from kombo_cli.retry import (
     classify,
     describe_failure,
 )
+from kombo_cli.targets import CANDIDATE
 
 # ATS clocks and ours disagree by a little: a listed file dated up to this long before the
 # upload started may still be this upload. Anything older is an earlier file.
@@ -208,7 +209,7 @@ def _deliver(
                     raise _gave_up(error) from None
                 retries_used += 1
                 wait = policy.delay_s(retries_used, getattr(error, "retry_after_s", None))
-                _notify(on_retry, error, f"retrying in {wait:.1f} s", wait, attempt)
+                _notify(on_retry, error, f"retrying in {wait:.1f} s")
                 state.stage = Stage.WAITING
                 _pause(sleep, wait, plan, stored=False)
                 continue
@@ -219,8 +220,6 @@ def _deliver(
                 on_retry,
                 error,
                 f"checking the {plan.target.kind}'s attachments in {policy.settle_delay_s:.1f} s",
-                policy.settle_delay_s,
-                attempt,
             )
             _pause(sleep, policy.settle_delay_s, plan, stored=None)
             attachments = _list_or_give_up(client, plan, policy, error, on_retry, sleep)
@@ -235,9 +234,7 @@ def _deliver(
                 # A proxy failed or the connection dropped: Kombo itself may still be
                 # storing the file. Look once more, later, before sending it again.
                 wait = policy.settle_delay_s * 3
-                _notify(
-                    on_retry, error, f"not listed yet; looking again in {wait:.1f} s", wait, attempt
-                )
+                _notify(on_retry, error, f"not listed yet; looking again in {wait:.1f} s")
                 _pause(sleep, wait, plan, stored=None)
                 attachments = _list_or_give_up(client, plan, policy, error, on_retry, sleep)
                 found, explanation = _judge(
@@ -276,13 +273,7 @@ def _deliver(
                 )
                 raise _gave_up(error) from None
             retries_used += 1
-            _notify(
-                on_retry,
-                error,
-                f"{plan.name} is not among the attachments; sending it again",
-                0.0,
-                attempt,
-            )
+            _notify(on_retry, error, f"{plan.name} is not among the attachments; sending it again")
 
 
 def _kombo_answered(error: KomboError) -> bool:
@@ -381,7 +372,7 @@ def _is_match(item: dict[str, Any], plan: AttachmentPlan) -> bool:
     of the candidate's own files."""
     if item.get("file_name") != plan.name:
         return False
-    return plan.target.kind != "candidate" or is_own_file(item)
+    return plan.target.kind != CANDIDATE or is_own_file(item)
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -403,11 +394,9 @@ def _gave_up(error: KomboError) -> KomboError:
     return error
 
 
-def _notify(
-    on_retry: OnRetry | None, error: KomboError, next_step: str, wait_s: float, attempt: int
-) -> None:
+def _notify(on_retry: OnRetry | None, error: KomboError, next_step: str) -> None:
     if on_retry is not None:
-        on_retry(RetryNotice(describe_failure(error), next_step, wait_s, attempt))
+        on_retry(RetryNotice(describe_failure(error), next_step))
 
 
 def _pause(sleep: Sleep, seconds: float, plan: AttachmentPlan, stored: bool | None) -> None:

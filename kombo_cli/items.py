@@ -15,10 +15,12 @@ from typing import Any, Union
 
 from kombo_cli.manifest import ManifestRow, RowProblem, open_manifest
 from kombo_cli.redact import display_url
+from kombo_cli.targets import APPLICATION, CANDIDATE, Target
 
-CANDIDATE = "candidate"
-APPLICATION = "application"
+# The third kind of target an item may name: a candidate still to be found by address.
 EMAIL = "email"
+
+__all__ = ["APPLICATION", "CANDIDATE", "EMAIL", "AttachItem", "BadRow", "Entry"]
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,6 @@ class AttachItem:
     remote_fields: dict[str, Any] | None = None
     # The manifest line the item came from.
     line: int | None = None
-    # The file as the user wrote it (a manifest's relative path, before resolving).
-    file_text: str | None = None
 
     @property
     def source(self) -> str:
@@ -48,6 +48,13 @@ class AttachItem:
     def label(self) -> str:
         """How messages name this item: the manifest line and the file or URL."""
         return f"line {self.line} ({self.source})" if self.line is not None else self.source
+
+    @property
+    def list_argument(self) -> str:
+        """What `kombo attachments list` needs to show this item's target."""
+        if self.target_kind == EMAIL:
+            return "CANDIDATE_ID"
+        return Target(self.target_kind, self.target_value).shell_argument
 
     def label_for(self, message: str) -> str:
         """The label, without the file or URL when `message` names it already."""
@@ -122,5 +129,4 @@ def _item_from_row(
         content_type=row.content_type or content_type,
         remote_fields=row.remote_fields if row.remote_fields is not None else remote_fields,
         line=row.line,
-        file_text=row.file_text,
     )

@@ -49,13 +49,13 @@ from kombo_cli.errors import UsageError
 # The strict JSON reader behind --remote-fields (no NaN or Infinity, no duplicate keys, no
 # lone surrogates), so a manifest accepts exactly the objects the options accept.
 from kombo_cli.strict_json import BadJSON, json_kind, parse_strict_json, shown
-from kombo_cli.targets import Target
+from kombo_cli.targets import APPLICATION, CANDIDATE, Target
 
 CSV = "csv"
 JSONL = "jsonl"
 FORMATS_BY_SUFFIX = {".csv": CSV, ".jsonl": JSONL, ".ndjson": JSONL}
 
-TARGET_KINDS = {"candidate_id": "candidate", "application_id": "application", "email": "email"}
+TARGET_KINDS = {"candidate_id": CANDIDATE, "application_id": APPLICATION, "email": "email"}
 TARGET_COLUMNS = tuple(TARGET_KINDS)
 SOURCE_COLUMNS = ("file", "url")
 OPTIONAL_COLUMNS = ("type", "name", "content_type", "remote_fields")
@@ -416,7 +416,7 @@ class Manifest:
             _check_email(target_value)
         else:
             try:
-                Target.parse(target_value, application=target_kind == "application")
+                Target.parse(target_value, application=target_kind == APPLICATION)
             except UsageError as exc:
                 raise _Problem(_lower_first(exc.message)) from None
 

@@ -138,12 +138,10 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class RetryNotice:
-    """One retry, for the user: what went wrong, and what happens next after `wait_s`."""
+    """One retry, for the user: what went wrong, and what happens next (and when)."""
 
     reason: str
     next_step: str
-    wait_s: float
-    attempt: int
 
 
 OnRetry = Callable[[RetryNotice], None]
@@ -188,8 +186,6 @@ def call_idempotent(
                     RetryNotice(
                         reason=f"{what} failed: {describe_failure(error)}",
                         next_step=f"retrying in {wait:.1f} s",
-                        wait_s=wait,
-                        attempt=attempt,
                     )
                 )
             sleep(wait)

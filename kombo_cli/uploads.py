@@ -23,7 +23,7 @@ from kombo_cli.body import ProgressCallback
 from kombo_cli.delivery import DeliveryState, Ledger, Listing, Stage, deliver
 from kombo_cli.errors import InternalError, Interrupted, KomboError, UsageError
 from kombo_cli.files import STDIN_ARGUMENT, LocalFile
-from kombo_cli.items import APPLICATION, EMAIL, AttachItem, BadRow, Entry
+from kombo_cli.items import APPLICATION, CANDIDATE, EMAIL, AttachItem, BadRow, Entry
 from kombo_cli.lookup import CandidateLookup
 from kombo_cli.retry import OnRetry, RetryNotice, RetryPolicy, call_idempotent
 from kombo_cli.targets import Target
@@ -219,7 +219,7 @@ class UploadRun:
                 what="listing the attachments",
                 on_retry=self._retry_callback(str(target)),
             )
-            listing = Listing(attachments, own_files_only=target.kind == "candidate")
+            listing = Listing(attachments, own_files_only=target.kind == CANDIDATE)
             with self._lock:
                 self._listings[target] = listing
             return listing

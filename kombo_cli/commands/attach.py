@@ -38,6 +38,7 @@ from kombo_cli.redact import mask_secret, url_secrets
 from kombo_cli.remote_fields import build_remote_fields
 from kombo_cli.retry import DEFAULT_RETRIES, RetryPolicy
 from kombo_cli.settings import SettingFlags, Settings, resolve_settings
+from kombo_cli.targets import Target
 from kombo_cli.uploads import ERROR, SKIPPED, SUCCESS, ItemResult, ProgressHooks, UploadRun
 
 DEFAULT_CONCURRENCY = 4
@@ -358,7 +359,7 @@ def _report(result: ItemResult, single: bool, output: Output) -> None:
                 f"Kombo answered HTTP {result.outcome.http_status}"
                 f" in {result.outcome.elapsed_s:.2f} s"
             )
-        output.attached(result.outcome, line=line if not single else None)
+        output.attached(result.outcome, line=line)
         return
     if result.status == SKIPPED:
         assert result.plan is not None
@@ -419,12 +420,7 @@ def _interrupted(in_flight: list[Entry], run: UploadRun, single: bool) -> Interr
 
 
 def _list_argument(entry: Entry) -> str:
-    """What `kombo attachments list` needs to show the entry's target."""
-    if isinstance(entry, AttachItem) and entry.target_kind == APPLICATION:
-        return f"--application {entry.target_value}"
-    if isinstance(entry, AttachItem) and entry.target_kind == CANDIDATE:
-        return entry.target_value
-    return "CANDIDATE_ID"
+    return entry.list_argument if isinstance(entry, AttachItem) else "CANDIDATE_ID"
 
 
 def _shown(entry: Entry) -> str:
@@ -486,10 +482,8 @@ def _dry_run(
 
 def _dry_run_unresolved(run: UploadRun, entry: AttachItem, output: Output) -> None:
     """--dry-run without --resolve: check the file, but leave the email unresolved."""
-    from kombo_cli.targets import Target
-
     # A stand-in target, only to plan the file; the email is shown instead of an ID.
-    plan = run.plan(entry, Target("candidate", "unresolved"))
+    plan = run.plan(entry, Target(CANDIDATE, "unresolved"))
     output.planned_unresolved(plan, entry.target_value, line=entry.line)
 
 
