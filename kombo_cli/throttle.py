@@ -125,21 +125,23 @@ class ThrottledClient:
         self.limit = limit
 
     def add_attachment(self, target: Target, body: RequestBody) -> ApiResponse:
-        with self.limit.slot() as generation:
-            try:
-                response = self.client.add_attachment(target, body)
-            except ApiError as error:
-                if error.code == CONCURRENCY_REFUSED:
-                    self.limit.refused(generation)
-                raise
+        with self._slot():
+            response = self.client.add_attachment(target, body)
+            # Still inside the slot, so the limiter counts this request as in flight.
             self.limit.succeeded(response.headers)
         return response
 
     def list_attachments(self, target: Target) -> list[dict[str, Any]]:
         # Kombo counts reading attachments as an action, so it takes a place too.
+        with self._slot():
+            return self.client.list_attachments(target)
+
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        """A place in the limit for one action; a refusal for too many halves the limit."""
         with self.limit.slot() as generation:
             try:
-                return self.client.list_attachments(target)
+                yield
             except ApiError as error:
                 if error.code == CONCURRENCY_REFUSED:
                     self.limit.refused(generation)

@@ -146,8 +146,7 @@ def run_attach(options: AttachOptions, output: Output) -> int:
             )
             total = len(entries)
         single = options.manifest is None and total == 1
-        run = _upload_run(options, settings, output, stdin_file)
-        run.name_items = not single
+        run = _upload_run(options, settings, output, stdin_file, name_items=not single)
         if target_kind == EMAIL and run.lookup is not None:
             # One address for every file: look it up once, and fail once (exit 5) if it
             # names no candidate or several.
@@ -234,7 +233,12 @@ def _check_manifest(options: AttachOptions, output: Output) -> int:
 
 
 def _upload_run(
-    options: AttachOptions, settings: Settings, output: Output, stdin_file: LocalFile | None
+    options: AttachOptions,
+    settings: Settings,
+    output: Output,
+    stdin_file: LocalFile | None,
+    *,
+    name_items: bool,
 ) -> UploadRun:
     from kombo_cli.lookup import CandidateLookup
     from kombo_cli.throttle import AdaptiveLimit, ThrottledClient
@@ -259,6 +263,7 @@ def _upload_run(
         stdin_file=stdin_file,
         on_notice=lambda subject, notice: output.retry_notice(notice, subject),
         on_warning=output.warning,
+        name_items=name_items,
     )
 
 
