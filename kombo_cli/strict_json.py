@@ -78,6 +78,67 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+# Python's own wording of JSON syntax errors, and ours. Its wording is not part of any
+# contract (Python 3.13 reworded trailing commas), so messages never pass it on.
+_SYNTAX_ERRORS = (
+    ("Expecting value", "a value is missing"),
+    ("Expecting property name enclosed in double quotes", "a key in double quotes is missing"),
+    ("Expecting ':' delimiter", "a ':' is missing after a key"),
+    ("Expecting ',' delimiter", "a ',' or a closing bracket is missing"),
+    ("Extra data", "more text follows the JSON value"),
+    ("Unterminated string", "a string is not closed"),
+    ("Invalid control character", "a string holds a raw control character"),
+    ("Invalid \\uXXXX escape", "a string holds an invalid \\u escape"),
+    ("Invalid \\escape", "a string holds an invalid escape"),
+)
+_WHITESPACE = " \t\n\r"
+
+
+def json_error_position(exc: json.JSONDecodeError) -> tuple[str, int]:
+    """Our description of a JSON syntax error, and the offset in the text it points at.
+
+    The same on every Python: a trailing comma is reported at the closing bracket after
+    it, as Pythons before 3.13 did.
+    """
+    text, position = exc.doc, exc.pos
+    comma = position - 1
+    while comma >= 0 and text[comma] in _WHITESPACE:
+        comma -= 1
+    if text[position : position + 1] == ",":
+        # Python 3.13 points at the comma itself.
+        comma, position = position, position + 1
+        while position < len(text) and text[position] in _WHITESPACE:
+            position += 1
+    before_comma = comma - 1
+    while before_comma >= 0 and text[before_comma] in _WHITESPACE:
+        before_comma -= 1
+    closing = text[position : position + 1]
+    if (
+        closing in ("]", "}")
+        and comma >= 0
+        and text[comma] == ","
+        and text[before_comma : before_comma + 1] not in ("[", "{", "")
+    ):
+        return f"a trailing comma before {closing!r}", position
+    for python_wording, ours in _SYNTAX_ERRORS:
+        if exc.msg.startswith(python_wording):
+            return ours, exc.pos
+    return "the text is not JSON", exc.pos
+
+
+def line_and_column(text: str, position: int) -> tuple[int, int]:
+    """1-based line and column of an offset, counted as Python's json module counts them."""
+    line = text.count("\n", 0, position) + 1
+    return line, position - text.rfind("\n", 0, position)
+
+
+def describe_json_error(exc: json.JSONDecodeError) -> str:
+    """'<what is wrong> at line L column C', in our words."""
+    what, position = json_error_position(exc)
+    line, column = line_and_column(exc.doc, position)
+    return f"{what} at line {line} column {column}"
+
+
 def parse_strict_json(text: str) -> Any:
     """Parse standard JSON that can be sent as UTF-8; raise BadJSON saying why not."""
     try:
@@ -91,7 +152,7 @@ def parse_strict_json(text: str) -> Any:
         # A "\ud800" escape decodes to a lone surrogate, which cannot be sent as UTF-8.
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except json.JSONDecodeError as exc:
-        raise BadJSON(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise BadJSON(describe_json_error(exc)) from None
     except UnicodeEncodeError:
         raise BadJSON("a string is not valid Unicode text (lone surrogate)") from None
     except RecursionError:

@@ -519,7 +519,7 @@ def test_row_problem_messages_for_invalid_json_and_csv(tmp_path: Path) -> None:
         f"{CANDIDATE},,,cv.pdf,,,,image/svg+xml",
     )
     first, second, third = problems_of(read_all(path))
-    assert first[1].startswith("remote_fields is not valid JSON: Expecting value")
+    assert first[1].startswith("remote_fields is not valid JSON: a value is missing")
     assert second[1].startswith("the row is not valid CSV: ")
     assert third[1].startswith("the content type 'image/svg+xml' is not")
 
@@ -587,7 +587,7 @@ def test_row_problem_messages_for_invalid_json_and_csv(tmp_path: Path) -> None:
         ),
         (
             '{"candidate_id": "x", "file": }',
-            "the line is not valid JSON: Expecting value at column 31.",
+            "the line is not valid JSON: a value is missing at column 31.",
         ),
         ('{"candidate_id": "x"', None),
         (
@@ -680,8 +680,7 @@ def test_line_numbers_after_blank_jsonl_lines(tmp_path: Path) -> None:
         (6, SOURCE_MESSAGE),
         (
             8,
-            "the line is not valid JSON: Expecting property name enclosed in double quotes "
-            "at column 2.",
+            "the line is not valid JSON: a key in double quotes is missing at column 2.",
         ),
     ]
 
