@@ -27,7 +27,7 @@ gives the order in which flags, the environment, `.env` files and profiles win.
 def render() -> str:
     import typer
 
-    from kombo_cli.cli import app
+    from kombo_cli.app import app
     from kombo_cli.errors import EXIT_CODE_LABELS
 
     root = typer.main.get_command(app)

@@ -1,12 +1,13 @@
 """Every failure a user can meet, each with its exit code and an optional hint.
 
 This module holds the one table of exit codes. Code elsewhere raises one of these
-exceptions; `cli.run` is the only place that turns them into a message and an exit code.
+exceptions; `app.run` is the only place that turns them into a message and an exit code.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -205,3 +206,18 @@ KOMBO_CODE_HINTS: dict[str, str] = {
     "PLATFORM.RATE_LIMIT_EXCEEDED": "wait a moment and run the command again",
     "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED": "too many uploads in flight; run fewer at once",
 }
+
+
+def error_json(err: KomboError) -> dict[str, Any]:
+    """The `error` object of kombo's JSON output: Kombo's own envelope where it sent one."""
+    api = err if isinstance(err, ApiError) else None
+    return {
+        "code": api.code if api else err.local_code,
+        "title": api.title if api else None,
+        "message": err.message,
+        "log_url": api.log_url if api else None,
+        "http_status": api.http_status if api else None,
+        "hint": err.hint,
+        "exit_code": int(err.exit_code),
+        "attempts": err.attempts,
+    }

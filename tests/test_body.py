@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kombo_cli.body import AttachmentBody, base64_length
 from kombo_cli.errors import UsageError
-from kombo_cli.files import inspect_local_file
+from kombo_cli.upload.body import AttachmentBody, base64_length
+from kombo_cli.upload.files import inspect_local_file
 
 FIELDS = {"name": "Frank Doe CV.pdf", "type": "CV", "content_type": "application/pdf"}
 

@@ -9,23 +9,23 @@ import base64
 import hashlib
 import json
 import os
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import (
+from tests.helpers import (
     API_KEY,
     CANDIDATE_ID,
     INTEGRATION_ID,
     KOMBO_EXECUTABLE,
     clean_env,
     dead_server_env,
+    interrupt_kombo,
     make_docx,
     make_pdf,
     run_kombo,
+    run_kombo_process,
 )
 from tests.kombo_server import KomboServer, ScriptedResponse, error_envelope
 
@@ -334,7 +334,7 @@ def test_exit_2_for_files_that_cannot_be_attached(
     server_env: dict[str, str], kombo_server: KomboServer, tmp_path: Path, make, message: str
 ) -> None:
     path = make(tmp_path)
-    result = run_kombo("attach", CANDIDATE_ID, str(path), env=server_env, timeout=20)
+    result = run_kombo_process("attach", CANDIDATE_ID, str(path), env=server_env, timeout=20)
 
     assert result.returncode == 2
     assert message in result.stderr
@@ -631,23 +631,16 @@ def test_exit_130_on_ctrl_c_during_an_upload(
     kombo_server: KomboServer, server_env: dict[str, str], sample_file
 ) -> None:
     kombo_server.queue(ScriptedResponse(delay_s=30, store=True))
-    process = subprocess.Popen(
-        [str(KOMBO_EXECUTABLE), "attach", CANDIDATE_ID, str(sample_file("cv.pdf"))],
-        env=clean_env(server_env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    result = interrupt_kombo(
+        "attach",
+        CANDIDATE_ID,
+        str(sample_file("cv.pdf")),
+        env=server_env,
+        when=lambda: kombo_server.wait_for_requests(1, timeout=20),
     )
-    try:
-        kombo_server.wait_for_requests(1, timeout=20)
-        time.sleep(0.2)
-        process.send_signal(signal.SIGINT)
-        _stdout, stderr = process.communicate(timeout=20)
-    finally:
-        process.kill()
-    text = stderr.decode()
-    assert process.returncode == 130
-    assert "Interrupted while attaching" in text
-    assert_no_traceback(text)
+    assert result.returncode == 130
+    assert "Interrupted while attaching" in result.stderr
+    assert_no_traceback(result.stderr)
 
 
 # -- dotenv discovery -------------------------------------------------------------------------

@@ -19,7 +19,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from kombo_cli.sandbox import fixtures
-from tests.conftest import API_KEY, CANDIDATE_ID, INTEGRATION_ID, make_pdf, run_kombo
+from tests.helpers import (
+    API_KEY,
+    CANDIDATE_ID,
+    INTEGRATION_ID,
+    interrupt_kombo,
+    make_pdf,
+    run_kombo,
+)
 from tests.kombo_server import KomboServer, RecordedRequest, ScriptedResponse, error_envelope
 
 FRANK_ID = fixtures.FRANK_DOE_ID
@@ -931,30 +938,21 @@ def test_dry_run_with_resolve_shows_what_skip_existing_would_skip(
 
 
 def test_ctrl_c_in_a_batch_names_the_uploads_being_sent_and_sums_up(tmp_path: Path) -> None:
-    import signal
-    import subprocess
-    import time
-
-    from tests.conftest import KOMBO_EXECUTABLE, clean_env
-
     files = write_pdfs(tmp_path, 4)
     with KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID, latency_s=3) as server:
-        process = subprocess.Popen(
-            [str(KOMBO_EXECUTABLE), "attach", CANDIDATE_ID, *map(str, files), "-j", "2"],
-            env=clean_env(env_for(server)),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        result = interrupt_kombo(
+            "attach",
+            CANDIDATE_ID,
+            *map(str, files),
+            "-j",
+            "2",
+            env=env_for(server),
+            when=lambda: server.wait_for_requests(2, timeout=20),
+            settle_s=0.3,
         )
-        try:
-            server.wait_for_requests(2, timeout=20)
-            time.sleep(0.3)
-            process.send_signal(signal.SIGINT)
-            _stdout, stderr = process.communicate(timeout=20)
-        finally:
-            process.kill()
 
-    assert process.returncode == 130
+    stderr = result.stderr
+    assert result.returncode == 130
     assert "0 attached, 0 failed" in stderr
     assert "Error: Interrupted with 2 uploads being sent (" in stderr
     assert "--skip-existing" in stderr

@@ -16,15 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import (
+from tests.helpers import (
     API_KEY,
     CANDIDATE_ID,
     INTEGRATION_ID,
     KOMBO_EXECUTABLE,
     clean_env,
+    interrupt_kombo,
     make_pdf,
     make_png,
     run_kombo,
+    start_kombo,
 )
 from tests.kombo_server import KomboServer, ScriptedResponse, StoredAttachment, error_envelope
 
@@ -68,26 +70,6 @@ def spool_root(tmp_path: Path) -> Path:
     folder = tmp_path / "tmpdir"
     folder.mkdir()
     return folder
-
-
-def start_kombo(*args: str, env: dict[str, str], stdin: bytes) -> subprocess.Popen[bytes]:
-    """Start the installed kombo with `stdin` waiting in a real pipe (closed after it)."""
-    assert len(stdin) < 60_000, "larger inputs would block on the pipe buffer"
-    read_end, write_end = os.pipe()
-    try:
-        os.write(write_end, stdin)
-    finally:
-        os.close(write_end)
-    try:
-        return subprocess.Popen(
-            [str(KOMBO_EXECUTABLE), *args],
-            stdin=read_end,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=clean_env(env),
-        )
-    finally:
-        os.close(read_end)
 
 
 # -- standard input ---------------------------------------------------------------------------
@@ -376,7 +358,12 @@ def test_ctrl_c_during_a_stdin_upload_removes_the_spool(
     kombo_server: KomboServer, server_env: dict[str, str], spool_root: Path
 ) -> None:
     kombo_server.queue(ScriptedResponse(delay_s=30, store=True))
-    process = start_kombo(
+
+    def upload_started_with_a_spool() -> None:
+        kombo_server.wait_for_requests(1, timeout=20)
+        assert any(p.name.startswith("kombo-stdin-") for p in spool_root.iterdir())
+
+    result = interrupt_kombo(
         "attach",
         CANDIDATE_ID,
         "-",
@@ -384,20 +371,14 @@ def test_ctrl_c_during_a_stdin_upload_removes_the_spool(
         "cv.pdf",
         env={**server_env, "TMPDIR": str(spool_root)},
         stdin=make_pdf(),
+        when=upload_started_with_a_spool,
+        settle_s=0.1,
     )
-    try:
-        kombo_server.wait_for_requests(1, timeout=20)
-        assert any(p.name.startswith("kombo-stdin-") for p in spool_root.iterdir())
-        time.sleep(0.1)
-        process.send_signal(signal.SIGINT)
-        _stdout, stderr = process.communicate(timeout=20)
-    finally:
-        process.kill()
 
-    assert process.returncode == 130
-    assert "Error: Interrupted while attaching" in stderr.decode()
-    assert f"kombo attachments list {CANDIDATE_ID}" in stderr.decode()
-    assert_no_traceback(stderr.decode())
+    assert result.returncode == 130
+    assert "Error: Interrupted while attaching" in result.stderr
+    assert f"kombo attachments list {CANDIDATE_ID}" in result.stderr
+    assert_no_traceback(result.stderr)
     assert list(spool_root.iterdir()) == []
 
 

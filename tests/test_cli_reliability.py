@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
-import signal
-import subprocess
 import time
 
-from tests.conftest import (
+from tests.helpers import (
     API_KEY,
     CANDIDATE_ID,
     INTEGRATION_ID,
-    KOMBO_EXECUTABLE,
-    clean_env,
+    interrupt_kombo,
     make_pdf,
-    run_kombo,
+    run_kombo_process,
 )
 from tests.kombo_server import KomboServer, ScriptedResponse, error_envelope
 
@@ -40,7 +37,7 @@ def test_a_429_with_retry_after_1_waits_about_a_second_then_succeeds(
         ScriptedResponse(status=429, body=RATE_LIMITED, headers={"Retry-After": "1"})
     )
     started = time.monotonic()
-    result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=server_env)
+    result = run_kombo_process("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=server_env)
     elapsed = time.monotonic() - started
 
     assert result.returncode == 0, result.stderr
@@ -58,7 +55,9 @@ def test_quiet_hides_retry_notices(
     kombo_server.queue(
         ScriptedResponse(status=503, headers={"retry-after-ms": "10"}),
     )
-    result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), "-q", env=server_env)
+    result = run_kombo_process(
+        "attach", CANDIDATE_ID, str(sample_file("cv.pdf")), "-q", env=server_env
+    )
 
     assert result.returncode == 0
     assert result.stderr == ""
@@ -70,7 +69,7 @@ def test_giving_up_reports_the_attempts_in_json(
 ) -> None:
     for _ in range(2):
         kombo_server.queue(ScriptedResponse(status=503, headers={"retry-after-ms": "10"}))
-    result = run_kombo(
+    result = run_kombo_process(
         "attach",
         CANDIDATE_ID,
         str(sample_file("cv.pdf")),
@@ -94,7 +93,7 @@ def test_a_slow_server_ends_in_exit_6_and_says_the_outcome_is_unknown(
     # The upload is never answered in time, and neither is the listing that would tell.
     kombo_server.queue(ScriptedResponse(delay_s=8), ScriptedResponse(delay_s=8))
     started = time.monotonic()
-    result = run_kombo(
+    result = run_kombo_process(
         "attach",
         CANDIDATE_ID,
         str(sample_file("cv.pdf")),
@@ -124,25 +123,20 @@ def test_ctrl_c_while_waiting_to_retry_exits_130_and_says_nothing_was_stored(
     kombo_server.queue(
         ScriptedResponse(status=429, body=RATE_LIMITED, headers={"Retry-After": "30"})
     )
-    process = subprocess.Popen(
-        [str(KOMBO_EXECUTABLE), "attach", CANDIDATE_ID, str(sample_file("cv.pdf"))],
-        env=clean_env(server_env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    result = interrupt_kombo(
+        "attach",
+        CANDIDATE_ID,
+        str(sample_file("cv.pdf")),
+        env=server_env,
+        when=lambda: kombo_server.wait_for_requests(1, timeout=20),
+        settle_s=0.5,
     )
-    try:
-        kombo_server.wait_for_requests(1, timeout=20)
-        time.sleep(0.5)
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=20)
-    finally:
-        process.kill()
-    text = stderr.decode()
-    assert process.returncode == 130
+    text = result.stderr
+    assert result.returncode == 130
     assert "Error: Interrupted while waiting to retry " in text
     assert "cv.pdf; it was not stored." in text
     assert "Traceback" not in text
-    assert stdout == b""
+    assert result.stdout == ""
     assert len(kombo_server.requests) == 1
 
 
@@ -152,7 +146,7 @@ def test_the_debug_log_of_a_retried_upload_masks_the_key_and_never_shows_the_fil
     content = make_pdf() * 50
     path = sample_file("cv.pdf", content)
     kombo_server.queue(ScriptedResponse(status=502, store=True))
-    result = run_kombo("attach", CANDIDATE_ID, str(path), "-vv", "--json", env=server_env)
+    result = run_kombo_process("attach", CANDIDATE_ID, str(path), "-vv", "--json", env=server_env)
 
     assert result.returncode == 0, result.stderr
     assert_clean(result.stdout, result.stderr, file_bytes=content)
@@ -171,7 +165,9 @@ def test_a_redirect_to_another_host_is_not_followed_with_the_key(
     with KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID) as elsewhere:
         location = f"{elsewhere.base_url}/ats/candidates/{CANDIDATE_ID}/attachments"
         kombo_server.queue(ScriptedResponse(status=307, headers={"Location": location}))
-        result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=server_env)
+        result = run_kombo_process(
+            "attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=server_env
+        )
 
         assert result.returncode == 6
         assert "a redirect to" in result.stderr

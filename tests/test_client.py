@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from kombo_cli.attach import plan_attachment, upload
-from kombo_cli.client import KomboClient
+from kombo_cli.api.client import KomboClient
+from kombo_cli.api.targets import Target
 from kombo_cli.errors import ApiError, ExitCode, NetworkError
-from kombo_cli.targets import Target
-from tests.conftest import API_KEY, INTEGRATION_ID, make_pdf
+from kombo_cli.upload.plan import plan_attachment
+from tests.helpers import API_KEY, INTEGRATION_ID, make_pdf
 from tests.kombo_server import KomboServer, ScriptedResponse
 
 
@@ -27,7 +27,7 @@ def client_for(server: KomboServer, **kwargs: float) -> KomboClient:
 
 def send(server: KomboServer, pdf: str, **kwargs: float):  # type: ignore[no-untyped-def]
     plan = plan_attachment(Target.parse("C1", application=False), pdf, attachment_type="CV")
-    return upload(client_for(server, **kwargs), plan)
+    return client_for(server, **kwargs).add_attachment(plan.target, plan.body())
 
 
 def test_netrc_credentials_never_replace_the_bearer_key(

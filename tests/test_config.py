@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import (
+from tests.helpers import (
     API_KEY,
     CANDIDATE_ID,
     INTEGRATION_ID,
@@ -354,7 +354,7 @@ def test_doctor_judges_the_integration(
     "value", ["ab${HOME}c", "it's", "back\\slash", 'q"uote', "mix ' \" ${X} \\ end", "é ünïcode"]
 )
 def test_stored_values_round_trip_exactly(tmp_path: Path, value: str) -> None:
-    from kombo_cli.config_store import ConfigStore
+    from kombo_cli.config.store import ConfigStore
 
     store = ConfigStore(tmp_path)
     store.set("default", "KOMBO_BASE_URL", value)

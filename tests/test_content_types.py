@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from kombo_cli.content_types import (
+from kombo_cli.errors import UsageError
+from kombo_cli.upload.content_types import (
     KOMBO_CONTENT_TYPE_PATTERN,
     guess_content_type,
     sniff_content_type,
     validate_content_type,
 )
-from kombo_cli.errors import UsageError
-from tests.conftest import make_docx, make_gif, make_jpeg, make_odt, make_pdf, make_png
+from tests.helpers import make_docx, make_gif, make_jpeg, make_odt, make_pdf, make_png
 
 
 @pytest.mark.parametrize(
@@ -127,7 +127,7 @@ def test_no_warning_when_content_agrees(name: str, head: bytes) -> None:
 
 
 def test_every_table_entry_matches_kombos_pattern() -> None:
-    from kombo_cli.content_types import _TYPES_BY_EXTENSION
+    from kombo_cli.upload.content_types import _TYPES_BY_EXTENSION
 
     for content_type in _TYPES_BY_EXTENSION.values():
         assert KOMBO_CONTENT_TYPE_PATTERN.fullmatch(content_type), content_type

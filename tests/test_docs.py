@@ -28,7 +28,7 @@ def test_the_cli_reference_is_up_to_date() -> None:
 def test_the_reference_covers_every_command_and_option() -> None:
     import typer
 
-    from kombo_cli.cli import app
+    from kombo_cli.app import app
 
     text = (DOCS / "cli.md").read_text(encoding="utf-8")
     root = typer.main.get_command(app)

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from kombo_cli.errors import ExitCode, exit_code_for_api_error
-from tests.conftest import (
+from tests.helpers import (
     API_KEY,
     CANDIDATE_ID,
     INTEGRATION_ID,
     KOMBO_EXECUTABLE,
     clean_env,
     make_pdf,
-    run_kombo,
+    run_kombo_process,
 )
 from tests.kombo_server import KomboServer, ScriptedResponse
 from tests.test_cli_attach import _run_on_a_terminal
@@ -44,7 +44,9 @@ def test_credentials_with_non_ascii_or_spaces_are_a_config_error(
 ) -> None:
     env = {**server_env, variable: value}
     for extra in ([], ["--dry-run"]):
-        result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), *extra, env=env)
+        result = run_kombo_process(
+            "attach", CANDIDATE_ID, str(sample_file("cv.pdf")), *extra, env=env
+        )
         assert result.returncode == 3, result.stderr
         assert f"The {'API key' if 'KEY' in variable else 'integration id'} from {variable}" in (
             result.stderr
@@ -94,10 +96,10 @@ def test_a_file_name_that_is_not_utf8(
     path = Path(os.fsdecode(bytes(tmp_path) + b"/\xffcv.pdf"))
     path.write_bytes(make_pdf())
 
-    named = run_kombo(
+    named = run_kombo_process(
         "attach", CANDIDATE_ID, str(path), "--name", "cv.pdf", "--json", env=server_env
     )
-    unnamed = run_kombo("attach", CANDIDATE_ID, str(path), env=server_env)
+    unnamed = run_kombo_process("attach", CANDIDATE_ID, str(path), env=server_env)
 
     assert named.returncode == 0, named.stderr
     assert json.loads(named.stdout)["file"].endswith("/\\xffcv.pdf")
@@ -124,7 +126,7 @@ def test_control_characters_from_kombo_never_reach_the_terminal(
             },
         )
     )
-    result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=server_env)
+    result = run_kombo_process("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=server_env)
 
     assert result.returncode == 5
     assert result.stderr.splitlines()[0] == "Error: Bad input \\u202eexe.pdf"
@@ -134,7 +136,7 @@ def test_control_characters_from_kombo_never_reach_the_terminal(
 def test_a_file_argument_with_escape_sequences_is_shown_escaped(
     server_env: dict[str, str], kombo_server: KomboServer
 ) -> None:
-    result = run_kombo("attach", CANDIDATE_ID, "nope\x1b[2J.pdf", env=server_env)
+    result = run_kombo_process("attach", CANDIDATE_ID, "nope\x1b[2J.pdf", env=server_env)
 
     assert result.returncode == 2
     assert result.stderr.splitlines()[0] == "Error: File not found: nope\\x1b[2J.pdf."
@@ -185,7 +187,9 @@ def test_dotenv_quirks(
 ) -> None:
     (tmp_path / ".env").write_text(content, encoding="utf-8")
     env = {"KOMBO_BASE_URL": kombo_server.base_url}
-    result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=env, cwd=tmp_path)
+    result = run_kombo_process(
+        "attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=env, cwd=tmp_path
+    )
 
     assert result.returncode == expected_code, result.stderr
     if expected_code == 3:
@@ -211,7 +215,7 @@ def test_a_deleted_current_directory_does_not_matter(
 
 
 def test_an_env_file_that_is_a_directory_is_a_config_error(sample_file, tmp_path: Path) -> None:
-    result = run_kombo(
+    result = run_kombo_process(
         "attach", CANDIDATE_ID, str(sample_file("cv.pdf")), "--env-file", str(tmp_path)
     )
 
@@ -224,7 +228,7 @@ def test_an_env_file_that_is_a_directory_is_a_config_error(sample_file, tmp_path
 )
 def test_malformed_base_urls_are_config_errors(sample_file, url: str) -> None:
     env = {"KOMBO_API_KEY": API_KEY, "KOMBO_INTEGRATION_ID": INTEGRATION_ID, "KOMBO_BASE_URL": url}
-    result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=env)
+    result = run_kombo_process("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=env)
 
     assert result.returncode == 3, result.stderr
     assert "The base URL from KOMBO_BASE_URL" in result.stderr
@@ -236,7 +240,7 @@ def test_an_unreachable_proxy_is_not_reported_as_a_possibly_stored_upload(sample
         "KOMBO_INTEGRATION_ID": INTEGRATION_ID,
         "HTTPS_PROXY": "http://user:proxy-password@127.0.0.1:9",
     }
-    result = run_kombo(
+    result = run_kombo_process(
         "attach", CANDIDATE_ID, str(sample_file("cv.pdf")), "--retries", "0", env=env
     )
 
@@ -276,7 +280,9 @@ def test_a_500_after_the_upload_was_stored_is_confirmed_by_listing(
             status=500, body=error_envelope("Oops.", code="PLATFORM.UNKNOWN_ERROR"), store=True
         )
     )
-    result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), "--json", env=server_env)
+    result = run_kombo_process(
+        "attach", CANDIDATE_ID, str(sample_file("cv.pdf")), "--json", env=server_env
+    )
 
     assert result.returncode == 0, result.stderr
     assert len(kombo_server.attachments) == 1

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 
-import pytest
-
-from kombo_cli import __version__, cli
+from kombo_cli import __version__
 from kombo_cli.errors import EXIT_CODE_LABELS
-from tests.conftest import API_KEY, run_kombo
+from tests.helpers import API_KEY, run_kombo, run_kombo_process
 
 
 def test_version_prints_the_package_version() -> None:
-    result = run_kombo("--version")
+    result = run_kombo_process("--version")
     assert (result.returncode, result.stdout, result.stderr) == (0, f"kombo {__version__}\n", "")
 
 
@@ -31,7 +30,7 @@ def test_version_does_not_import_heavy_libraries() -> None:
 
 
 def test_help_lists_the_command_and_the_exit_codes() -> None:
-    result = run_kombo("--help")
+    result = run_kombo_process("--help")
     assert result.returncode == 0
     assert "attach" in result.stdout
     text = " ".join(result.stdout.split())
@@ -53,55 +52,47 @@ def test_python_dash_m_runs_the_same_app() -> None:
     assert result.stdout == f"kombo {__version__}\n"
 
 
-def _explode(*_args: object, **_kwargs: object) -> None:
-    raise RuntimeError(f"something internal mentioning {API_KEY}")
+class _ExplodingStdin(io.TextIOWrapper):
+    """Standard input that fails the way only a bug would, naming the key in its message."""
+
+    def __init__(self) -> None:
+        super().__init__(io.BytesIO(b""), encoding="utf-8")
+
+    @property
+    def buffer(self) -> io.BufferedReader:
+        raise RuntimeError(f"something internal mentioning {API_KEY}")
 
 
-def test_unexpected_errors_exit_1_with_one_line_and_no_traceback(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path
-) -> None:
-    monkeypatch.setenv("KOMBO_API_KEY", API_KEY)
-    monkeypatch.setenv("KOMBO_INTEGRATION_ID", "test:1")
-    monkeypatch.setattr("kombo_cli.commands.attach.resolve_settings", _explode)
-    (tmp_path / "cv.pdf").write_bytes(b"%PDF-1.4")
+CREDENTIALS = {"KOMBO_API_KEY": API_KEY, "KOMBO_INTEGRATION_ID": "test:1"}
+READ_STDIN = ["attach", "X", "-", "--name", "cv.pdf", "--base-url", "http://127.0.0.1:9/v1"]
 
-    code = cli.run(["attach", "X", str(tmp_path / "cv.pdf")])
 
-    captured = capsys.readouterr()
-    assert code == 1
-    assert captured.err.splitlines()[0] == (
+def test_unexpected_errors_exit_1_with_one_line_and_no_traceback() -> None:
+    result = run_kombo(*READ_STDIN, env=CREDENTIALS, stdin_stream=_ExplodingStdin())
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (
         "Error: kombo hit an unexpected internal error (RuntimeError)."
     )
-    assert "Traceback" not in captured.err
-    assert API_KEY not in captured.err + captured.out
+    assert "Traceback" not in result.stderr
+    assert API_KEY not in result.stderr + result.stdout
 
 
-def test_unexpected_errors_still_print_a_json_error_with_json(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path
-) -> None:
-    monkeypatch.setattr("kombo_cli.commands.attach.resolve_settings", _explode)
+def test_unexpected_errors_still_print_a_json_error_with_json() -> None:
+    result = run_kombo(*READ_STDIN, "--json", env=CREDENTIALS, stdin_stream=_ExplodingStdin())
 
-    code = cli.run(["attach", "X", str(tmp_path / "cv.pdf"), "--json"])
-
-    payload = json.loads(capsys.readouterr().out)
-    assert code == 1
+    payload = json.loads(result.stdout)
+    assert result.returncode == 1
     assert payload["error"]["code"] == "CLI.INTERNAL"
     assert payload["error"]["exit_code"] == 1
 
 
-def test_kombo_debug_shows_the_traceback_with_the_key_masked(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path
-) -> None:
-    monkeypatch.setenv("KOMBO_DEBUG", "1")
-    monkeypatch.setenv("KOMBO_API_KEY", API_KEY)
-    monkeypatch.setenv("KOMBO_INTEGRATION_ID", "test:1")
-    (tmp_path / "cv.pdf").write_bytes(b"%PDF-1.4")
-    monkeypatch.setattr("kombo_cli.delivery.upload", _explode)
+def test_kombo_debug_shows_the_traceback_with_the_key_masked() -> None:
+    result = run_kombo(
+        *READ_STDIN, env={**CREDENTIALS, "KOMBO_DEBUG": "1"}, stdin_stream=_ExplodingStdin()
+    )
 
-    code = cli.run(["attach", "X", str(tmp_path / "cv.pdf"), "--base-url", "http://127.0.0.1:9"])
-
-    captured = capsys.readouterr()
-    assert code == 1
-    assert "Traceback" in captured.err
-    assert "RuntimeError: something internal mentioning ks_test_…" in captured.err
-    assert API_KEY not in captured.err + captured.out
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert "RuntimeError: something internal mentioning ks_test_…" in result.stderr
+    assert API_KEY not in result.stderr + result.stdout

@@ -10,19 +10,17 @@ from typing import Any
 
 import pytest
 
-from kombo_cli import manifest as manifest_module
 from kombo_cli.errors import ExitCode, UsageError
-from kombo_cli.manifest import (
-    COLUMNS,
+from kombo_cli.upload import manifest_file
+from kombo_cli.upload.manifest import (
     MAX_KEPT_PROBLEMS,
-    MAX_ROW_CHARS,
     ManifestCheck,
-    ManifestEntry,
-    ManifestRow,
-    RowProblem,
     open_manifest,
     validate_manifest,
 )
+from kombo_cli.upload.manifest_file import MAX_ROW_CHARS
+from kombo_cli.upload.manifest_rows import COLUMNS, ManifestEntry
+from kombo_cli.upload.request import AttachRequest, RowProblem
 
 CANDIDATE = "GRKdd9dibYKKCrmGRSMJf3wu"
 APPLICATION = "B8xnDm6zpCHQ2b8ykN9hGF9v"
@@ -43,10 +41,10 @@ def read_all(path: Path) -> list[ManifestEntry]:
         return list(manifest)
 
 
-def only_row(path: Path) -> ManifestRow:
+def only_row(path: Path) -> AttachRequest:
     entries = read_all(path)
     assert len(entries) == 1, entries
-    assert isinstance(entries[0], ManifestRow), entries[0]
+    assert isinstance(entries[0], AttachRequest), entries[0]
     return entries[0]
 
 
@@ -88,36 +86,33 @@ def test_csv_rows_with_every_column(tmp_path: Path) -> None:
         ",,jane@example.com,/abs/other.txt,,other,,text/plain,{}",
     )
     first, second, third = read_all(path)
-    assert first == ManifestRow(
+    assert first == AttachRequest(
         line=2,
         target_kind="candidate",
         target_value=CANDIDATE,
         file=str(tmp_path / "cv.pdf"),
-        file_text="cv.pdf",
         url=None,
         type="CV",
         name="Jane Doe CV.pdf",
         content_type="application/pdf",
         remote_fields={"greenhouse": {"post_headers": {"On-Behalf-Of": "123"}}},
     )
-    assert second == ManifestRow(
+    assert second == AttachRequest(
         line=3,
         target_kind="application",
         target_value=APPLICATION,
         file=None,
-        file_text=None,
         url="https://files.example.com/letter.docx",
         type="COVER_LETTER",
         name=None,
         content_type=None,
         remote_fields=None,
     )
-    assert third == ManifestRow(
+    assert third == AttachRequest(
         line=4,
         target_kind="email",
         target_value="jane@example.com",
         file="/abs/other.txt",
-        file_text="/abs/other.txt",
         url=None,
         type="OTHER",
         name=None,
@@ -127,7 +122,7 @@ def test_csv_rows_with_every_column(tmp_path: Path) -> None:
     with open_manifest(path) as manifest:
         assert manifest.format == "csv"
         assert manifest.path == path
-        assert manifest.columns == COLUMNS
+        assert validate_manifest(path).rows == 3
 
 
 def test_csv_header_may_list_columns_in_any_order_and_only_some(tmp_path: Path) -> None:
@@ -165,36 +160,33 @@ def test_jsonl_rows_with_every_key(tmp_path: Path) -> None:
         },
     )
     first, second, third = read_all(path)
-    assert first == ManifestRow(
+    assert first == AttachRequest(
         line=1,
         target_kind="candidate",
         target_value=CANDIDATE,
         file=str(tmp_path / "cv.pdf"),
-        file_text="cv.pdf",
         url=None,
         type="CV",
         name="Jane Doe CV.pdf",
         content_type="application/pdf",
         remote_fields={"workable": {"on_behalf_of_user_remote_id": "u-42"}},
     )
-    assert second == ManifestRow(
+    assert second == AttachRequest(
         line=2,
         target_kind="application",
         target_value=APPLICATION,
         file=None,
-        file_text=None,
         url="https://example.com/x.pdf",
         type="COVER_LETTER",
         name=None,
         content_type=None,
         remote_fields=None,
     )
-    assert third == ManifestRow(
+    assert third == AttachRequest(
         line=3,
         target_kind="email",
         target_value="jane@example.com",
         file="/abs/other.txt",
-        file_text="/abs/other.txt",
         url=None,
         type=None,
         name=None,
@@ -203,7 +195,7 @@ def test_jsonl_rows_with_every_key(tmp_path: Path) -> None:
     )
     with open_manifest(path) as manifest:
         assert manifest.format == "jsonl"
-        assert manifest.columns == ()
+        assert validate_manifest(path).rows == 3
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".ndjson", ".JSONL"])
@@ -228,7 +220,7 @@ def test_crlf_line_endings(tmp_path: Path) -> None:
     )
     entries = read_all(path)
     assert [entry.line for entry in entries] == [2, 3, 5]
-    assert isinstance(entries[2], ManifestRow) and entries[2].name == "C"
+    assert isinstance(entries[2], AttachRequest) and entries[2].name == "C"
     jsonl = write(tmp_path / "m.jsonl", '{"email":"a@b.c","file":"x"}\r\n\r\n{"email":"d"}\r\n')
     assert [entry.line for entry in read_all(jsonl)] == [1, 3]
 
@@ -263,7 +255,7 @@ def test_format_by_extension_or_first_character(
     with open_manifest(write(tmp_path / name, content)) as manifest:
         assert manifest.format == expected
         entries = list(manifest)
-    assert len(entries) == 1 and isinstance(entries[0], ManifestRow), entries
+    assert len(entries) == 1 and isinstance(entries[0], AttachRequest), entries
     assert entries[0].target_value == "a@b.c"
 
 
@@ -311,13 +303,13 @@ def test_relative_files_resolve_against_the_manifest_folder(
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     rows = read_all(path)
-    assert [(row.file, row.file_text) for row in rows if isinstance(row, ManifestRow)] == [
-        (str(folder / "cv.pdf"), "cv.pdf"),
-        (str(folder / "docs" / "letter.pdf"), "docs/letter.pdf"),
-        (str(folder / "dot.pdf"), "./dot.pdf"),
-        (str(folder) + "/../up.pdf", "../up.pdf"),
-        ("/abs/file.pdf", "/abs/file.pdf"),
-        (str(folder / "~" / "home.pdf"), "~/home.pdf"),
+    assert [row.file for row in rows if isinstance(row, AttachRequest)] == [
+        str(folder / "cv.pdf"),
+        str(folder / "docs" / "letter.pdf"),
+        str(folder / "dot.pdf"),
+        str(folder) + "/../up.pdf",
+        "/abs/file.pdf",
+        str(folder / "~" / "home.pdf"),
     ]
 
 
@@ -341,12 +333,12 @@ def test_empty_cells_and_missing_trailing_cells_are_absent(tmp_path: Path) -> No
         f"{CANDIDATE},,,cv.pdf",
     )
     rows = read_all(path)
-    assert len(rows) == 3 and all(isinstance(row, ManifestRow) for row in rows), rows
+    assert len(rows) == 3 and all(isinstance(row, AttachRequest) for row in rows), rows
     for row in rows:
-        assert isinstance(row, ManifestRow)
+        assert isinstance(row, AttachRequest)
         assert row.type is None and row.name is None
         assert row.content_type is None and row.remote_fields is None
-    assert isinstance(rows[1], ManifestRow) and rows[1].target_kind == "application"
+    assert isinstance(rows[1], AttachRequest) and rows[1].target_kind == "application"
 
 
 def test_empty_json_strings_are_absent(tmp_path: Path) -> None:
@@ -365,7 +357,7 @@ def test_rows_with_only_empty_cells_and_blank_lines_are_skipped(tmp_path: Path) 
     )
     entries = read_all(path)
     assert [entry.line for entry in entries] == [7]
-    assert isinstance(entries[0], ManifestRow)
+    assert isinstance(entries[0], AttachRequest)
 
 
 def test_whitespace_around_values_is_stripped_but_not_inside(tmp_path: Path) -> None:
@@ -377,7 +369,7 @@ def test_whitespace_around_values_is_stripped_but_not_inside(tmp_path: Path) -> 
     )
     row = only_row(path)
     assert row.target_value == CANDIDATE
-    assert row.file_text == "my cv.pdf" and row.file == str(tmp_path / "my cv.pdf")
+    assert row.file == str(tmp_path / "my cv.pdf")
     assert row.type == "COVER_LETTER"
     assert row.name == "Jane   Doe  CV.pdf"
     assert row.content_type == "application/pdf"
@@ -500,7 +492,7 @@ def test_csv_row_problems(tmp_path: Path, row: str, message: str | None) -> None
     path = csv_manifest(tmp_path, CSV_HEADER, good, row, good)
     entries = read_all(path)
     assert [entry.line for entry in entries] == [2, 3, 4]
-    assert isinstance(entries[0], ManifestRow) and isinstance(entries[2], ManifestRow)
+    assert isinstance(entries[0], AttachRequest) and isinstance(entries[2], AttachRequest)
     problem = entries[1]
     assert isinstance(problem, RowProblem), problem
     assert problem.message.endswith(".") and "\n" not in problem.message
@@ -608,7 +600,7 @@ def test_jsonl_row_problems(tmp_path: Path, line: Any, message: str | None) -> N
     path = jsonl_manifest(tmp_path, good, "", line, "   ", good)
     entries = read_all(path)
     assert [entry.line for entry in entries] == [1, 3, 5]
-    assert isinstance(entries[0], ManifestRow) and isinstance(entries[2], ManifestRow)
+    assert isinstance(entries[0], AttachRequest) and isinstance(entries[2], AttachRequest)
     problem = entries[1]
     assert isinstance(problem, RowProblem), problem
     assert problem.message.endswith(".") and "\n" not in problem.message
@@ -629,8 +621,8 @@ def test_valid_ids_emails_and_urls(tmp_path: Path) -> None:
         {"email": "a@b", "url": "http://user:pw@[::1]:8080/x"},
     )
     entries = read_all(path)
-    assert all(isinstance(entry, ManifestRow) for entry in entries), problems_of(entries)
-    assert [entry.target_kind for entry in entries if isinstance(entry, ManifestRow)] == [
+    assert all(isinstance(entry, AttachRequest) for entry in entries), problems_of(entries)
+    assert [entry.target_kind for entry in entries if isinstance(entry, AttachRequest)] == [
         "candidate",
         "application",
         "email",
@@ -653,14 +645,14 @@ def test_line_numbers_after_quoted_multi_line_cells(tmp_path: Path) -> None:
     entries = read_all(path)
     assert [entry.line for entry in entries] == [2, 6, 7, 11, 12]
     first = entries[0]
-    assert isinstance(first, ManifestRow) and first.remote_fields == {"a": 1, "b": 2}
+    assert isinstance(first, AttachRequest) and first.remote_fields == {"a": 1, "b": 2}
     assert problems_of(entries) == [
         (6, TARGET_MESSAGE),
         (7, "remote_fields must be a JSON object, not an array."),
         (11, SOURCE_MESSAGE),
     ]
     last = entries[-1]
-    assert isinstance(last, ManifestRow) and last.file_text == "d.pdf"
+    assert isinstance(last, AttachRequest) and Path(last.file or "").name == "d.pdf"
 
 
 def test_line_numbers_after_blank_jsonl_lines(tmp_path: Path) -> None:
@@ -708,7 +700,7 @@ def test_a_csv_parse_error_does_not_stop_the_rows_after_it(tmp_path: Path) -> No
     entries = read_all(path)
     assert [entry.line for entry in entries] == [2, 3]
     assert isinstance(entries[0], RowProblem)
-    assert isinstance(entries[1], ManifestRow) and entries[1].file_text == "b.pdf"
+    assert isinstance(entries[1], AttachRequest) and Path(entries[1].file or "").name == "b.pdf"
 
 
 def test_invalid_utf8_in_a_row_is_a_row_problem(tmp_path: Path) -> None:
@@ -727,7 +719,7 @@ def test_invalid_utf8_in_a_row_is_a_row_problem(tmp_path: Path) -> None:
         (2, "the row is not valid UTF-8 text; save the manifest as UTF-8."),
         (3, "line 4 of the row is not valid UTF-8 text; save the manifest as UTF-8."),
     ]
-    assert isinstance(entries[-1], ManifestRow) and entries[-1].line == 5
+    assert isinstance(entries[-1], AttachRequest) and entries[-1].line == 5
     jsonl = write(
         tmp_path / "m.jsonl",
         b'{"email": "a@b.c", "file": "\xc3"}\n{"email": "a@b.c", "file": "\xc3\xa9"}\n',
@@ -736,7 +728,7 @@ def test_invalid_utf8_in_a_row_is_a_row_problem(tmp_path: Path) -> None:
     assert problems_of(entries) == [
         (1, "the row is not valid UTF-8 text; save the manifest as UTF-8."),
     ]
-    assert isinstance(entries[1], ManifestRow) and entries[1].file_text == "é"
+    assert isinstance(entries[1], AttachRequest) and Path(entries[1].file or "").name == "é"
 
 
 def test_a_row_longer_than_the_limit_is_a_problem_and_reading_goes_on(tmp_path: Path) -> None:
@@ -780,9 +772,9 @@ def test_line_count_stays_right_around_the_row_limit(
     )
     entries = read_all(path)
     assert [entry.line for entry in entries] == [1, 2, 4]
-    assert isinstance(entries[1], ManifestRow) and entries[1].file_text == "next"
-    assert isinstance(entries[2], ManifestRow) and entries[2].file_text == "last"
-    assert isinstance(entries[0], ManifestRow) == (extra <= 0)
+    assert isinstance(entries[1], AttachRequest) and Path(entries[1].file or "").name == "next"
+    assert isinstance(entries[2], AttachRequest) and Path(entries[2].file or "").name == "last"
+    assert isinstance(entries[0], AttachRequest) == (extra <= 0)
 
 
 def test_a_problem_in_one_row_is_reported_once(tmp_path: Path) -> None:
@@ -904,7 +896,7 @@ def test_the_file_is_closed_after_a_header_error_and_after_use(
         handles.append(handle)
         return handle
 
-    monkeypatch.setattr(manifest_module, "open", tracking_open, raising=False)
+    monkeypatch.setattr(manifest_file, "open", tracking_open, raising=False)
     bad = write(tmp_path / "bad.csv", "candidate_id,nope\n")
     with pytest.raises(UsageError):
         open_manifest(bad)
@@ -950,7 +942,7 @@ def test_validate_manifest_keeps_the_first_problems_and_counts_all(tmp_path: Pat
     path = csv_manifest(tmp_path, "candidate_id,file", *rows)
     check = validate_manifest(path)
     assert isinstance(check, ManifestCheck)
-    assert (check.path, check.format, check.rows, check.problem_count) == (path, "csv", 5, 45)
+    assert (check.rows, check.problem_count) == (5, 45)
     assert len(check.problems) == MAX_KEPT_PROBLEMS == 20
     expected_lines = [n + 2 for n in range(50) if n % 10 != 0][:20]
     assert [problem.line for problem in check.problems] == expected_lines
@@ -962,7 +954,7 @@ def test_validate_manifest_keeps_the_first_problems_and_counts_all(tmp_path: Pat
 def test_validate_manifest_of_a_clean_manifest(tmp_path: Path) -> None:
     path = jsonl_manifest(tmp_path, *({"email": "a@b.c", "file": f"{n}.pdf"} for n in range(5)))
     check = validate_manifest(str(path))
-    assert check == ManifestCheck(path=path, format="jsonl", rows=5, problems=(), problem_count=0)
+    assert check == ManifestCheck(rows=5, problems=(), problem_count=0)
     assert check.ok
 
 
@@ -986,7 +978,7 @@ def _count_rows(path: Path) -> tuple[int, int]:
     rows = problems = 0
     with open_manifest(path) as manifest:
         for entry in manifest:
-            if isinstance(entry, ManifestRow):
+            if isinstance(entry, AttachRequest):
                 rows += 1
             else:
                 problems += 1
@@ -1039,7 +1031,7 @@ def test_rows_are_read_lazily(tmp_path: Path) -> None:
         entries = iter(manifest)
         assert not isinstance(entries, (list, tuple))
         first = next(entries)
-        assert isinstance(first, ManifestRow) and first.file_text == "a.pdf"
+        assert isinstance(first, AttachRequest) and Path(first.file or "").name == "a.pdf"
         # The rest of the file is read only as iteration goes on.
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(f"{CANDIDATE},c.pdf\n")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kombo_cli.sandbox.fixtures import FRANK_DOE_ID
-from tests.conftest import API_KEY, INTEGRATION_ID, make_pdf, run_kombo
+from tests.helpers import API_KEY, INTEGRATION_ID, make_pdf, run_kombo_process
 from tests.kombo_server import KomboServer
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -114,7 +114,7 @@ def test_readme_command_runs(
         # The README shows the prompt; answer it the way a pipe would.
         stdin = (API_KEY + "\n").encode()
 
-    result = run_kombo(*argv, env=env, cwd=workspace, stdin=stdin, timeout=60)
+    result = run_kombo_process(*argv, env=env, cwd=workspace, stdin=stdin, timeout=60)
 
     assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
     assert "Traceback" not in result.stderr

@@ -13,11 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from kombo_cli.attach import AttachmentPlan, plan_attachment
-from kombo_cli.client import KomboClient
-from kombo_cli.delivery import Ledger, Listing, deliver
-from kombo_cli.errors import ApiError, ExitCode, Interrupted, NetworkError, OutcomeUnknown
-from kombo_cli.retry import (
+from kombo_cli.api.client import KomboClient
+from kombo_cli.api.retry import (
     MAX_DELAY_S,
     Retryability,
     RetryNotice,
@@ -26,8 +23,12 @@ from kombo_cli.retry import (
     classify,
     parse_retry_after,
 )
-from kombo_cli.targets import Target
-from tests.conftest import API_KEY, CANDIDATE_ID, INTEGRATION_ID, make_pdf, unused_port
+from kombo_cli.api.targets import Target
+from kombo_cli.errors import ApiError, ExitCode, Interrupted, NetworkError, OutcomeUnknown
+from kombo_cli.upload.delivery import deliver
+from kombo_cli.upload.ledger import Ledger, Listing
+from kombo_cli.upload.plan import AttachmentPlan, plan_attachment
+from tests.helpers import API_KEY, CANDIDATE_ID, INTEGRATION_ID, make_pdf, unused_port
 from tests.kombo_server import KomboServer, ScriptedResponse, StoredAttachment, error_envelope
 
 POST_PATH = f"/v1/ats/candidates/{CANDIDATE_ID}/attachments"
@@ -654,7 +655,7 @@ def test_only_certificate_failures_are_permanent_tls_errors() -> None:
 
     import requests
 
-    from kombo_cli.client import _is_certificate_problem
+    from kombo_cli.api.network_errors import is_certificate_problem
 
     def wrapped(inner: BaseException) -> requests.exceptions.SSLError:
         # How requests reports it: SSLError(MaxRetryError(reason=SSLError(inner))).
@@ -666,10 +667,10 @@ def test_only_certificate_failures_are_permanent_tls_errors() -> None:
         )
 
     verify = ssl.SSLCertVerificationError(1, "certificate verify failed")
-    assert _is_certificate_problem(wrapped(verify)) is True
+    assert is_certificate_problem(wrapped(verify)) is True
     eof = ssl.SSLEOFError(8, "EOF occurred in violation of protocol")
-    assert _is_certificate_problem(wrapped(eof)) is False
-    assert _is_certificate_problem(wrapped(ConnectionResetError(104, "reset"))) is False
+    assert is_certificate_problem(wrapped(eof)) is False
+    assert is_certificate_problem(wrapped(ConnectionResetError(104, "reset"))) is False
 
 
 def test_a_file_of_the_same_name_on_one_of_the_candidates_applications_is_not_this_upload(

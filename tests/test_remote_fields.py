@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from kombo_cli import remote_fields
 from kombo_cli.errors import ExitCode, UsageError
-from kombo_cli.remote_fields import (
+from kombo_cli.upload import remote_fields
+from kombo_cli.upload.remote_fields import (
     MAX_REMOTE_FIELDS_FILE_BYTES,
     build_remote_fields,
     load_remote_fields_option,

@@ -16,7 +16,7 @@ import pytest
 
 from kombo_cli.sandbox.demo import sample_cv_bytes
 from kombo_cli.sandbox.fixtures import FRANK_DOE_ID
-from tests.conftest import KOMBO_EXECUTABLE, clean_env, make_pdf, run_kombo
+from tests.helpers import KOMBO_EXECUTABLE, clean_env, make_pdf, run_kombo_process
 
 
 class RunningSandbox:
@@ -76,7 +76,7 @@ def test_demo_runs_the_main_job_end_to_end_and_cleans_up(tmp_path: Path) -> None
         "KOMBO_INTEGRATION_ID": "workday:real",
         "TMPDIR": str(temp),
     }
-    result = run_kombo("sandbox", "--demo", env=env, cwd=tmp_path)
+    result = run_kombo_process("sandbox", "--demo", env=env, cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert f"Attached Frank Doe CV.pdf to candidate {FRANK_DOE_ID} (CV, application/pdf" in (
@@ -97,8 +97,8 @@ def test_attach_against_a_running_sandbox_stores_the_exact_bytes(tmp_path: Path)
         assert running.base_url.startswith("http://127.0.0.1:")
         assert f"kombo attach {FRANK_DOE_ID} cv.pdf --type CV" in running.banner
 
-        first = run_kombo("attach", FRANK_DOE_ID, str(cv), "--type", "CV", env=running.env)
-        second = run_kombo("attach", FRANK_DOE_ID, str(cv), "--json", env=running.env)
+        first = run_kombo_process("attach", FRANK_DOE_ID, str(cv), "--type", "CV", env=running.env)
+        second = run_kombo_process("attach", FRANK_DOE_ID, str(cv), "--json", env=running.env)
         code, stderr = running.stop()
 
     assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr
@@ -124,7 +124,7 @@ def test_a_port_in_use_is_a_usage_error() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run_kombo("sandbox", "--port", str(port), timeout=20)
+        result = run_kombo_process("sandbox", "--port", str(port), timeout=20)
     assert result.returncode == 2
     assert f"Error: Port {port} on 127.0.0.1 is already in use." in result.stderr
     assert "Traceback" not in result.stderr
@@ -134,8 +134,8 @@ def test_strict_ids_turn_unknown_candidates_into_404(tmp_path: Path) -> None:
     cv = tmp_path / "cv.pdf"
     cv.write_bytes(make_pdf())
     with sandbox("--strict-ids", "--data-dir", str(tmp_path / "data")) as running:
-        unknown = run_kombo("attach", "NoSuchCandidate", str(cv), env=running.env)
-        known = run_kombo("attach", FRANK_DOE_ID, str(cv), env=running.env)
+        unknown = run_kombo_process("attach", "NoSuchCandidate", str(cv), env=running.env)
+        known = run_kombo_process("attach", FRANK_DOE_ID, str(cv), env=running.env)
     assert unknown.returncode == 5
     assert "could not be found" in unknown.stderr
     assert known.returncode == 0
@@ -152,11 +152,11 @@ def test_custom_candidates_and_their_errors(tmp_path: Path) -> None:
         assert "Cand1  Ada" in running.banner
         cv = tmp_path / "cv.pdf"
         cv.write_bytes(make_pdf())
-        assert run_kombo("attach", "Cand1", str(cv), env=running.env).returncode == 0
+        assert run_kombo_process("attach", "Cand1", str(cv), env=running.env).returncode == 0
 
     bad = tmp_path / "bad.json"
     bad.write_text('[{"first_name": "no id"}]')
-    result = run_kombo("sandbox", "--candidates", str(bad), timeout=20)
+    result = run_kombo_process("sandbox", "--candidates", str(bad), timeout=20)
     assert result.returncode == 2
     assert str(bad) in result.stderr
 
@@ -165,7 +165,9 @@ def test_fail_rate_rehearses_refusals_with_retry_after(tmp_path: Path) -> None:
     cv = tmp_path / "cv.pdf"
     cv.write_bytes(make_pdf())
     with sandbox("--fail-rate", "1", "--data-dir", str(tmp_path / "d")) as running:
-        result = run_kombo("attach", FRANK_DOE_ID, str(cv), "--retries", "1", env=running.env)
+        result = run_kombo_process(
+            "attach", FRANK_DOE_ID, str(cv), "--retries", "1", env=running.env
+        )
     assert result.returncode == 6
     assert "HTTP 503" in result.stderr or "HTTP 429" in result.stderr
     assert "gave up after 2 attempts" in result.stderr
@@ -178,7 +180,7 @@ def test_ambiguous_rate_stores_then_answers_500_and_the_cli_does_not_duplicate(
     cv = tmp_path / "cv.pdf"
     cv.write_bytes(make_pdf())
     with sandbox("--ambiguous-rate", "1", "--data-dir", str(tmp_path / "d")) as running:
-        result = run_kombo("attach", FRANK_DOE_ID, str(cv), env=running.env)
+        result = run_kombo_process("attach", FRANK_DOE_ID, str(cv), env=running.env)
     # Stored, then answered 500: the listing finds it, so it is not sent a second time.
     assert result.returncode == 0, result.stderr
     assert "HTTP 500" in result.stderr
@@ -213,7 +215,7 @@ def test_sigterm_without_uploads_leaves_no_temporary_folder(tmp_path: Path) -> N
     ],
 )
 def test_unusable_options_are_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
-    result = run_kombo("sandbox", *args, env={"TMPDIR": str(tmp_path)}, timeout=20)
+    result = run_kombo_process("sandbox", *args, env={"TMPDIR": str(tmp_path)}, timeout=20)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -223,7 +225,7 @@ def test_unusable_options_are_usage_errors(tmp_path: Path, args: list[str], mess
 def test_a_data_dir_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("x")
-    result = run_kombo("sandbox", "--data-dir", str(not_a_folder), timeout=20)
+    result = run_kombo_process("sandbox", "--data-dir", str(not_a_folder), timeout=20)
     assert result.returncode == 2
     assert "exists and is not a directory" in result.stderr
 
@@ -231,13 +233,15 @@ def test_a_data_dir_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
 def test_the_demo_ignores_proxy_settings(tmp_path: Path) -> None:
     dead_proxy = "http://127.0.0.1:9"
     env = {"HTTP_PROXY": dead_proxy, "http_proxy": dead_proxy, "HTTPS_PROXY": dead_proxy}
-    result = run_kombo("sandbox", "--demo", env=env, cwd=tmp_path)
+    result = run_kombo_process("sandbox", "--demo", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "stored exactly the bytes" in result.stdout
 
 
 def test_demo_refuses_options_it_would_ignore(tmp_path: Path) -> None:
-    result = run_kombo("sandbox", "--demo", "--data-dir", str(tmp_path / "d"), "--strict-ids")
+    result = run_kombo_process(
+        "sandbox", "--demo", "--data-dir", str(tmp_path / "d"), "--strict-ids"
+    )
 
     assert result.returncode == 2
     assert "--data-dir, --strict-ids cannot be used with it" in result.stderr

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from kombo_cli.config.settings import SettingFlags, Source, resolve_settings
 from kombo_cli.errors import ConfigError
-from kombo_cli.settings import SettingFlags, Source, resolve_settings
 
 KEY = "ks_dev_abcdefghijklmnopqrstuv"
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from kombo_cli.batch import Runner
-from kombo_cli.throttle import AdaptiveLimit
+from kombo_cli.api.throttle import AdaptiveLimit
+from kombo_cli.upload.workers import Runner
 
 
 def test_a_refusal_halves_the_limit_once_per_burst() -> None:

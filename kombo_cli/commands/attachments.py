@@ -1,38 +1,110 @@
 """`kombo attachments list`: what Kombo lists for a candidate or an application."""
 
-from __future__ import annotations
+from pathlib import Path
+from typing import Any, Optional
 
-from kombo_cli.client import KomboClient
+import typer
+
+from kombo_cli.commands.context import state_of
+from kombo_cli.commands.options import (
+    RegionChoice,
+    base_url_option,
+    env_file_option,
+    integration_id_option,
+    profile_option,
+    region_option,
+    retries_option,
+    setting_flags,
+    timeout_option,
+)
 from kombo_cli.errors import ExitCode
-from kombo_cli.output import Output
-from kombo_cli.retry import RetryPolicy, call_idempotent
-from kombo_cli.settings import SettingFlags, resolve_settings
-from kombo_cli.targets import Target
+from kombo_cli.ui.console import Console
+from kombo_cli.ui.text import aligned_columns, cell
+
+attachments_app = typer.Typer(
+    help="See the attachments Kombo lists for a candidate or an application.",
+    no_args_is_help=True,
+)
 
 
-def run_list_attachments(
-    target_id: str,
-    *,
-    application: bool,
-    flags: SettingFlags,
-    retries: int,
-    timeout_s: float,
-    output: Output,
+@attachments_app.command("list")
+def attachments_list(
+    ctx: typer.Context,
+    candidate_id: str = typer.Argument(
+        ...,
+        metavar="CANDIDATE_ID",
+        help="Kombo ID of the candidate (of the application with --application).",
+        show_default=False,
+    ),
+    application: bool = typer.Option(
+        False, "--application", help="CANDIDATE_ID is an application ID."
+    ),
+    region: Optional[RegionChoice] = region_option(),
+    base_url: Optional[str] = base_url_option(),
+    integration_id: Optional[str] = integration_id_option(),
+    env_file: Optional[Path] = env_file_option(),
+    profile: Optional[str] = profile_option(),
+    json_output: bool = typer.Option(
+        False, "--json", help="Print Kombo's list as JSON (one object, with data_url links)."
+    ),
+    retries: int = retries_option(),
+    timeout: float = timeout_option(),
 ) -> int:
-    settings = resolve_settings(flags)
-    output.add_secret(settings.api_key.value)
-    for warning in settings.warnings:
-        output.warning(warning)
-    target = Target.parse(target_id, application=application)
-    api_key, integration_id = settings.require_credentials()
-    assert settings.base_url.value is not None
-    client = KomboClient(settings.base_url.value, api_key, integration_id, read_timeout_s=timeout_s)
-    # Listing is read-only: any failure worth retrying is retried, duplicates cannot happen.
-    attachments = call_idempotent(
-        lambda: client.list_attachments(target),
-        RetryPolicy(retries=retries),
-        what="listing the attachments",
-        on_retry=lambda notice: output.retry_notice(notice, str(target)),
+    """List a candidate's attachments (with those of their applications), to check an upload.
+
+    Kombo asks the ATS live, so this takes as long as the ATS does.
+    """
+    from kombo_cli.api.targets import Target
+    from kombo_cli.commands.attach_view import ConsoleObserver
+    from kombo_cli.config.settings import resolve_settings
+    from kombo_cli.library import Kombo
+
+    state = state_of(ctx)
+    console = state.open_console(json_mode=json_output)
+    flags = setting_flags(
+        integration_id=integration_id,
+        region=region,
+        base_url=base_url,
+        env_file=env_file,
+        profile=profile,
     )
-    output.attachment_list(target, attachments)
+    settings = resolve_settings(flags, state.env.environ, state.env.cwd)
+    console.add_secret(settings.api_key.value)
+    for warning in settings.warnings:
+        console.warning(warning)
+    target = Target.parse(candidate_id, application=application)
+    kombo = Kombo.from_settings(
+        settings, retries=retries, timeout_s=timeout, observer=ConsoleObserver(console)
+    )
+    with kombo:
+        # Listing is read-only: any failure worth retrying is retried, duplicates cannot happen.
+        attachments = kombo.list_attachments(target.id, application=application)
+    _show(console, target.kind, target.id, str(target), attachments)
     return ExitCode.SUCCESS
+
+
+def _show(
+    console: Console, kind: str, target_id: str, shown_target: str, attachments: list[Any]
+) -> None:
+    if console.json_mode:
+        console.json({"target": {"kind": kind, "id": target_id}, "attachments": attachments})
+        return
+    if not attachments:
+        if not console.quiet:
+            console.err(f"Kombo lists no attachments for {shown_target}.")
+        return
+    columns = ["NAME", "TYPE", "CONTENT TYPE", "CREATED"]
+    if kind == "candidate":
+        columns.append("APPLICATION")
+    rows = [columns]
+    for item in attachments:
+        row = [
+            cell(item.get("file_name")),
+            cell(item.get("type")),
+            cell(item.get("content_type")),
+            cell(item.get("remote_created_at")),
+        ]
+        if kind == "candidate":
+            row.append(cell(item.get("application_id")))
+        rows.append(row)
+    console.out("\n".join(aligned_columns(rows)))

@@ -1,127 +1,185 @@
 """`kombo config`: store settings in a profile, and show which value wins and why."""
 
-from __future__ import annotations
+from enum import Enum
+from pathlib import Path
+from typing import Optional
 
-import sys
-from dataclasses import dataclass
-from typing import Callable
+import typer
 
-from kombo_cli.config_store import ConfigStore, config_dir, selected_profile
-from kombo_cli.errors import ConfigError, ExitCode, UsageError
-from kombo_cli.output import Output
-from kombo_cli.redact import mask_secret
-from kombo_cli.settings import (
-    ENV_API_KEY,
-    ENV_BASE_URL,
-    ENV_INTEGRATION_ID,
-    ENV_REGION,
-    REGION_BASE_URLS,
+from kombo_cli.commands.context import state_of
+from kombo_cli.commands.options import env_file_option, profile_option
+from kombo_cli.config.settings import (
+    SETTING_RULES,
+    SETTING_VARIABLES,
+    InvalidSetting,
     Resolved,
     SettingFlags,
     Settings,
-    Source,
-    is_header_safe,
     resolve_settings,
-    validate_base_url,
+)
+from kombo_cli.config.store import ConfigStore, config_dir, selected_profile
+from kombo_cli.env import Environment
+from kombo_cli.errors import ConfigError, ExitCode, UsageError
+from kombo_cli.redact import mask_secret
+from kombo_cli.ui.console import Console
+
+config_app = typer.Typer(
+    help="Store settings in a profile, and see which value kombo uses and where it comes from.",
+    no_args_is_help=True,
 )
 
-# The names users type, and the variables they are stored as (the same as in the
-# environment, so a profile file also works as a dotenv file).
-SETTING_VARIABLES: dict[str, str] = {
-    "api-key": ENV_API_KEY,
-    "integration-id": ENV_INTEGRATION_ID,
-    "region": ENV_REGION,
-    "base-url": ENV_BASE_URL,
-}
+
+class SettingName(str, Enum):
+    api_key = "api-key"
+    integration_id = "integration-id"
+    region = "region"
+    base_url = "base-url"
 
 
-@dataclass(frozen=True)
-class ShownSetting:
-    name: str
-    value: str | None
-    source: str
-    origin: str
+NAME_HELP = "api-key, integration-id, region or base-url."
 
 
-def set_value(
-    name: str,
-    value: str | None,
-    profile: str | None,
-    output: Output,
-    read_value: Callable[[str, bool], str],
+@config_app.command("set")
+def config_set(
+    ctx: typer.Context,
+    name: SettingName = typer.Argument(..., help=NAME_HELP),
+    value: Optional[str] = typer.Argument(
+        None,
+        help="The value. Leave it out to be prompted (without echo for the key) or to read"
+        " one line from standard input.",
+        show_default=False,
+    ),
+    profile: Optional[str] = profile_option(),
 ) -> int:
-    """`config set NAME [VALUE]`; without VALUE it is prompted for or read from stdin."""
+    """Store a setting in the profile's file (created 0600 in a 0700 folder)."""
+    state = state_of(ctx)
+    console = state.open_console()
     typed_on_command_line = value is not None
     if value is None:
-        value = read_value(name, name == "api-key")
-    cleaned = _validated(name, value)
-    output.add_secret(cleaned if name == "api-key" else None)
-    store, chosen = _store_and_profile(profile)
-    path = store.set(chosen, SETTING_VARIABLES[name], cleaned)
-    if name == "api-key" and typed_on_command_line:
-        output.warning(
+        value = _read_value(state.env, name.value, secret=name is SettingName.api_key)
+    rule, _label = SETTING_RULES[name.value]
+    try:
+        cleaned = rule(value, name.value, "")
+    except InvalidSetting as invalid:
+        raise UsageError(invalid.message, hint=invalid.hint) from None
+    is_key = name is SettingName.api_key
+    console.add_secret(cleaned if is_key else None)
+    store, chosen = _store_and_profile(state.env, profile)
+    path = store.set(chosen, SETTING_VARIABLES[name.value], cleaned)
+    if is_key and typed_on_command_line:
+        console.warning(
             "a key typed on the command line stays in the shell history; next time leave the"
             " value out to be prompted for it, or pipe it in"
         )
-    shown = mask_secret(cleaned) if name == "api-key" else cleaned
-    output.result_text(f"Saved {name} ({shown}) in profile {chosen}: {path}")
+    shown = mask_secret(cleaned) if is_key else cleaned
+    console.out(f"Saved {name.value} ({shown}) in profile {chosen}: {path}")
     return ExitCode.SUCCESS
 
 
-def unset_value(name: str, profile: str | None, output: Output) -> int:
-    store, chosen = _store_and_profile(profile)
-    if store.unset(chosen, SETTING_VARIABLES[name]):
-        output.result_text(f"Removed {name} from profile {chosen}: {store.profile_path(chosen)}")
-    else:
-        output.warning(f"{name} was not stored in profile {chosen}; nothing to remove")
-    return ExitCode.SUCCESS
-
-
-def get_value(name: str, reveal: bool, flags: SettingFlags, output: Output) -> int:
-    """The value `kombo attach` would use; exit 3 when there is none."""
+@config_app.command("get")
+def config_get(
+    ctx: typer.Context,
+    name: SettingName = typer.Argument(..., help=NAME_HELP),
+    reveal: bool = typer.Option(False, "--reveal", help="Print the API key unmasked."),
+    profile: Optional[str] = profile_option(),
+    env_file: Optional[Path] = env_file_option(),
+) -> int:
+    """Print the value kombo attach would use (exit 3 when it has none)."""
+    state = state_of(ctx)
+    console = state.open_console()
     # --reveal is the one place the key may be printed: do not mask it away.
-    settings = _resolve(flags, output, protect_key=not reveal)
-    shown = _shown_settings(settings, reveal)[name]
+    settings = _resolve(
+        state.env, console, SettingFlags(profile=profile, env_file=env_file), not reveal
+    )
+    shown = _shown_settings(settings, reveal)[name.value]
     if shown.value is None:
         raise ConfigError(
-            f"{name} is not set in any source.",
-            hint=f"set it with `kombo config set {name}` or {SETTING_VARIABLES[name]}",
+            f"{name.value} is not set in any source.",
+            hint=f"set it with `kombo config set {name.value}` or {SETTING_VARIABLES[name.value]}",
         )
-    output.result_text(shown.value)
+    console.out(shown.value)
     return ExitCode.SUCCESS
 
 
-def show(flags: SettingFlags, output: Output) -> int:
-    settings = _resolve(flags, output)
-    output.config_show(
-        settings.profile, settings.profile_path, list(_shown_settings(settings, False).values())
-    )
+@config_app.command("unset")
+def config_unset(
+    ctx: typer.Context,
+    name: SettingName = typer.Argument(..., help=NAME_HELP),
+    profile: Optional[str] = profile_option(),
+) -> int:
+    """Remove a setting from the profile's file."""
+    state = state_of(ctx)
+    console = state.open_console()
+    store, chosen = _store_and_profile(state.env, profile)
+    if store.unset(chosen, SETTING_VARIABLES[name.value]):
+        console.out(f"Removed {name.value} from profile {chosen}: {store.profile_path(chosen)}")
+    else:
+        console.warning(f"{name.value} was not stored in profile {chosen}; nothing to remove")
     return ExitCode.SUCCESS
 
 
-def show_path(profile: str | None, output: Output) -> int:
-    store, chosen = _store_and_profile(profile)
-    output.result_text(f"{store.directory}\n{store.profile_path(chosen)}")
+@config_app.command("show")
+def config_show(
+    ctx: typer.Context,
+    profile: Optional[str] = profile_option(),
+    env_file: Optional[Path] = env_file_option(),
+    json_output: bool = typer.Option(False, "--json", help="Print the settings as JSON."),
+) -> int:
+    """Every setting: its value (the key masked), its source and where that is."""
+    state = state_of(ctx)
+    console = state.open_console(json_mode=json_output)
+    settings = _resolve(state.env, console, SettingFlags(profile=profile, env_file=env_file))
+    shown = _shown_settings(settings, reveal=False)
+    if console.json_mode:
+        console.json(
+            {
+                "profile": settings.profile,
+                "config_file": str(settings.profile_path) if settings.profile_path else None,
+                "settings": {
+                    name: {"value": item.value, "source": item.source.value, "origin": item.origin}
+                    for name, item in shown.items()
+                },
+            }
+        )
+        return ExitCode.SUCCESS
+    lines = [f"Profile {settings.profile} ({settings.profile_path})", ""]
+    for name, item in shown.items():
+        value = item.value if item.value is not None else "(not set)"
+        lines.append(f"{name:<15} {value:<34} {item.source.value:<12} {item.origin}")
+    console.out("\n".join(lines))
     return ExitCode.SUCCESS
 
 
-def list_profiles(profile: str | None, output: Output) -> int:
-    store, chosen = _store_and_profile(profile)
+@config_app.command("path")
+def config_path(ctx: typer.Context, profile: Optional[str] = profile_option()) -> int:
+    """Print the config folder and the profile's file."""
+    state = state_of(ctx)
+    console = state.open_console()
+    store, chosen = _store_and_profile(state.env, profile)
+    console.out(f"{store.directory}\n{store.profile_path(chosen)}")
+    return ExitCode.SUCCESS
+
+
+@config_app.command("profiles")
+def config_profiles(ctx: typer.Context, profile: Optional[str] = profile_option()) -> int:
+    """List the stored profiles; * marks the one in use."""
+    state = state_of(ctx)
+    console = state.open_console()
+    store, chosen = _store_and_profile(state.env, profile)
     names = store.profiles()
     if not names:
-        output.warning("no profiles yet; `kombo config set api-key` creates the default one")
+        console.warning("no profiles yet; `kombo config set api-key` creates the default one")
     for name in names:
-        output.result_text(f"{'*' if name == chosen else ' '} {name}")
+        console.out(f"{'*' if name == chosen else ' '} {name}")
     return ExitCode.SUCCESS
 
 
-def read_value_interactively(name: str, secret: bool) -> str:
+def _read_value(env: Environment, name: str, *, secret: bool) -> str:
     """Prompt on a terminal (without echo for the key); read one line when piped."""
-    if sys.stdin is not None and sys.stdin.isatty():
-        import typer
-
+    stdin = env.stdin
+    if stdin is not None and stdin.isatty():
         return str(typer.prompt(name, hide_input=secret))
-    line = sys.stdin.readline() if sys.stdin is not None else ""
+    line = stdin.readline() if stdin is not None else ""
     if not line.strip():
         raise UsageError(
             f"No value for {name} was given.",
@@ -132,56 +190,30 @@ def read_value_interactively(name: str, secret: bool) -> str:
     return line.rstrip("\r\n")
 
 
-def _validated(name: str, raw: str) -> str:
-    value = raw.strip()
-    if name == "api-key" and value.lower().startswith("bearer "):
-        value = value[len("bearer ") :].strip()
-    if name in ("api-key", "integration-id"):
-        if not is_header_safe(value):
-            raise UsageError(
-                f"The {name} contains spaces, quotes, '=' or characters that are not plain"
-                " ASCII, or is empty.",
-                hint=f"paste only the {name} itself, without quotes or a NAME= in front",
-            )
-        return value
-    if name == "region":
-        if value.lower() not in REGION_BASE_URLS:
-            raise UsageError(
-                f"Unknown region {value!r}.", hint=f"use one of {', '.join(REGION_BASE_URLS)}"
-            )
-        return value.lower()
-    try:
-        return validate_base_url(Resolved(value, Source.FLAG, "the value given"))
-    except ConfigError as exc:
-        raise UsageError(exc.message, hint=exc.hint) from None
+def _store_and_profile(env: Environment, profile: Optional[str]) -> tuple[ConfigStore, str]:
+    return ConfigStore(config_dir(env.environ)), selected_profile(profile, env.environ)
 
 
-def _store_and_profile(profile: str | None) -> tuple[ConfigStore, str]:
-    import os
-
-    return ConfigStore(config_dir()), selected_profile(profile, os.environ)
-
-
-def _resolve(flags: SettingFlags, output: Output, protect_key: bool = True) -> Settings:
-    settings = resolve_settings(flags)
+def _resolve(
+    env: Environment, console: Console, flags: SettingFlags, protect_key: bool = True
+) -> Settings:
+    settings = resolve_settings(flags, env.environ, env.cwd)
     if protect_key:
-        output.add_secret(settings.api_key.value)
+        console.add_secret(settings.api_key.value)
     for warning in settings.warnings:
-        output.warning(warning)
+        console.warning(warning)
     return settings
 
 
-def _shown_settings(settings: Settings, reveal: bool) -> dict[str, ShownSetting]:
-    resolved = {
+def _shown_settings(settings: Settings, reveal: bool) -> dict[str, Resolved]:
+    """Each setting as shown: the key masked unless revealed."""
+    shown = {
         "api-key": settings.api_key,
         "integration-id": settings.integration_id,
         "region": settings.region,
         "base-url": settings.base_url,
     }
-    shown = {}
-    for name, item in resolved.items():
-        value = item.value
-        if name == "api-key" and value is not None and not reveal:
-            value = mask_secret(value)
-        shown[name] = ShownSetting(name, value, item.source.value, item.origin)
+    key = settings.api_key
+    if key.value is not None and not reveal:
+        shown["api-key"] = Resolved(mask_secret(key.value), key.source, key.origin)
     return shown

@@ -1,16 +1,27 @@
 """`kombo doctor`: check settings, the key and the integration, and say what to fix."""
 
-from __future__ import annotations
-
 import time
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Optional
 
-from kombo_cli.client import KomboClient
+import typer
+
+from kombo_cli.commands.context import state_of
+from kombo_cli.commands.options import (
+    RegionChoice,
+    base_url_option,
+    env_file_option,
+    integration_id_option,
+    profile_option,
+    region_option,
+    setting_flags,
+)
+from kombo_cli.config.settings import Settings, resolve_settings
 from kombo_cli.errors import ApiError, ConfigError, ExitCode, KomboError
-from kombo_cli.output import Output, human_duration
 from kombo_cli.redact import mask_secret
-from kombo_cli.settings import SettingFlags, Settings, resolve_settings
+from kombo_cli.ui.console import Console
+from kombo_cli.ui.text import human_duration
 
 ATTACHMENT_ACTIONS = {
     "ats_add_candidate_attachment": "Attach to candidates",
@@ -24,7 +35,7 @@ class Check:
     name: str
     status: str
     detail: str
-    hint: str | None = None
+    hint: Optional[str] = None
 
 
 @dataclass
@@ -43,26 +54,75 @@ class DoctorReport:
             self.checks.append(Check(name, SKIP, "not checked: an earlier check failed"))
 
 
-def run_doctor(flags: SettingFlags, output: Output) -> int:
+def doctor(
+    ctx: typer.Context,
+    profile: Optional[str] = profile_option(),
+    env_file: Optional[Path] = env_file_option(),
+    region: Optional[RegionChoice] = region_option(),
+    base_url: Optional[str] = base_url_option(),
+    integration_id: Optional[str] = integration_id_option(),
+    json_output: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
+) -> int:
+    """Check the settings, the API key and the integration, with a hint for each failure."""
+    state = state_of(ctx)
+    console = state.open_console(json_mode=json_output)
+    flags = setting_flags(
+        integration_id=integration_id,
+        region=region,
+        base_url=base_url,
+        env_file=env_file,
+        profile=profile,
+    )
     report = DoctorReport([])
     try:
-        settings = resolve_settings(flags)
+        settings = resolve_settings(flags, state.env.environ, state.env.cwd)
     except ConfigError as err:
         # An invalid setting is a finding like any other: keep to the checklist's shape.
         report.add(Check("Settings", FAIL, err.message, err.hint), ExitCode.CONFIG)
         report.skip("API key accepted", "Integration", *ATTACHMENT_ACTIONS.values())
-        output.doctor_report(report.checks, report.exit_code)
+        _show(console, report)
         return report.exit_code
-    output.add_secret(settings.api_key.value)
+    console.add_secret(settings.api_key.value)
     for warning in settings.warnings:
-        output.warning(warning)
+        console.warning(warning)
     _check_settings(settings, report)
     if report.exit_code == ExitCode.SUCCESS:
         _check_live(settings, report)
     else:
         report.skip("API key accepted", "Integration", *ATTACHMENT_ACTIONS.values())
-    output.doctor_report(report.checks, report.exit_code)
+    _show(console, report)
     return report.exit_code
+
+
+def _show(console: Console, report: DoctorReport) -> None:
+    checks, exit_code = report.checks, report.exit_code
+    if console.json_mode:
+        console.json(
+            {
+                "status": "ok" if exit_code == 0 else "error",
+                "exit_code": int(exit_code),
+                "checks": [
+                    {"name": c.name, "status": c.status, "detail": c.detail, "hint": c.hint}
+                    for c in checks
+                ],
+            }
+        )
+        return
+    # Words rather than symbols: they survive any terminal encoding and grep well in logs.
+    marks = {
+        OK: ("ok  ", "green"),
+        WARN: ("warn", "yellow"),
+        FAIL: ("FAIL", "red"),
+        SKIP: ("skip", "dim"),
+    }
+    for check in checks:
+        mark, style = marks.get(check.status, (check.status, None))
+        console.out(f"{mark}  {check.name}: {check.detail}", style)
+        if check.hint and check.status in (FAIL, WARN):
+            console.out(f"    Hint: {check.hint}", "cyan")
+    failed = [c.name for c in checks if c.status == FAIL]
+    if failed:
+        console.err(f"Error: {len(failed)} check(s) failed: {', '.join(failed)}.", "bold red")
 
 
 def _check_settings(settings: Settings, report: DoctorReport) -> None:
@@ -82,9 +142,10 @@ def _check_settings(settings: Settings, report: DoctorReport) -> None:
 
 
 def _check_live(settings: Settings, report: DoctorReport) -> None:
+    from kombo_cli.api.client import KomboClient
+
     api_key, integration_id = settings.require_credentials()
-    assert settings.base_url.value is not None
-    client = KomboClient(settings.base_url.value, api_key, integration_id, read_timeout_s=30)
+    client = KomboClient(settings.base_url_value, api_key, integration_id, read_timeout_s=30)
     started = time.monotonic()
     try:
         answer = client.check_api_key()
@@ -150,7 +211,7 @@ def _check_integration(details: dict[str, Any], report: DoctorReport) -> None:
         report.add(Check("Attachments", FAIL, "no attachment action is available", hint), 5)
 
 
-def _field(data: Any, name: str) -> str | None:
+def _field(data: Any, name: str) -> Optional[str]:
     value = data.get(name) if isinstance(data, dict) else None
     return value if isinstance(value, str) else None
 
@@ -158,7 +219,7 @@ def _field(data: Any, name: str) -> str | None:
 BASE_URL_HINT = "check the base URL (KOMBO_BASE_URL / --region): it must end in /v1"
 
 
-def _hint(err: KomboError) -> str | None:
+def _hint(err: KomboError) -> Optional[str]:
     if err.hint:
         return err.hint
     if isinstance(err, ApiError) and err.http_status == 404:

@@ -1,105 +1,219 @@
 """`kombo sandbox`: run the local Kombo until Ctrl-C or SIGTERM, or run the demo."""
 
-from __future__ import annotations
-
 import contextlib
 import errno
+import shlex
 import signal
 import tempfile
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Optional
 
+import typer
+
+from kombo_cli.commands.context import state_of
+from kombo_cli.config.settings import is_header_safe, is_loopback_host
 from kombo_cli.errors import ExitCode, UsageError
-from kombo_cli.output import Output
-from kombo_cli.settings import is_header_safe, is_loopback_host
+from kombo_cli.ui.console import Console
+
+if TYPE_CHECKING:
+    from kombo_cli.sandbox.server import SandboxConfig, SandboxServer
+
+# The serving options, with their defaults: --demo runs its own sandbox and refuses them.
+DEFAULTS: dict[str, Any] = {
+    "--host": "127.0.0.1",
+    "--port": 8787,
+    "--data-dir": None,
+    "--key": "sandbox-key",
+    "--integration-id": "sandbox:local",
+    "--candidates": None,
+    "--strict-ids": False,
+    "--latency-ms": 0,
+    "--fail-rate": 0.0,
+    "--ambiguous-rate": 0.0,
+    "--concurrency-limit": 30,
+}
 
 
-@dataclass(frozen=True)
-class SandboxOptions:
-    host: str
-    port: int
-    data_dir: Path | None
-    key: str
-    integration_id: str
-    candidates_file: Path | None
-    strict_ids: bool
-    latency_ms: int
-    fail_rate: float
-    ambiguous_rate: float
-    concurrency_limit: int
+def sandbox(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(
+        8787, "--port", min=0, max=65535, help="Port to listen on; 0 picks a free one."
+    ),
+    data_dir: Optional[Path] = typer.Option(
+        None,
+        "--data-dir",
+        metavar="DIR",
+        help="Where uploads are stored.  \\[default: a new temporary folder]",
+        show_default=False,
+    ),
+    key: str = typer.Option("sandbox-key", "--key", help="The API key the sandbox accepts."),
+    integration_id: str = typer.Option(
+        "sandbox:local", "--integration-id", metavar="ID", help="The integration ID it accepts."
+    ),
+    candidates: Optional[Path] = typer.Option(
+        None,
+        "--candidates",
+        metavar="FILE.json",
+        help="Candidates to serve instead of the samples (a JSON array).",
+        show_default=False,
+    ),
+    strict_ids: bool = typer.Option(
+        False, "--strict-ids", help="Only the seeded candidates and applications exist (else 404)."
+    ),
+    latency_ms: int = typer.Option(
+        0, "--latency-ms", min=0, max=600_000, help="Delay every reply by this many ms."
+    ),
+    fail_rate: float = typer.Option(
+        0.0, "--fail-rate", min=0.0, max=1.0, help="Share of uploads refused with 503 or 429."
+    ),
+    ambiguous_rate: float = typer.Option(
+        0.0,
+        "--ambiguous-rate",
+        min=0.0,
+        max=1.0,
+        help="Share of uploads stored, then answered 500 (the failure that duplicates).",
+    ),
+    concurrency_limit: int = typer.Option(
+        30, "--concurrency-limit", min=1, help="Attachment calls allowed in flight at once."
+    ),
+    demo: bool = typer.Option(
+        False, "--demo", help="Attach a sample CV to a local sandbox, show the result, clean up."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not log requests."),
+) -> int:
+    """Run a local Kombo API for trying kombo and testing scripts, without an account.
 
+    It validates requests as strictly as Kombo documents them and stores uploads as files.
+    """
+    console = state_of(ctx).open_console(quiet=quiet)
+    given = {
+        "--host": host,
+        "--port": port,
+        "--data-dir": data_dir,
+        "--key": key,
+        "--integration-id": integration_id,
+        "--candidates": candidates,
+        "--strict-ids": strict_ids,
+        "--latency-ms": latency_ms,
+        "--fail-rate": fail_rate,
+        "--ambiguous-rate": ambiguous_rate,
+        "--concurrency-limit": concurrency_limit,
+    }
+    if demo:
+        from kombo_cli.commands.sandbox_demo import run_demo
 
-def run_sandbox(options: SandboxOptions, output: Output) -> int:
-    _check_credential(options.key, "--key")
-    _check_credential(options.integration_id, "--integration-id")
-    if not options.host.strip():
+        changed = [flag for flag, value in given.items() if value != DEFAULTS[flag]]
+        if changed:
+            # The demo runs its own throw-away sandbox; silently ignoring these would mislead.
+            raise UsageError(
+                f"--demo runs its own temporary sandbox, so {', '.join(changed)} cannot be"
+                " used with it.",
+                hint="drop --demo to run a sandbox with these settings",
+            )
+        return run_demo(console)
+    from kombo_cli.sandbox.server import SandboxConfig
+
+    _check_credential(key, "--key")
+    _check_credential(integration_id, "--integration-id")
+    if not host.strip():
         raise UsageError("--host is empty.", hint="use 127.0.0.1, or 0.0.0.0 for every interface")
-    candidates = _candidates(options.candidates_file)
-    data_dir, created = _data_dir(options.data_dir)
+    served = _candidates(candidates)
+    folder, created = _data_dir(data_dir)
+    config = SandboxConfig(
+        data_dir=folder,
+        host=host,
+        port=port,
+        api_key=key,
+        integration_id=integration_id,
+        candidates=served,
+        latency_s=latency_ms / 1000,
+        fail_rate=fail_rate,
+        ambiguous_rate=ambiguous_rate,
+        concurrency_limit=concurrency_limit,
+    )
     try:
-        code = _serve(options, output, data_dir, candidates)
+        code = _serve(console, config, strict_ids)
     finally:
         if created:
             # A sandbox that stored nothing (or never started) leaves no empty folder behind;
             # rmdir refuses a folder that holds uploads.
             with contextlib.suppress(OSError):
-                data_dir.rmdir()
-    output.sandbox_stopped(data_dir, kept=data_dir.exists())
+                folder.rmdir()
+    if not console.quiet:
+        where = f"uploads are kept in {folder}" if folder.exists() else "nothing was uploaded"
+        console.err(f"Sandbox stopped; {where}.")
     return code
 
 
-def _serve(
-    options: SandboxOptions,
-    output: Output,
-    data_dir: Path,
-    candidates: list[dict[str, Any]] | None,
-) -> int:
-    from kombo_cli.sandbox.server import SandboxConfig, SandboxServer
+def _serve(console: Console, config: "SandboxConfig", strict_ids: bool) -> int:
+    from kombo_cli.sandbox.server import SandboxServer
     from kombo_cli.sandbox.store import StoreError
 
-    config = SandboxConfig(
-        data_dir=data_dir,
-        host=options.host,
-        port=options.port,
-        api_key=options.key,
-        integration_id=options.integration_id,
-        candidates=candidates,
-        latency_s=options.latency_ms / 1000,
-        fail_rate=options.fail_rate,
-        ambiguous_rate=options.ambiguous_rate,
-        concurrency_limit=options.concurrency_limit,
-    )
     try:
         server = SandboxServer(config)
     except StoreError as exc:
         raise UsageError(str(exc), hint="pick another folder with --data-dir") from None
-    if options.strict_ids:
+    if strict_ids:
         config.known_ids = known_ids(server.candidates)
-    server.on_log = output.sandbox_request
+    if not console.quiet:
+        server.on_log = lambda line: console.err(line, "dim")
     try:
         server.start()
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise UsageError(
-                f"Port {options.port} on {options.host} is already in use.",
+                f"Port {config.port} on {config.host} is already in use.",
                 hint="stop the other process, or pick another port with --port (0 = any free one)",
             ) from None
-        raise UsageError(
-            f"Cannot listen on {options.host}:{options.port}: {exc.strerror}."
-        ) from None
+        raise UsageError(f"Cannot listen on {config.host}:{config.port}: {exc.strerror}.") from None
 
     stop = threading.Event()
     # Installed before the banner: a supervisor may send SIGTERM as soon as it reads it.
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        output.sandbox_started(server, data_dir, exposed=not is_loopback_host(options.host))
+        _show_banner(console, server, config.data_dir)
         _wait_for_stop_signal(stop)
     finally:
         signal.signal(signal.SIGTERM, previous)
         server.stop()
     return ExitCode.SUCCESS
+
+
+def _show_banner(console: Console, server: "SandboxServer", data_dir: Path) -> None:
+    config = server.config
+    if not is_loopback_host(config.host):
+        console.warning(
+            f"The sandbox listens on {config.host}, so other machines can reach it."
+            " Its key is not a secret: anyone who can connect can upload."
+        )
+    example_id = server.candidates[0]["id"] if server.candidates else "CANDIDATE_ID"
+    lines = [
+        f"Kombo sandbox listening on {server.base_url}",
+        f"Uploads are stored in {data_dir}",
+        "",
+        "Point kombo at it:",
+        f"  export KOMBO_BASE_URL={shlex.quote(server.base_url)}",
+        f"  export KOMBO_API_KEY={shlex.quote(config.api_key)}",
+        f"  export KOMBO_INTEGRATION_ID={shlex.quote(config.integration_id)}",
+        f"  kombo attach {example_id} cv.pdf --type CV",
+        "",
+    ]
+    if server.candidates:
+        lines.append("Candidates (GET /ats/candidates?email=...):")
+        for candidate in server.candidates[:10]:
+            emails = ", ".join(
+                entry.get("email_address") or "" for entry in candidate.get("email_addresses") or []
+            )
+            full_name = f"{candidate.get('first_name') or ''} {candidate.get('last_name') or ''}"
+            lines.append(f"  {candidate['id']}  {full_name.strip()}  {emails}".rstrip())
+            for application in candidate.get("applications") or []:
+                job = (application.get("job") or {}).get("name") or "a job"
+                lines.append(f"    application {application['id']} ({job}): use --application")
+        lines.append("")
+    lines.append("Press Ctrl-C to stop.")
+    console.out("\n".join(lines))
 
 
 def known_ids(candidates: list[dict[str, Any]]) -> dict[str, set[str]]:
@@ -120,7 +234,7 @@ def _check_credential(value: str, option: str) -> None:
         raise UsageError(f"{option} must be printable ASCII without spaces, and not empty.")
 
 
-def _data_dir(requested: Path | None) -> tuple[Path, bool]:
+def _data_dir(requested: Optional[Path]) -> tuple[Path, bool]:
     """The folder for uploads, and whether it was created for this run."""
     if requested is None:
         # Kept after the sandbox stops, so what arrived can still be opened.
@@ -134,7 +248,7 @@ def _data_dir(requested: Path | None) -> tuple[Path, bool]:
     return requested, False
 
 
-def _candidates(path: Path | None) -> list[dict[str, Any]] | None:
+def _candidates(path: Optional[Path]) -> Optional[list[dict[str, Any]]]:
     if path is None:
         return None
     from kombo_cli.sandbox.fixtures import FixtureError, load_candidates

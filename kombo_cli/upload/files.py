@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from kombo_cli.content_types import SNIFF_BYTES
 from kombo_cli.errors import UsageError
+from kombo_cli.upload.content_types import SNIFF_BYTES
 
 HASH_CHUNK_BYTES = 1024 * 1024
 

@@ -1,30 +1,45 @@
-"""The attach use case: turn a file argument into a checked plan, then upload it.
+"""From a request to a checked plan: every rule an upload must meet, checked before sending.
 
-No printing and no option parsing here: the command layer calls these functions and hands
-what they return to the output layer.
+The file must be attachable, the name showable, the type one of Kombo's, the content type
+one Kombo accepts, a URL one Kombo can download from. A plan is what delivery sends; its
+body is built from it only while it is sent. No printing and no HTTP here.
 """
 
 from __future__ import annotations
 
 import re
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
-from kombo_cli.body import AttachmentBody, ProgressCallback, RequestBody, UrlAttachmentBody
-from kombo_cli.client import ApiResponse, request_headers
-from kombo_cli.content_types import ContentTypeGuess, guess_content_type, validate_content_type
+from kombo_cli.api.client import request_headers
+from kombo_cli.api.targets import Target
 from kombo_cli.errors import UsageError
-from kombo_cli.files import LocalFile, inspect_local_file, sha256_of
-from kombo_cli.redact import display_url
-from kombo_cli.settings import Settings
-from kombo_cli.targets import Target
+from kombo_cli.redact import display_url, mask_secret
+from kombo_cli.upload.body import AttachmentBody, ProgressCallback, UrlAttachmentBody
+from kombo_cli.upload.content_types import (
+    ContentTypeGuess,
+    guess_content_type,
+    validate_content_type,
+)
+from kombo_cli.upload.files import STDIN_ARGUMENT, LocalFile, inspect_local_file, sha256_of
+from kombo_cli.upload.request import AttachRequest
 
 ATTACHMENT_TYPES = ("CV", "COVER_LETTER", "OTHER")
 DEFAULT_ATTACHMENT_TYPE = "OTHER"
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class RunDefaults:
+    """What a request leaves out takes these: the command's --type, --content-type and
+    --remote-fields (a manifest row may override each)."""
+
+    type: str = DEFAULT_ATTACHMENT_TYPE
+    content_type: str | None = None
+    remote_fields: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +95,9 @@ class AttachmentPlan:
         except UsageError:
             return None
 
-    def body(self, on_progress: ProgressCallback | None = None) -> RequestBody:
+    def body(
+        self, on_progress: ProgressCallback | None = None
+    ) -> AttachmentBody | UrlAttachmentBody:
         if self.local_file is None:
             assert self.data_url is not None
             return UrlAttachmentBody(self.attachment_fields(), self.data_url, self.remote_fields)
@@ -91,38 +108,60 @@ class AttachmentPlan:
             on_progress=on_progress,
         )
 
-
-class AttachmentApi(Protocol):
-    """The two calls an upload needs: KomboClient, or a throttled wrapper around it."""
-
-    def add_attachment(self, target: Target, body: RequestBody) -> ApiResponse: ...
-
-    def list_attachments(self, target: Target) -> list[dict[str, Any]]: ...
-
-
-@dataclass(frozen=True)
-class AttachmentOutcome:
-    plan: AttachmentPlan
-    # None for a data_url upload: no local bytes were read.
-    sha256: str | None
-    # None when Kombo's reply was lost and the upload was confirmed by listing instead.
-    http_status: int | None
-    elapsed_s: float
-    warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    attempts: int = 1
-    confirmed_by_listing: bool = False
+    def preview(
+        self, base_url: str, api_key: str | None, integration_id: str | None
+    ) -> dict[str, Any]:
+        """The request --dry-run shows: the key masked and the file content summarised."""
+        body = self.body()
+        headers = request_headers(
+            mask_secret(api_key) if api_key is not None else "<missing: set KOMBO_API_KEY>",
+            integration_id or "<missing: set KOMBO_INTEGRATION_ID>",
+        )
+        headers["Content-Length"] = str(len(body))
+        return {
+            "method": "POST",
+            "url": base_url + self.target.attachments_path,
+            "headers": headers,
+            "body": body.describe(self.source)
+            if isinstance(body, UrlAttachmentBody)
+            else body.describe(sha256_of(body.local_file)),
+        }
 
 
-@dataclass(frozen=True)
-class RequestPreview:
-    """What --dry-run shows: the request as it would be sent, secrets masked."""
+def plan_request(
+    request: AttachRequest,
+    target: Target,
+    defaults: RunDefaults,
+    stdin_file: LocalFile | None = None,
+) -> AttachmentPlan:
+    """The plan for `request` to `target`; raises UsageError when a rule is broken.
 
-    plan: AttachmentPlan
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: dict[str, Any]
+    `stdin_file` holds standard input, already captured, for a request whose file is "-".
+    """
+    attachment_type = request.type or defaults.type
+    content_type = request.content_type or defaults.content_type
+    remote_fields = (
+        request.remote_fields if request.remote_fields is not None else (defaults.remote_fields)
+    )
+    if request.url is not None:
+        return plan_url_attachment(
+            target,
+            request.url,
+            attachment_type=attachment_type,
+            name=request.name,
+            content_type=content_type,
+            remote_fields=remote_fields,
+        )
+    assert request.file is not None
+    return plan_attachment(
+        target,
+        request.file,
+        attachment_type=attachment_type,
+        name=request.name,
+        content_type=content_type,
+        remote_fields=remote_fields,
+        local_file=stdin_file if request.file == STDIN_ARGUMENT else None,
+    )
 
 
 def normalize_attachment_type(value: str) -> str:
@@ -132,6 +171,21 @@ def normalize_attachment_type(value: str) -> str:
             f"Unknown attachment type {value!r}.", hint=f"use one of {', '.join(ATTACHMENT_TYPES)}"
         )
     return upper
+
+
+def is_download_url(url: str) -> bool:
+    """Whether Kombo can download from `url`: http(s), a host, a valid port, no spaces."""
+    if not url or any(character.isspace() or ord(character) < 32 for character in url):
+        return False
+    if "\x7f" in url:
+        return False
+    try:
+        parts = urlsplit(url)
+        # Reading the port checks it (a ValueError when it is not a number in range).
+        parts.port  # noqa: B018
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def plan_attachment(
@@ -182,10 +236,13 @@ def plan_url_attachment(
     remote_fields: dict[str, Any] | None = None,
 ) -> AttachmentPlan:
     """A plan for Kombo to download the file from `url` (Kombo's recommended way)."""
-    _check_url(url)
+    if not is_download_url(url):
+        raise UsageError(
+            f"{display_url(url)!r} is not a URL Kombo can download from.",
+            hint="give an http:// or https:// URL that works without a login,"
+            " e.g. a signed storage URL",
+        )
     if name is None:
-        from urllib.parse import unquote, urlsplit
-
         # A URL ending in "/" names a folder, not a file: no name to take.
         last_segment = unquote(urlsplit(url).path.rpartition("/")[2])
         if not last_segment:
@@ -196,7 +253,6 @@ def plan_url_attachment(
         shown_name = _checked_name(last_segment, False)
     else:
         shown_name = _checked_name(name, False)
-    notes = _name_notes(shown_name)
     return AttachmentPlan(
         target=target,
         local_file=None,
@@ -205,29 +261,10 @@ def plan_url_attachment(
         content_type=ContentTypeGuess(validate_content_type(content_type), "option")
         if content_type is not None
         else None,
-        notes=tuple(notes),
+        notes=tuple(_name_notes(shown_name)),
         remote_fields=remote_fields,
         data_url=url,
     )
-
-
-def _check_url(url: str) -> None:
-    from urllib.parse import urlsplit
-
-    refusal = UsageError(
-        f"{display_url(url)!r} is not a URL Kombo can download from.",
-        hint="give an http:// or https:// URL that works without a login,"
-        " e.g. a signed storage URL",
-    )
-    if not url or any(character.isspace() or ord(character) < 32 for character in url):
-        raise refusal
-    try:
-        parts = urlsplit(url)
-        hostname = parts.hostname
-    except ValueError:
-        raise refusal from None
-    if parts.scheme.lower() not in ("http", "https") or not hostname:
-        raise refusal
 
 
 def _name_notes(shown_name: str) -> list[str]:
@@ -252,43 +289,3 @@ def _checked_name(name: str, from_file: bool) -> str:
         # File names on Linux are bytes; ones that are not UTF-8 cannot be sent as JSON text.
         raise UsageError("The file name is not valid UTF-8 text.", hint=fix) from None
     return cleaned
-
-
-def preview_request(plan: AttachmentPlan, settings: Settings) -> RequestPreview:
-    """The request --dry-run prints, with the key masked and the file content summarised."""
-    body = plan.body()
-    headers = request_headers(settings.api_key.value, settings.integration_id.value, masked=True)
-    headers["Content-Length"] = str(len(body))
-    assert settings.base_url.value is not None
-    return RequestPreview(
-        plan=plan,
-        method="POST",
-        url=settings.base_url.value + plan.target.attachments_path,
-        headers=headers,
-        body=body.describe(plan.source)
-        if isinstance(body, UrlAttachmentBody)
-        else body.describe(sha256_of(body.local_file)),
-    )
-
-
-def upload(
-    client: AttachmentApi, plan: AttachmentPlan, on_progress: ProgressCallback | None = None
-) -> AttachmentOutcome:
-    """Send one planned attachment, once. Raises ApiError, NetworkError or UsageError.
-
-    `kombo_cli.delivery.deliver` wraps this with the retry rules.
-    """
-    body = plan.body(on_progress)
-    started = time.monotonic()
-    response = client.add_attachment(plan.target, body)
-    # Computed while streaming, so it describes exactly the bytes that were sent; a server
-    # that answers before reading the whole body leaves it unset.
-    sha256 = body.sha256 or plan.sha256()
-    return AttachmentOutcome(
-        plan=plan,
-        sha256=sha256,
-        http_status=response.http_status,
-        elapsed_s=time.monotonic() - started,
-        warnings=response.warnings,
-        notes=response.notes,
-    )

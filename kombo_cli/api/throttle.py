@@ -21,10 +21,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from kombo_cli.body import RequestBody
-from kombo_cli.client import ApiResponse, KomboClient
+from kombo_cli.api.client import ApiResponse, KomboClient, RequestBody
+from kombo_cli.api.targets import Target
 from kombo_cli.errors import ApiError
-from kombo_cli.targets import Target
 
 CONCURRENCY_REFUSED = "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED"
 

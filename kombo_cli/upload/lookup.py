@@ -6,9 +6,9 @@ import threading
 from collections import OrderedDict
 from typing import Any, Callable
 
+from kombo_cli.api.retry import OnRetry, RetryPolicy, call_idempotent
+from kombo_cli.api.targets import Target
 from kombo_cli.errors import KomboError, LookupFailed
-from kombo_cli.retry import OnRetry, RetryPolicy, call_idempotent
-from kombo_cli.targets import Target
 
 # Addresses looked up in one run; a migration touches many, each once or twice in a row.
 _CACHE_SIZE = 1024

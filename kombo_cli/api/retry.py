@@ -7,7 +7,7 @@ attach the same CV twice. Failures therefore fall into three kinds:
   could not even be opened). Sending it again after a pause cannot create a duplicate.
 - CHECK_FIRST: the request may have arrived and been stored (500, 502, 504, a read
   timeout, a connection that broke after the body was sent). The caller must look before
-  sending again; see `kombo_cli.delivery`.
+  sending again; see `kombo_cli.upload.delivery`.
 - NEVER: Kombo rejected the request itself (400, 401, 403, 404, 409...). Sending it again
   gives the same answer.
 

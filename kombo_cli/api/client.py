@@ -1,8 +1,9 @@
 """KomboClient: the only module that speaks HTTP.
 
 It builds the URL and headers, sends, and turns every outcome into either an ApiResponse
-or a KomboError. It never prints; what it has to say goes to the `kombo_cli.http` logger,
-which the command line shows with -vv, with the Authorization header masked.
+or a KomboError (see `network_errors` for failures without an answer). It never prints;
+what it has to say goes to the `kombo_cli.http` logger, which the command line shows with
+-vv, with the Authorization header masked.
 """
 
 from __future__ import annotations
@@ -11,31 +12,38 @@ import html
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import quote, urlsplit
+from typing import Any, Protocol
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 from requests.auth import AuthBase
 
-from kombo_cli import __version__
-from kombo_cli.body import RequestBody
+from kombo_cli.api.defaults import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S
+from kombo_cli.api.network_errors import network_error, one_line
+from kombo_cli.api.retry import parse_retry_after
+from kombo_cli.api.targets import Target
 from kombo_cli.errors import KOMBO_CODE_HINTS, ApiError, NetworkError
-from kombo_cli.redact import mask_secret
-from kombo_cli.retry import parse_retry_after
-from kombo_cli.settings import DEFAULT_TIMEOUT_S
-from kombo_cli.targets import Target
+from kombo_cli.version import __version__
 
 log = logging.getLogger("kombo_cli.http")
 
-DEFAULT_READ_TIMEOUT_S = DEFAULT_TIMEOUT_S
-# A connection that cannot even be opened in 10 s will not open at all.
-DEFAULT_CONNECT_TIMEOUT_S = 10.0
 USER_AGENT = f"kombo-cli/{__version__} python-requests/{requests.__version__}"
-# Bodies that are not Kombo's are summarised, not shown; Kombo's own messages are kept whole.
-_SUMMARY_LIMIT = 160
+# Kombo's own messages are kept whole; bodies that are not Kombo's are summarised.
 _MESSAGE_LIMIT = 2000
+
+
+class RequestBody(Protocol):
+    """A JSON body sent as a stream of known length (see kombo_cli.upload.body)."""
+
+    # The SHA-256 of the file inside, once the whole body has gone out.
+    @property
+    def sha256(self) -> str | None: ...
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[bytes]: ...
 
 
 @dataclass(frozen=True)
@@ -64,17 +72,12 @@ class _BearerAuth(AuthBase):
         return request
 
 
-def request_headers(
-    api_key: str | None, integration_id: str | None, *, masked: bool
-) -> dict[str, str]:
-    """The headers of an integration-scoped JSON request; `masked` for showing them."""
-    if api_key is None:
-        authorization = "Bearer <missing: set KOMBO_API_KEY>"
-    else:
-        authorization = f"Bearer {mask_secret(api_key) if masked else api_key}"
+def request_headers(shown_key: str, integration_id: str) -> dict[str, str]:
+    """The headers of an integration-scoped JSON request, for showing (`--dry-run`):
+    `shown_key` stands where the key goes."""
     return {
-        "Authorization": authorization,
-        "X-Integration-Id": integration_id or "<missing: set KOMBO_INTEGRATION_ID>",
+        "Authorization": f"Bearer {shown_key}",
+        "X-Integration-Id": integration_id,
         "Content-Type": "application/json",
         "Accept": "application/json",
         "User-Agent": USER_AGENT,
@@ -88,7 +91,7 @@ class KomboClient:
         api_key: str,
         integration_id: str,
         *,
-        read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
+        read_timeout_s: float = DEFAULT_TIMEOUT_S,
         connect_timeout_s: float | None = None,
         session: requests.Session | None = None,
         pool_size: int | None = None,
@@ -133,8 +136,6 @@ class KomboClient:
         Never sends ignore_unsupported_filters=true: for an ATS that cannot filter by
         email, Kombo would then ignore the filter and return every candidate.
         """
-        from urllib.parse import urlencode
-
         found: list[dict[str, Any]] = []
         cursor: str | None = None
         # An address belongs to a handful of candidates at most; a few pages is plenty.
@@ -173,7 +174,7 @@ class KomboClient:
         integration_scoped: bool = True,
     ) -> ApiResponse:
         url = self.url_for(path)
-        headers = request_headers(self._api_key, self.integration_id, masked=False)
+        headers = request_headers("", self.integration_id)
         del headers["Authorization"]  # set by _BearerAuth
         if body is None:
             del headers["Content-Type"]
@@ -202,7 +203,12 @@ class KomboClient:
                 allow_redirects=False,
             )
         except requests.exceptions.RequestException as exc:
-            raise self._network_error(exc) from None
+            raise network_error(
+                exc,
+                self._host,
+                connect_timeout_s=self.connect_timeout_s,
+                read_timeout_s=self.read_timeout_s,
+            ) from None
         elapsed = time.monotonic() - started
         if log.isEnabledFor(logging.DEBUG):
             log.debug("< %s %s in %.3f s", response.status_code, response.reason, elapsed)
@@ -242,7 +248,7 @@ class KomboClient:
             for item in payload["warnings"]:
                 message = item.get("message") if isinstance(item, dict) else item
                 if isinstance(message, str) and message.strip():
-                    warnings.append(_one_line(message))
+                    warnings.append(one_line(message))
         # requests' headers look names up case-insensitively, as HTTP requires.
         return ApiResponse(response.status_code, data, warnings, response.headers, elapsed, notes)
 
@@ -254,7 +260,7 @@ class KomboClient:
             title = _optional_str(envelope.get("title"))
             message = _optional_str(envelope.get("message")) or title or f"HTTP {status}"
             return ApiError(
-                _one_line(message, _MESSAGE_LIMIT),
+                one_line(message, _MESSAGE_LIMIT),
                 http_status=status,
                 code=code,
                 title=title,
@@ -265,7 +271,7 @@ class KomboClient:
         if 300 <= status < 400:
             location = response.headers.get("Location", "another address")
             return ApiError(
-                f"{self._host} answered HTTP {status}, a redirect to {_one_line(location)}.",
+                f"{self._host} answered HTTP {status}, a redirect to {one_line(location)}.",
                 http_status=status,
                 hint="check the base URL (KOMBO_BASE_URL / --region)",
             )
@@ -276,55 +282,6 @@ class KomboClient:
             hint=_hint_for_status(status),
             retry_after_s=parse_retry_after(response.headers),
         )
-
-    def _network_error(self, exc: requests.exceptions.RequestException) -> NetworkError:
-        host = self._host
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
-            return NetworkError(
-                f"Could not connect to {host} within {self.connect_timeout_s:g} s.",
-                hint="check your network connection and the base URL",
-                timed_out=True,
-            )
-        if isinstance(exc, requests.exceptions.ReadTimeout):
-            return NetworkError(
-                f"{host} did not answer within {self.read_timeout_s:g} s.",
-                may_have_arrived=True,
-                timed_out=True,
-            )
-        if isinstance(exc, requests.exceptions.ProxyError):
-            # Raised before anything reached Kombo: nothing can have been stored.
-            return NetworkError(
-                f"Could not connect to {host} through the configured proxy: {_root_cause(exc)}.",
-                hint="check HTTPS_PROXY / HTTP_PROXY / NO_PROXY",
-            )
-        if isinstance(exc, requests.exceptions.SSLError) and _is_certificate_problem(exc):
-            return NetworkError(
-                f"The TLS connection to {host} failed: {_root_cause(exc)}.",
-                hint="check the system's CA certificates or a proxy that intercepts TLS",
-                transient=False,
-            )
-        if isinstance(
-            exc,
-            (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError),
-        ):
-            # The request went out and an answer began, then broke off: Kombo saw it.
-            return NetworkError(
-                f"The answer from {host} was cut off: {_root_cause(exc)}.",
-                may_have_arrived=True,
-            )
-        if isinstance(exc, requests.exceptions.ConnectionError):
-            cause = _root_cause(exc)
-            if _never_connected(exc):
-                return NetworkError(
-                    f"Could not connect to {host}: {cause}.",
-                    hint="check your network connection and the base URL",
-                )
-            return NetworkError(
-                f"The connection to {host} broke before Kombo answered: {cause}.",
-                may_have_arrived=True,
-            )
-        # Anything else (an invalid URL, a body that cannot be sent): retrying cannot help.
-        return NetworkError(f"The request to {host} failed: {_root_cause(exc)}.", transient=False)
 
 
 def _pooled_session(pool_size: int | None) -> requests.Session:
@@ -337,81 +294,6 @@ def _pooled_session(pool_size: int | None) -> requests.Session:
         session.mount("https://", adapter)
         session.mount("http://", adapter)
     return session
-
-
-def _is_certificate_problem(exc: requests.exceptions.SSLError) -> bool:
-    """A certificate that does not verify will not verify on a retry either.
-
-    Other TLS failures (an EOF in the middle of an upload, a reset) are how a proxy or load
-    balancer dropping the connection looks on HTTPS: they are handled like a broken
-    connection.
-    """
-    import ssl
-
-    seen: BaseException | None = exc
-    for _ in range(10):
-        if seen is None:
-            break
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return True
-        if isinstance(seen, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError)):
-            return False
-        inner = getattr(seen, "reason", None)
-        if not isinstance(inner, BaseException):
-            inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
-        seen = inner or seen.__context__
-    text = str(exc).lower()
-    return "certificate" in text or "handshake" in text or "wrong version" in text
-
-
-def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
-    """True when the failure happened before any byte of the request left this machine."""
-    # urllib3 raises NewConnectionError (inside MaxRetryError) when connecting fails, and
-    # urllib3 2 a NameResolutionError for DNS failures (absent from urllib3 1.26).
-    import urllib3.exceptions
-
-    before_sending = (
-        urllib3.exceptions.NewConnectionError,
-        getattr(urllib3.exceptions, "NameResolutionError", urllib3.exceptions.NewConnectionError),
-    )
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, before_sending):
-            return True
-        if isinstance(seen, urllib3.exceptions.MaxRetryError) and isinstance(
-            seen.reason, before_sending
-        ):
-            return True
-        seen = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
-    return False
-
-
-def _root_cause(exc: BaseException) -> str:
-    """A short, human description of what went wrong at the bottom of an exception chain."""
-    import errno
-
-    from urllib3.exceptions import MaxRetryError
-
-    seen: BaseException = exc
-    for _ in range(10):
-        inner: BaseException | None = None
-        if isinstance(seen, MaxRetryError) and seen.reason is not None:
-            inner = seen.reason
-        elif seen.args and isinstance(seen.args[-1], BaseException):
-            inner = seen.args[-1]
-        elif seen.__context__ is not None:
-            inner = seen.__context__
-        if inner is None:
-            break
-        seen = inner
-    if isinstance(seen, OSError) and seen.errno is not None:
-        return (seen.strerror or errno.errorcode.get(seen.errno, "error")).lower()
-    if isinstance(seen, ConnectionError) or type(seen).__name__ == "RemoteDisconnected":
-        return "the server closed the connection"
-    text = str(seen)
-    # urllib3 messages look like "<...HTTPConnection object at 0x..>: Failed to ...".
-    text = re.sub(r"<[^>]*>:\s*", "", text)
-    return _one_line(text) or type(seen).__name__
 
 
 def _error_envelope(response: requests.Response) -> dict[str, Any] | None:
@@ -433,10 +315,10 @@ def _describe_foreign_body(response: requests.Response) -> str:
         return ""
     match = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
     if match:
-        return f' (an HTML page titled "{_one_line(html.unescape(match.group(1)))}")'
+        return f' (an HTML page titled "{one_line(html.unescape(match.group(1)))}")'
     if "<html" in text.lower() or "<!doctype" in text.lower():
         return " (an HTML page)"
-    return f': "{_one_line(text)}"'
+    return f': "{one_line(text)}"'
 
 
 def _hint_for_status(status: int) -> str | None:
@@ -445,14 +327,6 @@ def _hint_for_status(status: int) -> str | None:
     if status == 429 or status >= 500:
         return "Kombo or a proxy in front of it is unavailable; try again in a moment"
     return None
-
-
-def _one_line(text: str, limit: int = _SUMMARY_LIMIT) -> str:
-    """Collapse whitespace and control characters so one message stays one line."""
-    collapsed = re.sub(r"[\s\x00-\x1f\x7f]+", " ", text).strip()
-    if len(collapsed) > limit:
-        collapsed = collapsed[: limit - 1].rstrip() + "…"
-    return collapsed
 
 
 def _optional_str(value: Any) -> str | None:

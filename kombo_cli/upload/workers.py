@@ -1,9 +1,8 @@
 """Run one piece of work per item on a few threads, reporting each result as it finishes.
 
 Items are read lazily through a bounded queue, so a manifest of a million rows costs no
-more memory than one of ten. The caller consumes results on its own thread and reports
-them; the work itself may print only through something thread-safe (kombo's Output is).
-Nothing here knows about Kombo.
+more memory than one of ten. The caller consumes the results on its own thread, so that
+terminal output comes from one thread only. Nothing here knows about Kombo.
 """
 
 from __future__ import annotations
@@ -72,7 +71,7 @@ class Runner(Generic[ItemT, ResultT]):
 
     def drain(self) -> list[Finished[ItemT, ResultT]]:
         """Results that finished but were not handed out yet (after Ctrl-C), without waiting."""
-        drained = []
+        drained: list[Finished[ItemT, ResultT]] = []
         while True:
             try:
                 message = self._results.get_nowait()

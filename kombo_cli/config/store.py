@@ -15,10 +15,12 @@ import contextlib
 import os
 import re
 import stat
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from kombo_cli.config.dotenv import read_dotenv
 from kombo_cli.errors import ConfigError, UsageError
 
 ENV_CONFIG_DIR = "KOMBO_CONFIG_DIR"
@@ -30,14 +32,17 @@ _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _NEEDS_NO_ESCAPE = re.compile(r"[^'\\\n\r]*")
 
 
-def config_dir(environ: Mapping[str, str] | None = None) -> Path:
-    environ = os.environ if environ is None else environ
+def config_dir(environ: Mapping[str, str]) -> Path:
+    """KOMBO_CONFIG_DIR, else the platform's folder for kombo's settings (as Click names it)."""
     configured = environ.get(ENV_CONFIG_DIR, "").strip()
     if configured:
         return Path(configured).expanduser()
-    import typer
-
-    return Path(typer.get_app_dir("kombo"))
+    home = Path(environ["HOME"]) if environ.get("HOME") else Path.home()
+    if sys.platform.startswith("win"):
+        return Path(environ.get("APPDATA") or home) / "kombo"
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support" / "kombo"
+    return Path(environ.get("XDG_CONFIG_HOME") or home / ".config") / "kombo"
 
 
 def selected_profile(flag: str | None, environ: Mapping[str, str]) -> str:
@@ -79,8 +84,6 @@ class ConfigStore:
 
     def read(self, profile: str) -> dict[str, str]:
         """The stored variables of a profile; empty when it has none."""
-        from kombo_cli.settings import read_dotenv
-
         # Stored values are literal: a "$" in one must not be expanded on the way back. And
         # a profiles folder we may not read is an error, not "no settings".
         path = self.profile_path(profile)

@@ -14,10 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from typing import Any, Callable, Union
+from typing import Any, Callable
 
 from kombo_cli.errors import UsageError
-from kombo_cli.files import LocalFile
+from kombo_cli.upload.files import LocalFile
 
 # 768 KiB of file -> 1 MiB of base64 per piece: large enough to keep per-chunk overhead
 # negligible, small enough that memory stays flat whatever the file size.
@@ -140,6 +140,3 @@ class UrlAttachmentBody:
         if self.remote_fields is not None:
             body["remote_fields"] = self.remote_fields
         return body
-
-
-RequestBody = Union[AttachmentBody, UrlAttachmentBody]

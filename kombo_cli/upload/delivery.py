@@ -17,20 +17,14 @@ not counting what this run stored itself.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
-from kombo_cli.attach import AttachmentApi, AttachmentOutcome, AttachmentPlan, upload
-from kombo_cli.body import ProgressCallback
-from kombo_cli.errors import ApiError, Interrupted, KomboError, NetworkError, OutcomeUnknown
-from kombo_cli.retry import (
+from kombo_cli.api.client import ApiResponse, RequestBody
+from kombo_cli.api.retry import (
     OnRetry,
     Retryability,
     RetryNotice,
@@ -40,7 +34,11 @@ from kombo_cli.retry import (
     classify,
     describe_failure,
 )
-from kombo_cli.targets import CANDIDATE
+from kombo_cli.api.targets import CANDIDATE, Target
+from kombo_cli.errors import ApiError, Interrupted, KomboError, NetworkError, OutcomeUnknown
+from kombo_cli.upload.body import ProgressCallback
+from kombo_cli.upload.ledger import Ledger, Listing, is_own_file
+from kombo_cli.upload.plan import AttachmentPlan
 
 # ATS clocks and ours disagree by a little: a listed file dated up to this long before the
 # upload started may still be this upload. Anything older is an earlier file.
@@ -49,68 +47,27 @@ CLOCK_SKEW = timedelta(minutes=2)
 Clock = Callable[[], datetime]
 
 
-class Listing:
-    """How many attachments of each name a target had before this run added any.
+class AttachmentApi(Protocol):
+    """The two calls an upload needs: KomboClient, or a throttled wrapper around it."""
 
-    Only the counts are kept, so a long run remembers thousands of targets cheaply. For a
-    candidate, only the candidate's own files count (see `is_own_file`).
-    """
+    def add_attachment(self, target: Target, body: RequestBody) -> ApiResponse: ...
 
-    def __init__(self, attachments: list[dict[str, Any]], own_files_only: bool = False) -> None:
-        self._counts = Counter(
-            item["file_name"]
-            for item in attachments
-            if isinstance(item.get("file_name"), str) and (not own_files_only or is_own_file(item))
-        )
-
-    def count(self, name: str) -> int:
-        return self._counts.get(name, 0)
+    def list_attachments(self, target: Target) -> list[dict[str, Any]]: ...
 
 
-class Ledger:
-    """What this run has attached so far, per target and name. Thread-safe.
+@dataclass(frozen=True)
+class Delivered:
+    """How an upload was stored."""
 
-    When a reply is lost, the listing shows files this run stored a moment ago under the
-    same name; the ledger keeps them from being mistaken for the lost upload. Uploads of
-    one name to one target also take turns (see `turn`), so at any check every earlier
-    one of them is already counted here. It keeps one small count per target and name.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: dict[tuple[str, str, str], int] = {}
-        # Locks for the turns being taken now, with how many want each; dropped when idle.
-        self._turns: dict[tuple[str, str, str], tuple[threading.RLock, int]] = {}
-
-    def count(self, plan: AttachmentPlan) -> int:
-        with self._lock:
-            return self._counts.get(_key(plan), 0)
-
-    def record(self, plan: AttachmentPlan) -> None:
-        with self._lock:
-            self._counts[_key(plan)] = self._counts.get(_key(plan), 0) + 1
-
-    @contextmanager
-    def turn(self, plan: AttachmentPlan) -> Iterator[None]:
-        """Hold the turn for this target and name (re-entrant within one thread)."""
-        key = _key(plan)
-        with self._lock:
-            lock, waiting = self._turns.get(key, (threading.RLock(), 0))
-            self._turns[key] = (lock, waiting + 1)
-        try:
-            with lock:
-                yield
-        finally:
-            with self._lock:
-                lock, waiting = self._turns[key]
-                if waiting == 1:
-                    del self._turns[key]
-                else:
-                    self._turns[key] = (lock, waiting - 1)
-
-
-def _key(plan: AttachmentPlan) -> tuple[str, str, str]:
-    return (plan.target.kind, plan.target.id, plan.name)
+    # The SHA-256 of the bytes sent; None for a data_url upload (no local bytes were read).
+    sha256: str | None
+    # None when Kombo's reply was lost and the upload was confirmed by listing instead.
+    http_status: int | None
+    elapsed_s: float
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    attempts: int = 1
+    confirmed_by_listing: bool = False
 
 
 class Stage(Enum):
@@ -150,28 +107,30 @@ def deliver(
     state: DeliveryState | None = None,
     sleep: Sleep = time.sleep,
     clock: Clock | None = None,
-) -> AttachmentOutcome:
+) -> Delivered:
     """Upload `plan`, retrying per `policy`, never storing it twice.
 
     Raises the last KomboError when giving up, OutcomeUnknown when the upload may have
-    been stored and listing cannot tell, and Interrupted on Ctrl-C during a pause.
+    been stored and listing cannot tell, and Interrupted on Ctrl-C during a pause. When
+    uploads run in parallel, the caller holds `ledger.turn(plan)` around this call, so
+    that every earlier upload of the same name to the same target is counted in `ledger`
+    whenever a lost reply is checked.
     """
     ledger = ledger or Ledger()
-    with ledger.turn(plan):
-        outcome = _deliver(
-            client,
-            plan,
-            policy,
-            on_progress,
-            on_retry,
-            listed_before,
-            ledger,
-            state or DeliveryState(),
-            sleep,
-            clock,
-        )
-        ledger.record(plan)
-        return outcome
+    delivered = _deliver(
+        client,
+        plan,
+        policy,
+        on_progress,
+        on_retry,
+        listed_before,
+        ledger,
+        state or DeliveryState(),
+        sleep,
+        clock,
+    )
+    ledger.record(plan)
+    return delivered
 
 
 def _deliver(
@@ -185,7 +144,7 @@ def _deliver(
     state: DeliveryState,
     sleep: Sleep,
     clock: Clock | None,
-) -> AttachmentOutcome:
+) -> Delivered:
     now = clock or (lambda: datetime.now(timezone.utc))
     progress = _RewindableProgress(on_progress)
     started = time.monotonic()
@@ -196,9 +155,9 @@ def _deliver(
         # A data_url body has no file bytes to watch: it goes out as soon as it can.
         state.stage = Stage.QUEUED if plan.local_file is not None else Stage.SENDING
         progress.start_attempt(state)
+        body = plan.body(progress)
         try:
-            outcome = upload(client, plan, progress)
-            return replace(outcome, attempts=attempt, elapsed_s=time.monotonic() - started)
+            response = client.add_attachment(plan.target, body)
         except KomboError as error:
             error.attempts = attempt
             verdict = classify(error, idempotent=False)
@@ -241,8 +200,7 @@ def _deliver(
                     attachments, plan, attempt_started_at, listed_before, ledger.count(plan)
                 )
             if found is _Found.STORED:
-                return AttachmentOutcome(
-                    plan=plan,
+                return Delivered(
                     sha256=plan.sha256(),
                     http_status=None,
                     elapsed_s=time.monotonic() - started,
@@ -274,6 +232,17 @@ def _deliver(
                 raise _gave_up(error) from None
             retries_used += 1
             _notify(on_retry, error, f"{plan.name} is not among the attachments; sending it again")
+            continue
+        return Delivered(
+            # Computed while streaming, so it describes exactly the bytes that were sent; a
+            # server that answers before reading the whole body leaves it unset.
+            sha256=body.sha256 or plan.sha256(),
+            http_status=response.http_status,
+            elapsed_s=time.monotonic() - started,
+            warnings=response.warnings,
+            notes=response.notes,
+            attempts=attempt,
+        )
 
 
 def _kombo_answered(error: KomboError) -> bool:
@@ -359,12 +328,6 @@ def _judge(
         f"{where} list a {plan.name} without a date, so it cannot be told apart from an"
         " earlier file of the same name"
     )
-
-
-def is_own_file(item: dict[str, Any]) -> bool:
-    """Whether a file in a candidate's listing is the candidate's own: Kombo lists their
-    applications' files too, with an `application_id`; an upload to the candidate has none."""
-    return item.get("application_id") is None
 
 
 def _is_match(item: dict[str, Any], plan: AttachmentPlan) -> bool:

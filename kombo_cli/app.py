@@ -1,0 +1,129 @@
+"""The Typer root, and `run`: the one place that turns what happened into a message and an
+exit code.
+
+Each command lives in its own module under `kombo_cli.commands`; this module only gathers
+them. Every command module is light to import (heavy work is imported when a command
+runs), so `kombo --help` stays quick.
+"""
+
+# No `from __future__ import annotations`: Typer reads these annotations at run time.
+import traceback
+from contextlib import ExitStack, redirect_stderr, redirect_stdout
+from typing import Optional
+
+import typer
+
+from kombo_cli.commands.attach import attach
+from kombo_cli.commands.attachments import attachments_app
+from kombo_cli.commands.completion import completion
+from kombo_cli.commands.config import config_app
+from kombo_cli.commands.context import AppState
+from kombo_cli.commands.doctor import doctor
+from kombo_cli.commands.sandbox import sandbox
+from kombo_cli.env import Environment
+from kombo_cli.errors import EXIT_CODE_LABELS, ExitCode, InternalError, Interrupted, KomboError
+from kombo_cli.ui.console import Console
+from kombo_cli.version import __version__
+
+try:  # Typer >= 0.20 vendors Click; older releases use the click package.
+    from typer._click.exceptions import ClickException  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - depends on the installed Typer
+    from click.exceptions import ClickException
+
+
+try:  # Registers bash/zsh/fish for `_KOMBO_COMPLETE=<shell>_source kombo` (see completions/).
+    from typer.completion import completion_init  # type: ignore[attr-defined]
+
+    completion_init()
+except ImportError:  # pragma: no cover - depends on the installed Typer
+    pass
+
+
+def _exit_code_table() -> str:
+    # One paragraph: help formatters of different Typer releases reflow lines differently.
+    codes = "; ".join(f"{int(code)} {label}" for code, label in EXIT_CODE_LABELS.items())
+    return f"Exit codes: {codes}."
+
+
+app = typer.Typer(
+    name="kombo",
+    help="Upload files as attachments to candidates and applications in the Kombo ATS API.",
+    epilog=_exit_code_table(),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"kombo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print the version and exit.",
+        is_eager=True,
+        callback=_print_version,
+    ),
+) -> None:
+    """Upload files as attachments to candidates and applications in the Kombo ATS API."""
+
+
+app.command(epilog=_exit_code_table())(attach)
+app.add_typer(config_app, name="config")
+app.add_typer(attachments_app, name="attachments")
+app.command()(doctor)
+app.command()(sandbox)
+app.command()(completion)
+
+
+def run(argv: Optional[list[str]], env: Environment) -> int:
+    """Run the app in `env` and turn whatever happened into an exit code. Nothing else exits.
+
+    Click writes help and usage errors to sys.stdout and sys.stderr itself; they are
+    pointed at the environment's streams for the length of the run.
+    """
+    state = AppState(env)
+    with ExitStack() as streams:
+        streams.enter_context(redirect_stdout(env.stdout))
+        streams.enter_context(redirect_stderr(env.stderr))
+        return _run(argv, env, state)
+
+
+def _run(argv: Optional[list[str]], env: Environment, state: AppState) -> int:
+    def console() -> Console:
+        return state.console or Console(env)
+
+    try:
+        result = app(args=argv, prog_name="kombo", standalone_mode=False, obj=state)
+    except KomboError as err:
+        console().failure(err)
+        return err.exit_code
+    except ClickException as err:
+        # Bad options and arguments: Click's own message and usage line, exit 2.
+        err.show(file=env.stderr)
+        return err.exit_code
+    except (KeyboardInterrupt, typer.Abort):
+        console().error(Interrupted("Interrupted."))
+        return ExitCode.INTERRUPTED
+    except Exception as exc:
+        shown = console()
+        if env.debug:
+            shown.print_traceback(traceback.format_exc())
+        shown.failure(
+            InternalError(
+                f"kombo hit an unexpected internal error ({type(exc).__name__}).",
+                hint="run again with KOMBO_DEBUG=1 to see the traceback, and please report it",
+            )
+        )
+        return ExitCode.INTERNAL
+    if result == ExitCode.INTERRUPTED:
+        # Typer turns a Ctrl-C outside our commands' own handling into a bare exit code.
+        console().error(Interrupted("Interrupted."))
+    return int(result) if isinstance(result, int) else ExitCode.SUCCESS

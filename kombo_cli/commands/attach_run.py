@@ -1,0 +1,286 @@
+"""The call behind `kombo attach`: settings, the command line's own rules, then one run.
+
+Kept apart from `attach.py` (the options) so that `kombo --help` does not import the HTTP
+client: this module is loaded only when an attach actually runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from kombo_cli.commands.attach_view import AttachView
+from kombo_cli.config.settings import SettingFlags, Settings, resolve_settings
+from kombo_cli.env import Environment
+from kombo_cli.errors import UsageError
+from kombo_cli.library import Kombo
+from kombo_cli.redact import mask_secret, url_secrets
+from kombo_cli.ui.console import Console
+from kombo_cli.upload.batch import BatchRun
+from kombo_cli.upload.files import STDIN_ARGUMENT, LocalFile, spool_stdin
+from kombo_cli.upload.manifest import open_manifest, validate_manifest
+from kombo_cli.upload.plan import RunDefaults
+from kombo_cli.upload.remote_fields import build_remote_fields
+from kombo_cli.upload.request import (
+    APPLICATION,
+    CANDIDATE,
+    EMAIL,
+    Entry,
+    command_line_requests,
+)
+
+
+class AttachCommand:
+    def __init__(self, env: Environment, console: Console, flags: SettingFlags) -> None:
+        self.env = env
+        self.console = console
+        self.flags = flags
+
+    def run(
+        self,
+        arguments: list[str],
+        *,
+        attachment_type: str,
+        name: str | None,
+        content_type: str | None,
+        application: bool,
+        dry_run: bool,
+        remote_fields_json: str | None,
+        remote_field_arguments: list[str],
+        retries: int,
+        timeout_s: float,
+        manifest: Path | None,
+        email: str | None,
+        urls: list[str],
+        concurrency: int,
+        skip_existing: bool,
+        fail_fast: bool,
+        resolve: bool,
+    ) -> int:
+        """Attach every request; returns the exit code."""
+        console = self.console
+        settings = resolve_settings(self.flags, self.env.environ, self.env.cwd)
+        console.add_secret(settings.api_key.value)
+        for url in urls:
+            for secret in url_secrets(url):
+                console.add_secret(secret)
+        for warning in settings.warnings:
+            console.warning(warning)
+        self._describe_settings(settings)
+        target_kind, target_value, files = _target_and_files(
+            arguments, manifest, email, urls, name, application
+        )
+        if resolve and not dry_run:
+            raise UsageError(
+                "--resolve only goes with --dry-run.", hint="add --dry-run, or drop --resolve"
+            )
+        sends = not dry_run or resolve
+        if sends:
+            # Before reading anything: a missing key should not wait for a whole stream.
+            settings.require_credentials()
+        with ExitStack() as cleanup:
+            if console.verbosity >= 2:
+                cleanup.enter_context(_http_log(console))
+            defaults = RunDefaults(
+                attachment_type,
+                content_type,
+                build_remote_fields(remote_fields_json, remote_field_arguments),
+            )
+            stdin_file = self._read_stdin(cleanup) if STDIN_ARGUMENT in files else None
+            entries: Iterable[Entry]
+            if manifest is not None:
+                total: int | None = self._check_manifest(manifest, fail_fast)
+                entries = _manifest_entries(manifest)
+            else:
+                requests = command_line_requests(target_kind, target_value, files, urls, name)
+                total = len(requests)
+                entries = requests
+            single = manifest is None and total == 1
+            view = AttachView(console, single=single)
+            kombo = Kombo.from_settings(
+                settings,
+                retries=retries,
+                timeout_s=timeout_s,
+                concurrency=concurrency,
+                observer=view,
+                require_credentials=sends,
+            )
+            cleanup.callback(kombo.close)
+            pipeline = kombo.pipeline(
+                defaults, skip_existing=skip_existing, stdin_file=stdin_file, name_items=not single
+            )
+            if target_kind == EMAIL and sends:
+                # One address for every file: look it up once, and fail once (exit 5) if it
+                # names no candidate or several.
+                candidate = pipeline.find_candidate(target_value)
+                entries = command_line_requests(CANDIDATE, candidate.id, files, urls, name)
+            batch = kombo.batch(
+                pipeline,
+                fail_fast=fail_fast,
+                dry_run=dry_run,
+                resolve=resolve,
+                preview_single=single,
+            )
+            code = _run(batch, entries, view, total, single=single, dry_run=dry_run)
+        if dry_run:
+            # The plan is shown first so a missing credential can be fixed in one go.
+            settings.require_credentials()
+        return code
+
+    def _describe_settings(self, settings: Settings) -> None:
+        console = self.console
+        if console.verbosity < 1:
+            return
+        console.detail(f"Kombo API: {settings.base_url.value} (from {settings.base_url.origin})")
+        for label, resolved in (
+            ("API key", settings.api_key),
+            ("Integration", settings.integration_id),
+        ):
+            if resolved.value is not None:
+                shown = mask_secret(resolved.value) if label == "API key" else resolved.value
+                console.detail(f"{label}: {shown} (from {resolved.origin})")
+
+    def _check_manifest(self, manifest: Path, fail_fast: bool) -> int:
+        """Read the whole manifest once, cheaply: count its rows, and with --fail-fast refuse
+        to start when any row is malformed. Returns the number of items."""
+        check = validate_manifest(manifest)
+        if fail_fast and not check.ok:
+            for problem in check.problems:
+                self.console.warning(f"{manifest}: {problem}")
+            more = check.problem_count - len(check.problems)
+            if more > 0:
+                self.console.warning(f"{manifest}: and {more} more malformed rows")
+            raise UsageError(
+                f"{manifest} has {check.problem_count} malformed row(s); nothing was sent.",
+                hint="fix them, or run without --fail-fast to attach the other rows",
+            )
+        if check.rows + check.problem_count == 0:
+            self.console.warning(f"{manifest} has no rows; nothing to attach")
+        return check.rows + check.problem_count
+
+    def _read_stdin(self, cleanup: ExitStack) -> LocalFile:
+        stream = self.env.stdin
+        if stream is None:
+            raise UsageError("Standard input (-) is closed.", hint="pipe the file in")
+        if stream.isatty():
+            raise UsageError(
+                "Standard input (-) is a terminal, not a file.",
+                hint="pipe the file in, e.g. curl -s URL | kombo attach ID - --name cv.pdf",
+            )
+        spool = tempfile.TemporaryDirectory(prefix="kombo-stdin-", dir=self.env.temp_folder)
+        folder = Path(cleanup.enter_context(spool))
+        return spool_stdin(stream.buffer, folder)
+
+
+def _run(
+    batch: BatchRun,
+    entries: Iterable[Entry],
+    view: AttachView,
+    total: int | None,
+    *,
+    single: bool,
+    dry_run: bool,
+) -> int:
+    with view.live_display(total):
+        try:
+            for result in batch.results(entries):
+                view.report(result)
+        except KeyboardInterrupt:
+            if dry_run:
+                raise
+            drained = batch.finish_after_interrupt()
+            view.console.stop_live()
+            for result in drained:
+                view.report(result)
+            if not single:
+                # What did finish, counted as usual, before saying what was cut short.
+                view.summary(batch.tally)
+            raise batch.interruption(single) from None
+    if dry_run:
+        view.dry_run_summary(batch.tally)
+    elif not single:
+        view.summary(batch.tally, batch.not_attempted(total))
+    return batch.tally.exit_code(single, total)
+
+
+def _manifest_entries(manifest: Path) -> Iterator[Entry]:
+    """The manifest's rows, read lazily while the run goes on."""
+    with open_manifest(manifest) as rows:
+        yield from rows
+
+
+def _target_and_files(
+    arguments: list[str],
+    manifest: Path | None,
+    email: str | None,
+    urls: list[str],
+    name: str | None,
+    application: bool,
+) -> tuple[str, str, list[str]]:
+    """Which target the positional arguments name, and the files that follow it."""
+    if manifest is not None:
+        for given, flag in (
+            (arguments, "CANDIDATE_ID and FILE arguments"),
+            (email, "--email"),
+            (urls, "--url"),
+            (name, "--name"),
+            (application, "--application"),
+        ):
+            if given:
+                raise UsageError(
+                    f"{flag} cannot be used with --manifest.",
+                    hint="put targets and files in the manifest's rows",
+                )
+        return "", "", []
+    if email is not None:
+        if application:
+            raise UsageError(
+                "--email finds a candidate, so --application cannot be used with it.",
+                hint="pass the application ID instead",
+            )
+        target_kind, target_value, files = EMAIL, email, list(arguments)
+    else:
+        if not arguments:
+            raise UsageError(
+                "Missing CANDIDATE_ID.", hint="kombo attach CANDIDATE_ID FILE..., or --manifest"
+            )
+        target_kind = APPLICATION if application else CANDIDATE
+        target_value, files = arguments[0], list(arguments[1:])
+    if not files and not urls:
+        raise UsageError("Missing FILE.", hint="name one or more files, or give --url URL")
+    if STDIN_ARGUMENT in files:
+        if files.count(STDIN_ARGUMENT) > 1:
+            raise UsageError("Standard input (-) can only be attached once.")
+        if len(files) + len(urls) > 1:
+            raise UsageError(
+                "Standard input (-) must be the only FILE.",
+                hint="attach the other files in a separate command",
+            )
+        if name is None:
+            raise UsageError(
+                "Reading the file from standard input (-) needs --name.",
+                hint="name it with its extension, e.g. --name cv.pdf",
+            )
+    if name is not None and len(files) + len(urls) > 1:
+        raise UsageError("--name can only be used with a single file.")
+    return target_kind, target_value, files
+
+
+@contextmanager
+def _http_log(console: Console) -> Iterator[None]:
+    """-vv: the client's HTTP log on stderr, for this command only."""
+    logger = logging.getLogger("kombo_cli.http")
+    handler = console.http_log_handler()
+    previous = (logger.level, logger.propagate)
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous[0])
+        logger.propagate = previous[1]

@@ -1,0 +1,207 @@
+"""How `kombo attach` shows what happens: each result, the summary, progress and notices.
+
+Results go to stdout (a line, or its JSON object with --json), everything else to stderr.
+Lines are printed from the main thread only; worker threads reach the screen only through
+the console's lock (warnings, retry notices) and the progress bars.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+from kombo_cli.api.retry import RetryNotice
+from kombo_cli.ui.console import Console
+from kombo_cli.ui.progress import Advance, BatchProgress, batch_progress, upload_progress
+from kombo_cli.ui.text import human_duration, human_size
+from kombo_cli.upload.batch import Tally
+from kombo_cli.upload.result import ERROR, PLANNED, PLANNED_SKIP, SKIPPED, AttachResult
+from kombo_cli.upload.run import RunObserver
+
+
+class ConsoleObserver(RunObserver):
+    """Warnings and retry notices on stderr, as they happen (from any thread)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def warning(self, message: str) -> None:
+        self.console.warning(message)
+
+    def retrying(self, subject: str, notice: RetryNotice) -> None:
+        self.console.notice(f"{subject}: {notice.reason}; {notice.next_step}")
+
+
+class AttachView(ConsoleObserver):
+    """Renders one `kombo attach` run; `single` for one file without a manifest."""
+
+    def __init__(self, console: Console, *, single: bool) -> None:
+        super().__init__(console)
+        self.single = single
+        self._bars: BatchProgress | None = None
+        self._single_bars: dict[object, ExitStack] = {}
+
+    # -- while the work runs (any thread) ----------------------------------------------------
+
+    def upload_started(self, key: object, label: str, size: int | None) -> Advance | None:
+        if self._bars is not None:
+            return self._bars.started(key, label, size)
+        if not self.single or size is None:
+            return None
+        # A single upload shows the one-file progress bar (files of 1 MiB or more).
+        stack = ExitStack()
+        self._single_bars[key] = stack
+        return stack.enter_context(upload_progress(self.console, label, size))
+
+    def upload_finished(self, key: object) -> None:
+        if self._bars is not None:
+            self._bars.finished(key)
+        stack = self._single_bars.pop(key, None)
+        if stack is not None:
+            stack.close()
+
+    @contextmanager
+    def live_display(self, total: int | None) -> Iterator[None]:
+        """The batch's bars on a terminal, for the length of the run."""
+        if self.single:
+            yield
+            return
+        with batch_progress(self.console, total) as bars:
+            self._bars = bars
+            try:
+                yield
+            finally:
+                self._bars = None
+
+    # -- results (main thread) ---------------------------------------------------------------
+
+    def report(self, result: AttachResult) -> None:
+        console = self.console
+        if result.status == ERROR:
+            self._report_error(result)
+        elif console.json_mode:
+            self._json_with_notes(result)
+        elif not console.quiet:
+            console.out(*self._line(result))
+        if self._bars is not None:
+            self._bars.item_done()
+
+    def _json_with_notes(self, result: AttachResult) -> None:
+        self._warn_delivery_notes(result)
+        self.console.json(result.to_json())
+
+    def _warn_delivery_notes(self, result: AttachResult) -> None:
+        delivered = result.delivered
+        if delivered is None:
+            return
+        if delivered.http_status is not None:
+            self.console.detail(
+                f"Kombo answered HTTP {delivered.http_status} in {delivered.elapsed_s:.2f} s"
+            )
+        for warning in delivered.warnings:
+            self.console.warning(f"Kombo: {warning}")
+        for note in delivered.notes:
+            self.console.warning(note)
+
+    def _line(self, result: AttachResult) -> tuple[str, str | None]:
+        """The human line of a result that is not an error, and its style."""
+        plan = result.plan
+        assert plan is not None
+        if result.status == SKIPPED:
+            return (
+                f"Skipped {plan.name}: {plan.target} already has an attachment of that name",
+                None,
+            )
+        if result.status == PLANNED_SKIP:
+            return (
+                f"Would skip {plan.name}: {plan.target} already has an attachment of that name",
+                None,
+            )
+        if result.status == PLANNED:
+            if result.preview is not None:
+                return _preview_text(result.preview), None
+            size = f", {human_size(plan.size)}" if plan.size is not None else ""
+            email = result.unresolved_email
+            if email is not None:
+                return (
+                    f"Would attach {plan.source} as {plan.name} to the candidate with email"
+                    f" {email} (not looked up; add --resolve)",
+                    None,
+                )
+            return (
+                f"Would attach {plan.source} as {plan.name} to {plan.target}"
+                f" ({plan.type}, {plan.content_type_text}{size})",
+                None,
+            )
+        self._warn_delivery_notes(result)
+        delivered = result.delivered
+        assert delivered is not None
+        details = [plan.type, plan.content_type_text]
+        details.append(human_size(plan.size) if plan.size is not None else f"from {plan.source}")
+        timing = (
+            f" in {human_duration(delivered.elapsed_s)}"
+            if not self.single and result.line is not None
+            else ""
+        )
+        return f"Attached {plan.name} to {plan.target} ({', '.join(details)}){timing}", "green"
+
+    def _report_error(self, result: AttachResult) -> None:
+        error = result.error
+        assert error is not None
+        label = "" if self.single else result.entry.label_for(error.message)
+        self.console.error(error, label)
+        if self.console.json_mode:
+            self.console.json(result.to_json())
+
+    # -- the end -------------------------------------------------------------------------------
+
+    def summary(self, tally: Tally, not_attempted: int = 0) -> None:
+        console = self.console
+        if console.json_mode:
+            console.json(
+                {
+                    "summary": {
+                        "succeeded": tally.succeeded,
+                        "skipped": tally.skipped,
+                        "failed": tally.failed,
+                        "elapsed_s": round(tally.elapsed_s, 3),
+                        "not_attempted": not_attempted,
+                    }
+                }
+            )
+        if console.json_mode or (console.quiet and not tally.failed):
+            if not_attempted and not console.quiet:
+                console.err(f"{not_attempted} not attempted after the first failure (--fail-fast)")
+            return
+        parts = [f"{tally.succeeded} attached"]
+        if tally.skipped:
+            parts.append(f"{tally.skipped} skipped")
+        parts.append(f"{tally.failed} failed")
+        if not_attempted:
+            parts.append(f"{not_attempted} not attempted (--fail-fast)")
+        console.err(
+            f"{', '.join(parts)} in {human_duration(tally.elapsed_s)}",
+            "red" if tally.failed else "green",
+        )
+
+    def dry_run_summary(self, tally: Tally) -> None:
+        if self.single:
+            self.console.detail("Dry run: nothing was sent.")
+            return
+        if not self.console.quiet or tally.failed:
+            skips = f", {tally.skipped} would be skipped" if tally.skipped else ""
+            self.console.err(
+                f"Dry run: {tally.succeeded} would be attached{skips}, {tally.failed} with"
+                " problems; nothing was sent.",
+                "red" if tally.failed else None,
+            )
+
+
+def _preview_text(preview: dict[str, object]) -> str:
+    headers = preview["headers"]
+    assert isinstance(headers, dict)
+    lines = [f"{preview['method']} {preview['url']}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    lines += ["", json.dumps(preview["body"], indent=2, ensure_ascii=False), ""]
+    return "\n".join(lines)

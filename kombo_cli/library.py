@@ -1,0 +1,307 @@
+"""kombo as a Python library: the same uploads, rules and exactly-once delivery as the CLI.
+
+    from kombo_cli import Kombo
+
+    with Kombo.from_env() as kombo:            # KOMBO_* variables, ./.env, a stored profile
+        result = kombo.attach("GRKdd9dibYKKCrmGRSMJf3wu", "cv.pdf", type="CV")
+        print(result.to_json())                # the object `kombo attach --json` prints
+
+The command line is a thin layer over this module; docs/library.md shows the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from kombo_cli.api.client import KomboClient
+from kombo_cli.api.defaults import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_S, MAX_CONCURRENCY
+from kombo_cli.api.retry import DEFAULT_RETRIES, RetryPolicy, call_idempotent
+from kombo_cli.api.targets import Target
+from kombo_cli.api.throttle import AdaptiveLimit, ThrottledClient
+from kombo_cli.config.settings import (
+    REGION_BASE_URLS,
+    InvalidSetting,
+    SettingFlags,
+    Settings,
+    normalize_base_url,
+    normalize_credential,
+    normalize_region,
+    resolve_settings,
+)
+from kombo_cli.errors import ConfigError, KomboError
+from kombo_cli.upload.batch import BatchRun
+from kombo_cli.upload.files import LocalFile
+from kombo_cli.upload.lookup import CandidateLookup
+from kombo_cli.upload.plan import DEFAULT_ATTACHMENT_TYPE, AttachmentPlan, RunDefaults
+from kombo_cli.upload.request import APPLICATION, CANDIDATE, AttachRequest
+from kombo_cli.upload.result import AttachResult
+from kombo_cli.upload.run import AttachPipeline, RunObserver
+
+__all__ = ["AttachRequest", "AttachResult", "Kombo", "KomboError", "RunObserver"]
+
+
+class Kombo:
+    """A connection to one Kombo integration, for attaching files and listing attachments.
+
+    Thread-safe; uploads share one pool of connections and adapt to Kombo's concurrency
+    limit. Close it (or use it in a `with` block) to release the connections.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        integration_id: str,
+        *,
+        region: str = "eu",
+        base_url: str | None = None,
+        retries: int = DEFAULT_RETRIES,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        observer: RunObserver | None = None,
+    ) -> None:
+        """`base_url` (with /v1) wins over `region` (eu, us or ca). Raises ConfigError for
+        a value kombo would refuse from any other source."""
+        try:
+            key = normalize_credential(api_key, "API key")
+            integration = normalize_credential(integration_id, "integration id")
+            url = (
+                normalize_base_url(base_url)
+                if base_url is not None
+                else REGION_BASE_URLS[normalize_region(region)]
+            )
+        except InvalidSetting as invalid:
+            raise ConfigError(invalid.message, hint=invalid.hint) from None
+        self._setup(key, integration, url, retries, timeout_s, concurrency, observer)
+
+    def _setup(
+        self,
+        api_key: str | None,
+        integration_id: str | None,
+        base_url: str,
+        retries: int,
+        timeout_s: float,
+        concurrency: int,
+        observer: RunObserver | None,
+    ) -> None:
+        if not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise ValueError(f"concurrency must be from 1 to {MAX_CONCURRENCY}")
+        self.base_url = base_url
+        self.integration_id = integration_id
+        self.policy = RetryPolicy(retries=retries)
+        self.concurrency = concurrency
+        self.observer = observer or RunObserver()
+        self._api_key = api_key
+        self.client: KomboClient | None = None
+        if api_key is not None and integration_id is not None:
+            self.client = KomboClient(
+                base_url, api_key, integration_id, read_timeout_s=timeout_s, pool_size=concurrency
+            )
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        retries: int = DEFAULT_RETRIES,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        observer: RunObserver | None = None,
+        require_credentials: bool = True,
+    ) -> Kombo:
+        """From resolved settings. Without `require_credentials`, a missing key is allowed
+        for what sends nothing (a dry run); anything that would send raises then."""
+        if require_credentials:
+            settings.require_credentials()
+        kombo = cls.__new__(cls)
+        kombo._setup(
+            settings.api_key.value,
+            settings.integration_id.value,
+            settings.base_url_value,
+            retries,
+            timeout_s,
+            concurrency,
+            observer,
+        )
+        return kombo
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        profile: str | None = None,
+        env_file: Path | None = None,
+        environ: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        **options: Any,
+    ) -> Kombo:
+        """Settings as the CLI finds them: environment variables, then ./.env (or
+        `env_file`), then the stored profile, then defaults. Raises ConfigError."""
+        import os
+
+        settings = resolve_settings(
+            SettingFlags(env_file=env_file, profile=profile),
+            os.environ if environ is None else environ,
+            Path.cwd() if cwd is None else cwd,
+        )
+        return cls.from_settings(settings, **options)
+
+    def __repr__(self) -> str:
+        # Never the key: a repr ends up in logs and tracebacks.
+        return f"Kombo(base_url={self.base_url!r}, integration_id={self.integration_id!r})"
+
+    def __enter__(self) -> Kombo:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.session.close()
+
+    # -- uploads ---------------------------------------------------------------------------
+
+    def attach(
+        self,
+        target_id: str,
+        source: str | Path | None = None,
+        *,
+        url: str | None = None,
+        application: bool = False,
+        type: str = DEFAULT_ATTACHMENT_TYPE,
+        name: str | None = None,
+        content_type: str | None = None,
+        remote_fields: dict[str, Any] | None = None,
+        skip_existing: bool = False,
+    ) -> AttachResult:
+        """Attach one local file (`source`) or URL to a candidate (an application with
+        `application=True`). Returns the result; raises the KomboError when it fails."""
+        if (source is None) == (url is None):
+            raise ValueError("give exactly one of a file (source) and url")
+        request = AttachRequest(
+            APPLICATION if application else CANDIDATE,
+            target_id,
+            file=None if source is None else str(source),
+            url=url,
+            name=name,
+        )
+        defaults = RunDefaults(type, content_type, remote_fields)
+        pipeline = self.pipeline(defaults, skip_existing=skip_existing, name_items=False)
+        result = pipeline.process(request)
+        if result.error is not None:
+            raise result.error
+        return result
+
+    def attach_many(
+        self,
+        requests: Iterable[AttachRequest],
+        *,
+        type: str = DEFAULT_ATTACHMENT_TYPE,
+        content_type: str | None = None,
+        remote_fields: dict[str, Any] | None = None,
+        skip_existing: bool = False,
+        fail_fast: bool = False,
+    ) -> Iterator[AttachResult]:
+        """Attach every request, `concurrency` at a time, yielding each result (failures
+        too, with `.error`) as it finishes. `type`, `content_type` and `remote_fields`
+        apply to requests that leave them out. On Ctrl-C, raises Interrupted naming the
+        uploads that may or may not have been stored."""
+        defaults = RunDefaults(type, content_type, remote_fields)
+        batch = self.batch(
+            self.pipeline(defaults, skip_existing=skip_existing), fail_fast=fail_fast
+        )
+        try:
+            yield from batch.results(requests)
+        except KeyboardInterrupt:
+            batch.finish_after_interrupt()
+            raise batch.interruption(single=False) from None
+
+    def pipeline(
+        self,
+        defaults: RunDefaults,
+        *,
+        skip_existing: bool = False,
+        stdin_file: LocalFile | None = None,
+        name_items: bool = True,
+    ) -> AttachPipeline:
+        """The steps one request goes through, shared by a run's requests (lower level)."""
+        client = self.client
+        throttled = (
+            ThrottledClient(client, AdaptiveLimit(self.concurrency)) if client is not None else None
+        )
+        observer = self.observer
+        lookup = (
+            CandidateLookup(
+                client.find_candidates,
+                self.policy,
+                lambda notice: observer.retrying("looking up an email address", notice),
+            )
+            if client is not None
+            else None
+        )
+        return AttachPipeline(
+            throttled,
+            lookup,
+            self.policy,
+            defaults=defaults,
+            skip_existing=skip_existing,
+            stdin_file=stdin_file,
+            observer=observer,
+            name_items=name_items,
+        )
+
+    def batch(
+        self,
+        pipeline: AttachPipeline,
+        *,
+        fail_fast: bool = False,
+        dry_run: bool = False,
+        resolve: bool = False,
+        preview_single: bool = False,
+    ) -> BatchRun:
+        """A run of many entries through `pipeline` (lower level: the CLI's `attach`)."""
+        return BatchRun(
+            pipeline,
+            workers=self.concurrency,
+            fail_fast=fail_fast,
+            dry_run=dry_run,
+            resolve=resolve,
+            request_preview=self.preview_request if preview_single else None,
+        )
+
+    def preview_request(self, plan: AttachmentPlan) -> dict[str, Any]:
+        """The request that would attach `plan`, the key masked (for a dry run)."""
+        return plan.preview(self.base_url, self._api_key, self.integration_id)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def list_attachments(
+        self, target_id: str, *, application: bool = False
+    ) -> list[dict[str, Any]]:
+        """The attachments Kombo lists for a candidate (with their applications' files) or
+        an application; a live call to the ATS, retried when that is safe."""
+        target = Target.parse(target_id, application=application)
+        client = self._require_client()
+        return call_idempotent(
+            lambda: client.list_attachments(target),
+            self.policy,
+            what="listing the attachments",
+            on_retry=lambda notice: self.observer.retrying(str(target), notice),
+        )
+
+    def find_candidate(self, email: str) -> str:
+        """The ID of the one candidate with this email address (LookupFailed otherwise)."""
+        return self.pipeline(RunDefaults()).find_candidate(email).id
+
+    def _require_client(self) -> KomboClient:
+        if self.client is None:
+            raise ConfigError("KOMBO_API_KEY or KOMBO_INTEGRATION_ID is not set.")
+        return self.client

@@ -1,0 +1,215 @@
+"""Where text goes: results to stdout, chatter (progress, warnings, errors) to stderr.
+
+Colour only on a terminal and never with NO_COLOR; piped output is plain text with no
+control characters; `--json` prints machine-readable objects on stdout, one per line. Every
+line passes through `scrub`, so a secret that slipped into a message never reaches the
+screen, and a reader that goes away (`| head -1`) never stops the work. Knows no command
+and never does HTTP: each command renders its own results through a Console.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any, TextIO
+
+from kombo_cli.env import Environment
+from kombo_cli.errors import ApiError, KomboError, error_json
+from kombo_cli.redact import scrub
+from kombo_cli.ui.text import printable
+
+
+class Console:
+    def __init__(
+        self,
+        env: Environment,
+        *,
+        json_mode: bool = False,
+        quiet: bool = False,
+        verbosity: int = 0,
+    ) -> None:
+        self.env = env
+        self.json_mode = json_mode
+        self.quiet = quiet
+        self.verbosity = 0 if quiet else verbosity
+        self.stdout = env.stdout
+        self.stderr = env.stderr
+        self.stdout_terminal = env.is_terminal(self.stdout)
+        self.stderr_terminal = env.is_terminal(self.stderr)
+        self.stderr_color = env.wants_color(self.stderr)
+        self.stdout_color = env.wants_color(self.stdout) and not json_mode
+        self._secrets: list[str] = []
+        # Results come from the main thread, retry notices from workers: one line must
+        # never cut into another.
+        self._write_lock = threading.RLock()
+        # While a progress display is live on the terminal, lines for the terminal go
+        # through its console, which prints them above the bars instead of across them.
+        self._live_console: Any = None
+        self._live_display: Any = None
+
+    # -- secrets ---------------------------------------------------------------------------
+
+    def add_secret(self, secret: str | None) -> None:
+        """Remember a value that must never be printed, whatever message carries it."""
+        if secret and secret not in self._secrets:
+            self._secrets.append(secret)
+
+    def clean(self, text: str) -> str:
+        return printable(scrub(text, self._secrets))
+
+    def _clean_json(self, value: Any) -> Any:
+        """Scrub every string inside a JSON value, so the result is still valid JSON."""
+        if isinstance(value, str):
+            return self.clean(value)
+        if isinstance(value, dict):
+            return {key: self._clean_json(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._clean_json(item) for item in value]
+        return value
+
+    # -- writers ---------------------------------------------------------------------------
+
+    def out(self, text: str, style: str | None = None) -> None:
+        """A result line (or lines) on stdout."""
+        self._write(self.stdout, text, style, self.stdout_color)
+
+    def err(self, text: str, style: str | None = None) -> None:
+        """A line for the person watching, on stderr."""
+        self._write(self.stderr, text, style, self.stderr_color)
+
+    def json(self, payload: dict[str, Any]) -> None:
+        """One JSON object on one line of stdout."""
+        line = json.dumps(self._clean_json(payload), ensure_ascii=False)
+        self._write(self.stdout, line, None, False)
+
+    def _write(self, stream: TextIO, text: str, style: str | None, color: bool) -> None:
+        with self._write_lock:
+            self._write_locked(stream, self.clean(text), style, color)
+
+    def _write_locked(self, stream: TextIO, text: str, style: str | None, color: bool) -> None:
+        # Read once: the display may end on another thread meanwhile.
+        live_console = self._live_console
+        if live_console is not None and (
+            stream is self.stderr or (stream is self.stdout and self.stdout_terminal)
+        ):
+            from rich.text import Text
+
+            live_console.print(Text(text, style=style if color and style else ""))
+            return
+        try:
+            if color and style:
+                from rich.console import Console as RichConsole
+                from rich.text import Text
+
+                console = RichConsole(
+                    file=stream, force_terminal=True, highlight=False, soft_wrap=True
+                )
+                console.print(Text(text, style=style))
+            else:
+                stream.write(text + "\n")
+            stream.flush()
+        except UnicodeEncodeError:
+            # A terminal in a legacy encoding: "…" and accents become "?", not a crash.
+            encoding = getattr(stream, "encoding", None) or "ascii"
+            stream.write(text.encode(encoding, "replace").decode(encoding) + "\n")
+            stream.flush()
+        except BrokenPipeError:
+            # The reader went away (`kombo ... | head -1`). The work itself must go on and
+            # end with its real exit code: stopping half-way through a batch, or exiting 1
+            # after a stored upload, would invite a re-run and a duplicate.
+            _discard_further_output(stream)
+
+    # -- chatter on stderr -----------------------------------------------------------------
+
+    def detail(self, message: str) -> None:
+        """Progress detail, shown with -v."""
+        if self.verbosity >= 1:
+            self.err(message, "dim")
+
+    def warning(self, message: str) -> None:
+        if not self.quiet:
+            self.err(f"Warning: {message}", "yellow")
+
+    def notice(self, message: str) -> None:
+        """Something happening that the user waits for (a retry), unless --quiet."""
+        if not self.quiet:
+            self.err(message, "yellow")
+
+    def error(self, err: KomboError, label: str = "") -> None:
+        """One sentence saying what failed, then Kombo's details and a hint where they help.
+
+        `label` names the item of a batch the error is about.
+        """
+        self.err(f"Error: {label}: {err.message}" if label else f"Error: {err.message}", "bold red")
+        if isinstance(err, ApiError) and (err.code or err.log_url):
+            parts = []
+            if err.code:
+                parts.append(f"Kombo error {err.code}")
+            if err.title and err.title != err.message:
+                parts.append(f'"{err.title}"')
+            parts.append(f"HTTP {err.http_status}")
+            detail = "  " + ", ".join(parts)
+            if err.log_url:
+                detail += f"; log: {err.log_url}"
+            self.err(detail)
+        if err.hint:
+            self.err(f"  Hint: {err.hint}", "cyan")
+
+    def failure(self, err: KomboError, **context: Any) -> None:
+        """A failed command: the message on stderr and, with --json, an object on stdout."""
+        self.error(err)
+        if self.json_mode:
+            self.json({"status": "error", **context, "error": error_json(err)})
+
+    def print_traceback(self, text: str) -> None:
+        """Only with KOMBO_DEBUG: the traceback (no local variables), secrets masked."""
+        self.err(text.rstrip())
+
+    def http_log_handler(self) -> logging.Handler:
+        """A handler that shows the HTTP debug log (-vv) on stderr, secrets masked."""
+        console = self
+
+        class _Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                console.err(self.format(record), "dim")
+
+        handler = _Handler()
+        handler.setFormatter(logging.Formatter("http: %(message)s"))
+        return handler
+
+    # -- live displays ---------------------------------------------------------------------
+
+    def live_console(self) -> Any:
+        """A rich console on stderr for a live display (progress bars)."""
+        from rich.console import Console as RichConsole
+
+        return RichConsole(file=self.stderr, highlight=False, no_color=not self.stderr_color)
+
+    @contextmanager
+    def live(self, rich_console: Any, display: Any) -> Iterator[None]:
+        """While `display` (a started rich Progress) is on screen, print through it."""
+        self._live_console, self._live_display = rich_console, display
+        try:
+            yield
+        finally:
+            self._live_console = self._live_display = None
+
+    def stop_live(self) -> None:
+        """End a live display now (Ctrl-C), whichever thread opened it, and show the cursor."""
+        display, self._live_console, self._live_display = self._live_display, None, None
+        if display is not None:
+            with suppress(Exception):
+                display.stop()
+
+
+def _discard_further_output(stream: TextIO) -> None:
+    """Point a closed pipe's file descriptor at /dev/null so later writes (and Python's own
+    flush at exit) neither fail nor print "Exception ignored" noise."""
+    with suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)

@@ -1,0 +1,119 @@
+"""What to attach where: one request type for the command line, manifest rows and scripts.
+
+A request names a target (a candidate or application ID, or an email address to look
+up) and a source (a local file or a URL), plus optional overrides. Building one reads no
+file and sends nothing; `plan.py` checks it when it is about to be sent. A manifest row
+that cannot be read becomes a `RowProblem`, which travels with the requests so it is
+reported in order with everything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Union
+
+from kombo_cli.api.targets import APPLICATION, CANDIDATE, Target
+from kombo_cli.redact import display_url
+
+# The third kind of target a request may name: a candidate still to be found by address.
+EMAIL = "email"
+TARGET_KINDS = (CANDIDATE, APPLICATION, EMAIL)
+
+
+@dataclass(frozen=True)
+class AttachRequest:
+    """One file or URL to attach. Fields left as None take the run's defaults."""
+
+    target_kind: str  # CANDIDATE, APPLICATION or EMAIL
+    target_value: str  # the Kombo ID, or the email address
+    file: str | None = None
+    url: str | None = None
+    type: str | None = None
+    name: str | None = None
+    content_type: str | None = None
+    remote_fields: dict[str, Any] | None = None
+    # The manifest line the request came from.
+    line: int | None = None
+
+    @classmethod
+    def for_candidate(cls, candidate_id: str, **fields: Any) -> AttachRequest:
+        return cls(CANDIDATE, candidate_id, **fields)
+
+    @classmethod
+    def for_application(cls, application_id: str, **fields: Any) -> AttachRequest:
+        return cls(APPLICATION, application_id, **fields)
+
+    @classmethod
+    def for_email(cls, email: str, **fields: Any) -> AttachRequest:
+        return cls(EMAIL, email, **fields)
+
+    @property
+    def source(self) -> str:
+        """The file or URL, fit to show (a signed URL's query is hidden)."""
+        if self.url is not None:
+            return display_url(self.url)
+        # A manifest's relative path is shown resolved, as it is opened and uploaded.
+        return self.file or ""
+
+    @property
+    def label(self) -> str:
+        """How messages name this request: the manifest line and the file or URL."""
+        return f"line {self.line} ({self.source})" if self.line is not None else self.source
+
+    @property
+    def list_argument(self) -> str:
+        """What `kombo attachments list` needs to show this request's target."""
+        if self.target_kind == EMAIL:
+            return "CANDIDATE_ID"
+        return Target(self.target_kind, self.target_value).shell_argument
+
+    def label_for(self, message: str) -> str:
+        """The label, without the file or URL when `message` names it already."""
+        if self.source and self.source in message:
+            return f"line {self.line}" if self.line is not None else ""
+        return self.label
+
+    def target_json(self) -> dict[str, str]:
+        """The target as given, for a result whose target was never resolved."""
+        if self.target_kind == EMAIL:
+            return {"kind": EMAIL, "email": self.target_value}
+        return {"kind": self.target_kind, "id": self.target_value}
+
+    def source_json(self) -> dict[str, str]:
+        return {"url" if self.url is not None else "file": self.source}
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """A manifest row that cannot be used.
+
+    `message` is one sentence without the line number, starting in lower case, e.g.
+    "give exactly one of candidate_id, application_id, email."; `str()` adds the line.
+    """
+
+    # The 1-based physical line the row starts on.
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+    @property
+    def label(self) -> str:
+        return f"line {self.line}"
+
+    def label_for(self, message: str) -> str:
+        return self.label
+
+
+# What a run works through: requests, and manifest rows that could not be read.
+Entry = Union[AttachRequest, RowProblem]
+
+
+def command_line_requests(
+    target_kind: str, target_value: str, files: list[str], urls: list[str], name: str | None
+) -> list[AttachRequest]:
+    """The requests of `kombo attach TARGET FILE... [--url URL...]`, files first."""
+    requests = [AttachRequest(target_kind, target_value, file=file, name=name) for file in files]
+    requests += [AttachRequest(target_kind, target_value, url=url, name=name) for url in urls]
+    return requests

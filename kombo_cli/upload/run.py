@@ -1,0 +1,226 @@
+"""One request, start to finish: find the target, plan the upload, then skip, deliver or preview.
+
+An `AttachPipeline` holds what every request of one run shares (the throttled client, the
+retry policy, the ledger of what this run stored, the email lookups and the listings taken
+for --skip-existing) and turns each entry into an `AttachResult`, for a real run or a dry
+one. It may be called from several threads at once; it never prints, but tells a
+`RunObserver` what is worth telling.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from kombo_cli.api.retry import OnRetry, RetryNotice, RetryPolicy, call_idempotent
+from kombo_cli.api.targets import APPLICATION, CANDIDATE, Target
+from kombo_cli.errors import InternalError, Interrupted, KomboError, UsageError
+from kombo_cli.upload.body import ProgressCallback
+from kombo_cli.upload.delivery import AttachmentApi, DeliveryState, Stage, deliver
+from kombo_cli.upload.files import LocalFile
+from kombo_cli.upload.ledger import Ledger, Listing
+from kombo_cli.upload.lookup import CandidateLookup
+from kombo_cli.upload.plan import AttachmentPlan, RunDefaults, plan_request
+from kombo_cli.upload.request import EMAIL, AttachRequest, Entry, RowProblem
+from kombo_cli.upload.result import ERROR, PLANNED, PLANNED_SKIP, SKIPPED, SUCCESS, AttachResult
+
+
+class RunObserver:
+    """What a run has to tell, as it happens; the default hears nothing. Called from the
+    threads that do the work, so an implementation must be thread-safe."""
+
+    def warning(self, message: str) -> None:
+        """Something worth knowing that does not stop the upload (a plan's notes)."""
+
+    def retrying(self, subject: str, notice: RetryNotice) -> None:
+        """A request failed and is retried or checked; `notice` says why and what next."""
+
+    def upload_started(self, key: object, label: str, size: int | None) -> ProgressCallback | None:
+        """An upload begins; the callback, if any, hears the bytes sent."""
+        return None
+
+    def upload_finished(self, key: object) -> None:
+        """The upload begun with `key` has ended, stored or not."""
+
+
+class AttachPipeline:
+    def __init__(
+        self,
+        # None when there are no credentials: a --dry-run without --resolve never sends.
+        api: AttachmentApi | None,
+        find_candidates: CandidateLookup | None,
+        policy: RetryPolicy,
+        *,
+        defaults: RunDefaults,
+        skip_existing: bool = False,
+        stdin_file: LocalFile | None = None,
+        observer: RunObserver | None = None,
+        name_items: bool = True,
+    ) -> None:
+        self._api = api
+        self._lookup = find_candidates
+        self.policy = policy
+        self.defaults = defaults
+        self.skip_existing = skip_existing
+        self.stdin_file = stdin_file
+        self.observer = observer or RunObserver()
+        # Warnings say which item they are about, unless there is only the one.
+        self.name_items = name_items
+        self.ledger = Ledger()
+        # Kept for the whole run, never refreshed: a listing taken again after this run's own
+        # uploads would count them twice when a lost reply is checked (see delivery).
+        self._listings: dict[Target, Listing] = {}
+        self._listing_locks: dict[Target, threading.Lock] = {}
+        self._lock = threading.Lock()
+        self._states: dict[int, DeliveryState] = {}
+
+    # -- the parts --------------------------------------------------------------------------
+
+    def api(self) -> AttachmentApi:
+        if self._api is None:
+            raise InternalError("A request to Kombo was about to be sent without credentials.")
+        return self._api
+
+    def find_candidate(self, email: str) -> Target:
+        """The one candidate with this address (LookupFailed, exit 5, when there is not)."""
+        if self._lookup is None:
+            raise InternalError("An email address was about to be looked up without credentials.")
+        return self._lookup.candidate(email)
+
+    def resolve_target(self, request: AttachRequest) -> Target:
+        if request.target_kind == EMAIL:
+            return self.find_candidate(request.target_value)
+        return Target.parse(request.target_value, application=request.target_kind == APPLICATION)
+
+    def plan(self, request: AttachRequest, target: Target) -> AttachmentPlan:
+        plan = plan_request(request, target, self.defaults, self.stdin_file)
+        for note in plan.notes:
+            self.observer.warning(f"{request.label}: {note}" if self.name_items else note)
+        return plan
+
+    def listing(self, target: Target) -> Listing:
+        """The target's attachments before this run added any (--skip-existing)."""
+        with self._lock:
+            lock = self._listing_locks.setdefault(target, threading.Lock())
+        # One listing per target even when several items for it start together.
+        with lock:
+            with self._lock:
+                cached = self._listings.get(target)
+            if cached is not None:
+                return cached
+            api = self.api()
+            attachments = call_idempotent(
+                lambda: api.list_attachments(target),
+                self.policy,
+                what="listing the attachments",
+                on_retry=self._retry_callback(str(target)),
+            )
+            listing = Listing(attachments, own_files_only=target.kind == CANDIDATE)
+            with self._lock:
+                self._listings[target] = listing
+            return listing
+
+    # -- one entry, for real ----------------------------------------------------------------
+
+    def process(self, entry: Entry) -> AttachResult:
+        """Never raises (except Interrupted): every outcome becomes an AttachResult."""
+        if isinstance(entry, RowProblem):
+            return AttachResult(ERROR, entry, error=UsageError(entry.message))
+        target: Target | None = None
+        plan: AttachmentPlan | None = None
+        try:
+            target = self.resolve_target(entry)
+            plan = self.plan(entry, target)
+            listing = self.listing(target) if self.skip_existing else None
+            # The one place the turn is taken, before the check: of two items with one name
+            # for one target, the second sees the first's upload, whether it skips or sends.
+            with self.ledger.turn(plan):
+                if listing is not None and listing.count(plan.name) + self.ledger.count(plan):
+                    return AttachResult(SKIPPED, entry, target, plan)
+                return self._deliver(entry, target, plan, listing)
+        except Interrupted:
+            raise
+        except KomboError as error:
+            return AttachResult(ERROR, entry, target, plan, error=error)
+
+    def _deliver(
+        self, entry: AttachRequest, target: Target, plan: AttachmentPlan, listing: Listing | None
+    ) -> AttachResult:
+        key = object()
+        on_progress = self.observer.upload_started(key, plan.name, plan.size)
+        state = DeliveryState()
+        with self._lock:
+            self._states[id(entry)] = state
+        try:
+            delivered = deliver(
+                self.api(),
+                plan,
+                self.policy,
+                on_progress=on_progress,
+                on_retry=self._retry_callback(plan.name),
+                listed_before=listing,
+                ledger=self.ledger,
+                state=state,
+            )
+            state.stage = Stage.DONE
+        except KomboError:
+            with self._lock:
+                self._states.pop(id(entry), None)
+            raise
+        finally:
+            self.observer.upload_finished(key)
+        # The state stays until the result is reported (see `reported`): Ctrl-C in between
+        # must not call a stored upload "not stored".
+        return AttachResult(SUCCESS, entry, target, plan, delivered)
+
+    # -- one entry, dry ---------------------------------------------------------------------
+
+    def preview(
+        self,
+        entry: Entry,
+        *,
+        resolve: bool,
+        request_preview: Callable[[AttachmentPlan], dict[str, Any] | None],
+    ) -> AttachResult:
+        """What `process` would do, sending nothing. Without `resolve`, email addresses are
+        not looked up and listings not taken (no request at all); `request_preview`, when
+        it returns a request, is shown for the single file of a dry run."""
+        if isinstance(entry, RowProblem):
+            return AttachResult(ERROR, entry, error=UsageError(entry.message))
+        try:
+            if entry.target_kind == EMAIL and not resolve:
+                # A stand-in target, only to plan the file; the email is shown instead.
+                plan = self.plan(entry, Target(CANDIDATE, "unresolved"))
+                return AttachResult(PLANNED, entry, None, plan)
+            target = self.resolve_target(entry)
+            plan = self.plan(entry, target)
+            if self.skip_existing and resolve and self.listing(target).count(plan.name):
+                return AttachResult(PLANNED_SKIP, entry, target, plan)
+            return AttachResult(PLANNED, entry, target, plan, preview=request_preview(plan))
+        except Interrupted:
+            raise
+        except KomboError as error:
+            return AttachResult(ERROR, entry, error=error)
+
+    # -- what Ctrl-C needs to know ----------------------------------------------------------
+
+    def reported(self, entry: Entry) -> None:
+        """The entry's result has been shown; its delivery state is no longer needed."""
+        with self._lock:
+            self._states.pop(id(entry), None)
+
+    def waiting_to_retry(self, entry: Entry) -> bool:
+        with self._lock:
+            state = self._states.get(id(entry))
+        return state is not None and state.stage is Stage.WAITING
+
+    def certainly_not_stored(self, entry: Entry) -> bool:
+        """True while nothing of the entry can have been stored: it has not started sending,
+        or it waits to retry after a refusal."""
+        with self._lock:
+            state = self._states.get(id(entry))
+        return state is None or state.stage in (Stage.QUEUED, Stage.WAITING)
+
+    def _retry_callback(self, subject: str) -> OnRetry:
+        observer = self.observer
+        return lambda notice: observer.retrying(subject, notice)
