@@ -7,9 +7,10 @@ runs), so `kombo --help` stays quick.
 """
 
 # No `from __future__ import annotations`: Typer reads these annotations at run time.
+import importlib
 import traceback
 from contextlib import ExitStack, redirect_stderr, redirect_stdout
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -25,10 +26,17 @@ from kombo_cli.errors import EXIT_CODE_LABELS, ExitCode, InternalError, Interrup
 from kombo_cli.ui.console import Console
 from kombo_cli.version import __version__
 
-try:  # Typer >= 0.20 vendors Click; older releases use the click package.
-    from typer._click.exceptions import ClickException  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - depends on the installed Typer
-    from click.exceptions import ClickException
+
+def _click_exception() -> Any:
+    """Click's base of usage errors: Typer 0.20 and later vendor Click, older ones use it."""
+    try:
+        module = importlib.import_module("typer._click.exceptions")
+    except ImportError:  # pragma: no cover - depends on the installed Typer
+        module = importlib.import_module("click.exceptions")
+    return module.ClickException
+
+
+ClickException: type[Exception] = _click_exception()
 
 
 try:  # Registers bash/zsh/fish for `_KOMBO_COMPLETE=<shell>_source kombo` (see completions/).
@@ -107,8 +115,9 @@ def _run(argv: Optional[list[str]], env: Environment, state: AppState) -> int:
         return err.exit_code
     except ClickException as err:
         # Bad options and arguments: Click's own message and usage line, exit 2.
-        err.show(file=env.stderr)
-        return err.exit_code
+        usage_error: Any = err
+        usage_error.show(file=env.stderr)
+        return int(usage_error.exit_code)
     except (KeyboardInterrupt, typer.Abort):
         console().error(Interrupted("Interrupted."))
         return ExitCode.INTERRUPTED

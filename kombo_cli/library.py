@@ -19,7 +19,7 @@ from typing import Any
 from kombo_cli.api.client import KomboClient
 from kombo_cli.api.defaults import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_S, MAX_CONCURRENCY
 from kombo_cli.api.retry import DEFAULT_RETRIES, RetryPolicy, call_idempotent
-from kombo_cli.api.targets import Target
+from kombo_cli.api.targets import APPLICATION, CANDIDATE, Target
 from kombo_cli.api.throttle import AdaptiveLimit, ThrottledClient
 from kombo_cli.config.settings import (
     REGION_BASE_URLS,
@@ -31,12 +31,13 @@ from kombo_cli.config.settings import (
     normalize_region,
     resolve_settings,
 )
+from kombo_cli.env import Environment
 from kombo_cli.errors import ConfigError, KomboError
 from kombo_cli.upload.batch import BatchRun
 from kombo_cli.upload.files import LocalFile
 from kombo_cli.upload.lookup import CandidateLookup
 from kombo_cli.upload.plan import DEFAULT_ATTACHMENT_TYPE, AttachmentPlan, RunDefaults
-from kombo_cli.upload.request import APPLICATION, CANDIDATE, AttachRequest
+from kombo_cli.upload.request import AttachRequest
 from kombo_cli.upload.result import AttachResult
 from kombo_cli.upload.run import AttachPipeline, RunObserver
 
@@ -138,13 +139,13 @@ class Kombo:
         **options: Any,
     ) -> Kombo:
         """Settings as the CLI finds them: environment variables, then ./.env (or
-        `env_file`), then the stored profile, then defaults. Raises ConfigError."""
-        import os
-
+        `env_file`), then the stored profile, then defaults. `environ` and `cwd` default to
+        this process's. Raises ConfigError."""
+        process = Environment.from_process()
         settings = resolve_settings(
             SettingFlags(env_file=env_file, profile=profile),
-            os.environ if environ is None else environ,
-            Path.cwd() if cwd is None else cwd,
+            process.environ if environ is None else environ,
+            process.cwd if cwd is None else cwd,
         )
         return cls.from_settings(settings, **options)
 

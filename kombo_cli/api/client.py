@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
+from requests.__version__ import __version__ as requests_version
 from requests.auth import AuthBase
 
 from kombo_cli.api.defaults import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S
@@ -29,7 +30,7 @@ from kombo_cli.version import __version__
 
 log = logging.getLogger("kombo_cli.http")
 
-USER_AGENT = f"kombo-cli/{__version__} python-requests/{requests.__version__}"
+USER_AGENT = f"kombo-cli/{__version__} python-requests/{requests_version}"
 # Kombo's own messages are kept whole; bodies that are not Kombo's are summarised.
 _MESSAGE_LIMIT = 2000
 
@@ -303,9 +304,8 @@ def _error_envelope(response: requests.Response) -> dict[str, Any] | None:
         payload = response.json()
     except ValueError:
         return None
-    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-        return payload["error"]
-    return None
+    error = payload.get("error") if isinstance(payload, dict) else None
+    return error if isinstance(error, dict) else None
 
 
 def _describe_foreign_body(response: requests.Response) -> str:

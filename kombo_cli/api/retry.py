@@ -130,7 +130,7 @@ class RetryPolicy:
         """The pause before retry number `retry_number` (1 for the first retry)."""
         if retry_after_s is not None:
             return min(retry_after_s, self.max_delay_s)
-        exponential = self.base_delay_s * 2 ** max(0, retry_number - 1)
+        exponential = self.base_delay_s * 2.0 ** max(0, retry_number - 1)
         # Up to half again at random, so many clients refused together do not come back
         # together.
         return min(self.max_delay_s, exponential * (1 + self.jitter() / 2))

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from kombo_cli.api.targets import APPLICATION, CANDIDATE
 from kombo_cli.commands.attach_view import AttachView
 from kombo_cli.config.settings import SettingFlags, Settings, resolve_settings
 from kombo_cli.env import Environment
@@ -24,13 +25,7 @@ from kombo_cli.upload.files import STDIN_ARGUMENT, LocalFile, spool_stdin
 from kombo_cli.upload.manifest import open_manifest, validate_manifest
 from kombo_cli.upload.plan import RunDefaults
 from kombo_cli.upload.remote_fields import build_remote_fields
-from kombo_cli.upload.request import (
-    APPLICATION,
-    CANDIDATE,
-    EMAIL,
-    Entry,
-    command_line_requests,
-)
+from kombo_cli.upload.request import EMAIL, Entry, command_line_requests
 
 
 class AttachCommand:

@@ -173,8 +173,9 @@ def _check_live(settings: Settings, report: DoctorReport) -> None:
 
 
 def _check_integration(details: dict[str, Any], report: DoctorReport) -> None:
-    tool = details.get("tool") if isinstance(details.get("tool"), dict) else {}
-    label = tool.get("label") if isinstance(tool.get("label"), str) else "unknown tool"
+    tool = details.get("tool")
+    label = tool.get("label") if isinstance(tool, dict) else None
+    label = label if isinstance(label, str) else "unknown tool"
     status, setup = details.get("status"), details.get("setup_status")
     summary = f"{label}, status {status}, setup {setup}"
     if status == "ACTIVE" and setup == "COMPLETED":

@@ -3,9 +3,7 @@
 Kombo cannot deduplicate uploads and does not say which attachment a POST created. When
 an upload fails in a way that leaves its fate open (500, 502, 504, a read timeout, a
 connection lost or an answer cut off after the body went out), this module waits a
-moment, lists the target's attachments and looks for this upload: same name, and newer
-than the upload by its date (or one more than a listing taken before, when there is one),
-not counting what this run stored itself.
+moment, lists the target's attachments and looks for this upload (see `evidence`).
 
 - Found: the upload worked and is not sent again.
 - Not found: it is sent again, within the retry budget; after a proxy failure or a
@@ -19,7 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Callable, Protocol
 
@@ -34,15 +32,12 @@ from kombo_cli.api.retry import (
     classify,
     describe_failure,
 )
-from kombo_cli.api.targets import CANDIDATE, Target
+from kombo_cli.api.targets import Target
 from kombo_cli.errors import ApiError, Interrupted, KomboError, NetworkError, OutcomeUnknown
 from kombo_cli.upload.body import ProgressCallback
-from kombo_cli.upload.ledger import Ledger, Listing, is_own_file
+from kombo_cli.upload.evidence import Found, judge_listing
+from kombo_cli.upload.ledger import Ledger, Listing
 from kombo_cli.upload.plan import AttachmentPlan
-
-# ATS clocks and ours disagree by a little: a listed file dated up to this long before the
-# upload started may still be this upload. Anything older is an earlier file.
-CLOCK_SKEW = timedelta(minutes=2)
 
 Clock = Callable[[], datetime]
 
@@ -87,12 +82,6 @@ class Stage(Enum):
 @dataclass
 class DeliveryState:
     stage: Stage = Stage.QUEUED
-
-
-class _Found(Enum):
-    STORED = "stored"
-    NOT_STORED = "not_stored"
-    UNKNOWN = "unknown"
 
 
 def deliver(
@@ -182,11 +171,11 @@ def _deliver(
             )
             _pause(sleep, policy.settle_delay_s, plan, stored=None)
             attachments = _list_or_give_up(client, plan, policy, error, on_retry, sleep)
-            found, explanation = _judge(
+            found, explanation = judge_listing(
                 attachments, plan, attempt_started_at, listed_before, ledger.count(plan)
             )
             if (
-                found is _Found.NOT_STORED
+                found is Found.NOT_STORED
                 and not _kombo_answered(error)
                 and not _may_still_be_processing(error)
             ):
@@ -196,10 +185,10 @@ def _deliver(
                 _notify(on_retry, error, f"not listed yet; looking again in {wait:.1f} s")
                 _pause(sleep, wait, plan, stored=None)
                 attachments = _list_or_give_up(client, plan, policy, error, on_retry, sleep)
-                found, explanation = _judge(
+                found, explanation = judge_listing(
                     attachments, plan, attempt_started_at, listed_before, ledger.count(plan)
                 )
-            if found is _Found.STORED:
+            if found is Found.STORED:
                 return Delivered(
                     sha256=plan.sha256(),
                     http_status=None,
@@ -211,7 +200,7 @@ def _deliver(
                     attempts=attempt,
                     confirmed_by_listing=True,
                 )
-            if found is _Found.UNKNOWN:
+            if found is Found.UNKNOWN:
                 raise _unknown(plan, error, explanation) from None
             if _may_still_be_processing(error):
                 # Kombo may still be storing it: a file not listed yet can appear later, and
@@ -297,58 +286,6 @@ def _unknown(
     )
     unknown.attempts = error.attempts
     return unknown
-
-
-def _judge(
-    attachments: list[dict[str, Any]],
-    plan: AttachmentPlan,
-    attempt_started_at: datetime,
-    listed_before: Listing | None,
-    stored_earlier_this_run: int,
-) -> tuple[_Found, str]:
-    """Whether the listing shows this upload, and a few words saying how that was decided."""
-    matches = [item for item in attachments if _is_match(item, plan)]
-    where = f"the {plan.target.kind}'s attachments"
-    if listed_before is not None:
-        # Exact: more files of this name than before the run and its own earlier uploads.
-        expected = listed_before.count(plan.name) + stored_earlier_this_run
-        if len(matches) > expected:
-            return _Found.STORED, f"{where} list one more {plan.name} than before"
-        return _Found.NOT_STORED, ""
-    earliest_possible = attempt_started_at - CLOCK_SKEW
-    dates = [_parse_time(item.get("remote_created_at")) for item in matches]
-    recent = sum(1 for date in dates if date is not None and date >= earliest_possible)
-    undated = sum(1 for date in dates if date is None)
-    if recent > stored_earlier_this_run and not undated:
-        return _Found.STORED, f"{plan.name} is among {where}, dated since the upload began"
-    if recent + undated <= stored_earlier_this_run:
-        # Every match is older than this upload, or one this run stored itself.
-        return _Found.NOT_STORED, ""
-    return _Found.UNKNOWN, (
-        f"{where} list a {plan.name} without a date, so it cannot be told apart from an"
-        " earlier file of the same name"
-    )
-
-
-def _is_match(item: dict[str, Any], plan: AttachmentPlan) -> bool:
-    """A listed attachment that could be this upload: same name, and, for a candidate, one
-    of the candidate's own files."""
-    if item.get("file_name") != plan.name:
-        return False
-    return plan.target.kind != CANDIDATE or is_own_file(item)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc)
-    except (ValueError, OverflowError):
-        # Anything from year 1 in a far time zone to text that is no date at all.
-        return None
 
 
 def _gave_up(error: KomboError) -> KomboError:
