@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, unquote
 
 from kombo_cli.sandbox import candidates as candidate_queries
 from kombo_cli.sandbox import fixtures
+from kombo_cli.sandbox.base64_decoder import decode_base64_span
 from kombo_cli.sandbox.contract import (
     Invalid,
     error_envelope,
@@ -39,12 +40,7 @@ from kombo_cli.sandbox.contract import (
     validate_attachment_document,
 )
 from kombo_cli.sandbox.store import AttachmentStore, StoredAttachment
-from kombo_cli.sandbox.upload_body import (
-    DATA_PLACEHOLDER,
-    BodyError,
-    decode_base64_span,
-    parse_body,
-)
+from kombo_cli.sandbox.upload_body import DATA_PLACEHOLDER, BodyError, parse_body
 
 DEFAULT_API_KEY = "sandbox-key"
 DEFAULT_INTEGRATION_ID = "sandbox:local"
