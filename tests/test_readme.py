@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kombo_cli.sandbox.fixtures import FRANK_DOE_ID
+from kombo_cli.sandbox.sample_candidates import FRANK_DOE_ID
 from tests.conftest import API_KEY, INTEGRATION_ID, make_pdf, run_kombo
 from tests.kombo_server import KomboServer
 

@@ -675,7 +675,7 @@ def test_only_certificate_failures_are_permanent_tls_errors() -> None:
 def test_a_file_of_the_same_name_on_one_of_the_candidates_applications_is_not_this_upload(
     kombo_server: KomboServer, tmp_path: Path, recorder: Recorder
 ) -> None:
-    from kombo_cli.sandbox.fixtures import FRANK_DOE_APPLICATION_ID, FRANK_DOE_ID
+    from kombo_cli.sandbox.sample_candidates import FRANK_DOE_APPLICATION_ID, FRANK_DOE_ID
 
     # Kombo lists a candidate's files together with their applications' files.
     kombo_server.attachments.append(

@@ -137,7 +137,7 @@ def _data_dir(requested: Path | None) -> tuple[Path, bool]:
 def _candidates(path: Path | None) -> list[dict[str, Any]] | None:
     if path is None:
         return None
-    from kombo_cli.sandbox.fixtures import FixtureError, load_candidates
+    from kombo_cli.sandbox.candidates_file import FixtureError, load_candidates
 
     try:
         return load_candidates(path)

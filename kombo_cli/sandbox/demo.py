@@ -18,7 +18,7 @@ import requests
 
 from kombo_cli.attach import AttachmentOutcome, plan_attachment, upload
 from kombo_cli.client import KomboClient
-from kombo_cli.sandbox.fixtures import FRANK_DOE_ID
+from kombo_cli.sandbox.sample_candidates import FRANK_DOE_ID
 from kombo_cli.sandbox.server import (
     DEFAULT_API_KEY,
     DEFAULT_INTEGRATION_ID,

@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Union
 from urllib.parse import parse_qs, unquote
 
-from kombo_cli.sandbox import candidates as candidate_queries
-from kombo_cli.sandbox import fixtures
+from kombo_cli.sandbox import candidate_queries
 from kombo_cli.sandbox.base64_decoder import decode_base64_span
 from kombo_cli.sandbox.contract import (
     Invalid,
@@ -39,6 +38,8 @@ from kombo_cli.sandbox.contract import (
     now_iso,
     validate_attachment_document,
 )
+from kombo_cli.sandbox.integration import check_api_key_data, environment_id, integration_details
+from kombo_cli.sandbox.sample_candidates import sample_candidates
 from kombo_cli.sandbox.store import AttachmentStore, StoredAttachment
 from kombo_cli.sandbox.upload_body import DATA_PLACEHOLDER, BodyError, parse_body
 
@@ -537,10 +538,8 @@ class SandboxServer:
         self.config = config
         self.store = AttachmentStore(config.data_dir)
         self.spool_dir = config.data_dir
-        self.candidates = (
-            fixtures.sample_candidates() if config.candidates is None else config.candidates
-        )
-        self.environment_id = fixtures.environment_id()
+        self.candidates = sample_candidates() if config.candidates is None else config.candidates
+        self.environment_id = environment_id()
         self.created_at = now_iso()
         self.requests: list[RecordedRequest] = []
         # Exceptions raised by the sandbox's own code (answered with a 500).
@@ -756,7 +755,7 @@ class SandboxServer:
                 return _method_not_allowed(method, path, "GET")
             if request.query:
                 return _input_invalid("This endpoint does not accept query parameters.")
-            return _success_reply(fixtures.check_api_key_data(self.environment_id), warnings=False)
+            return _success_reply(check_api_key_data(self.environment_id), warnings=False)
 
         integration = _INTEGRATION_ROUTE.match(path)
         if integration is not None:
@@ -784,7 +783,7 @@ class SandboxServer:
                 "Integration not found",
                 f"No integration with ID '{integration_id}' exists in this environment.",
             )
-        data = fixtures.integration_details(integration_id, created_at=self.created_at)
+        data = integration_details(integration_id, created_at=self.created_at)
         return _success_reply(data, warnings=False)
 
     def _candidates_route(self, request: _Request) -> _Reply:
