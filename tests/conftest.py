@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kombo_server import KomboServer
+from tests.recording_server import KomboServer
 
 API_KEY = "ks_test_Zx9vQ2mN7pL4rT8wK3jH6fD1"
 INTEGRATION_ID = "test:integration"

@@ -21,7 +21,7 @@ import pytest
 from kombo_cli.sandbox import sample_candidates as samples
 from kombo_cli.sandbox.contract import derived_id
 from tests.conftest import API_KEY, CANDIDATE_ID, INTEGRATION_ID, make_pdf, run_kombo
-from tests.kombo_server import KomboServer, RecordedRequest, ScriptedResponse, error_envelope
+from tests.recording_server import KomboServer, RecordedRequest, ScriptedResponse, error_envelope
 
 FRANK_ID = samples.FRANK_DOE_ID
 FRANK_APPLICATION_ID = samples.FRANK_DOE_APPLICATION_ID

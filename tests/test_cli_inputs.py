@@ -26,7 +26,7 @@ from tests.conftest import (
     make_png,
     run_kombo,
 )
-from tests.kombo_server import KomboServer, ScriptedResponse, StoredAttachment, error_envelope
+from tests.recording_server import KomboServer, ScriptedResponse, StoredAttachment, error_envelope
 
 ATTACHMENTS_PATH = f"/v1/ats/candidates/{CANDIDATE_ID}/attachments"
 ANSI_OR_CONTROL = ("\x1b", "\r")

@@ -28,7 +28,7 @@ from kombo_cli.retry import (
 )
 from kombo_cli.targets import Target
 from tests.conftest import API_KEY, CANDIDATE_ID, INTEGRATION_ID, make_pdf, unused_port
-from tests.kombo_server import KomboServer, ScriptedResponse, StoredAttachment, error_envelope
+from tests.recording_server import KomboServer, ScriptedResponse, StoredAttachment, error_envelope
 
 POST_PATH = f"/v1/ats/candidates/{CANDIDATE_ID}/attachments"
 RATE_LIMITED = error_envelope("Rate limit exceeded.", code="PLATFORM.RATE_LIMIT_EXCEEDED")

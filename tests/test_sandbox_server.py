@@ -15,11 +15,12 @@ from urllib.parse import quote
 
 import pytest
 
+from kombo_cli.sandbox.config import SandboxConfig
 from kombo_cli.sandbox.sample_candidates import (
     FRANK_DOE_ID,
     MARIA_GARCIA_ID,
 )
-from kombo_cli.sandbox.server import SandboxConfig, SandboxServer
+from kombo_cli.sandbox.server import SandboxServer
 
 KEY = "sandbox-key"
 INTEGRATION = "sandbox:local"

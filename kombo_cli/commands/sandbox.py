@@ -56,7 +56,8 @@ def _serve(
     data_dir: Path,
     candidates: list[dict[str, Any]] | None,
 ) -> int:
-    from kombo_cli.sandbox.server import SandboxConfig, SandboxServer
+    from kombo_cli.sandbox.config import SandboxConfig
+    from kombo_cli.sandbox.server import SandboxServer
     from kombo_cli.sandbox.store import StoreError
 
     config = SandboxConfig(

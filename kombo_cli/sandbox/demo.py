@@ -18,13 +18,9 @@ import requests
 
 from kombo_cli.attach import AttachmentOutcome, plan_attachment, upload
 from kombo_cli.client import KomboClient
+from kombo_cli.sandbox.config import DEFAULT_API_KEY, DEFAULT_INTEGRATION_ID, SandboxConfig
 from kombo_cli.sandbox.sample_candidates import FRANK_DOE_ID
-from kombo_cli.sandbox.server import (
-    DEFAULT_API_KEY,
-    DEFAULT_INTEGRATION_ID,
-    SandboxConfig,
-    SandboxServer,
-)
+from kombo_cli.sandbox.server import SandboxServer
 from kombo_cli.targets import Target
 
 SAMPLE_CV_NAME = "Frank Doe CV.pdf"
