@@ -8,12 +8,14 @@ transport sends it. Standard library only. The same server backs `kombo sandbox`
 
 Extending it: `respond(request)` is the one place a request turns into a reply, and a
 subclass may override it, for instance to look at every request or to answer some of them
-itself. It runs on the request's own thread, after the body has been read and, for an
-attachment action, after a concurrency slot was taken, which is held until the reply has
-been sent. It is called for every request that got this far, including one whose client
-went away mid-body (`request.complete` is False; answer None) and one whose body could not
-be delimited (`request.routable` is False). The reply it returns is sent after the
-configured latency plus its own `delay_s`.
+itself. It runs on the request's own thread once the body has been read and, for an
+attachment action, once the concurrency limiter has admitted or refused it
+(`request.admitted`); an admitted action holds its slot until the reply has been sent. It
+is called for every request whose request line and headers could be parsed (the transport
+answers the others itself), including one whose client went away mid-body
+(`request.complete` is False; answer None) and one whose body could not be delimited
+(`request.routable` is False). The reply it returns is sent after the configured latency
+plus its own `delay_s`.
 """
 
 from __future__ import annotations
