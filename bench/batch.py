@@ -21,7 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kombo_cli.sandbox.server import SandboxConfig, SandboxServer
+from kombo_cli.sandbox.config import SandboxConfig
+from kombo_cli.sandbox.server import SandboxServer
 
 KOMBO = shutil.which("kombo", path=str(Path(sys.executable).parent)) or "kombo"
 CANDIDATE_ID = "GRKdd9dibYKKCrmGRSMJf3wu"

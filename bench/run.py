@@ -36,7 +36,8 @@ from pathlib import Path
 
 from batch import CANDIDATE_ID, measure_batch
 
-from kombo_cli.sandbox.server import SandboxConfig, SandboxServer
+from kombo_cli.sandbox.config import SandboxConfig
+from kombo_cli.sandbox.server import SandboxServer
 
 BIN = Path(sys.executable).parent
 KOMBO = str(BIN / "kombo")

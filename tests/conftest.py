@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import API_KEY, INTEGRATION_ID, SAMPLES
-from tests.kombo_server import KomboServer
+from tests.recording_server import KomboServer
 
 
 @pytest.fixture(autouse=True)

@@ -27,7 +27,7 @@ from tests.helpers import (
     run_kombo,
     run_kombo_process,
 )
-from tests.kombo_server import KomboServer, ScriptedResponse, error_envelope
+from tests.recording_server import KomboServer, ScriptedResponse, error_envelope
 
 ANSI_OR_CONTROL = ("\x1b", "\r")
 

@@ -18,7 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from kombo_cli.sandbox import fixtures
+from kombo_cli.sandbox import sample_candidates as samples
+from kombo_cli.sandbox.contract import derived_id
 from tests.helpers import (
     API_KEY,
     CANDIDATE_ID,
@@ -27,14 +28,14 @@ from tests.helpers import (
     make_pdf,
     run_kombo,
 )
-from tests.kombo_server import KomboServer, RecordedRequest, ScriptedResponse, error_envelope
+from tests.recording_server import KomboServer, RecordedRequest, ScriptedResponse, error_envelope
 
-FRANK_ID = fixtures.FRANK_DOE_ID
-FRANK_APPLICATION_ID = fixtures.FRANK_DOE_APPLICATION_ID
-MARIA_ID = fixtures.MARIA_GARCIA_ID
-MARIA_APPLICATION_ID = fixtures.MARIA_GARCIA_APPLICATION_ID
+FRANK_ID = samples.FRANK_DOE_ID
+FRANK_APPLICATION_ID = samples.FRANK_DOE_APPLICATION_ID
+MARIA_ID = samples.MARIA_GARCIA_ID
+MARIA_APPLICATION_ID = samples.MARIA_GARCIA_APPLICATION_ID
 # Stored mixed case ("Maria.Garcia@Example.com"); manifests and options use other cases.
-MARIA_EMAIL = fixtures.MARIA_GARCIA_EMAIL
+MARIA_EMAIL = samples.MARIA_GARCIA_EMAIL
 
 CANDIDATE_SEARCH = "/v1/ats/candidates"
 ANSI_OR_CONTROL = ("\x1b", "\r")
@@ -447,10 +448,10 @@ def test_email_with_no_candidate_exits_5_and_uploads_nothing(
 
 
 def test_email_shared_by_two_candidates_exits_5_naming_both(sample_file) -> None:
-    candidates = fixtures.sample_candidates()
+    candidates = samples.sample_candidates()
     [frank] = [candidate for candidate in candidates if candidate["id"] == FRANK_ID]
     twin = copy.deepcopy(frank)
-    twin["id"] = fixtures.derived_id("candidate", "frank-doe-twin")
+    twin["id"] = derived_id("candidate", "frank-doe-twin")
     twin["first_name"] = "Franziska"
     twin["applications"] = []
     candidates.append(twin)
@@ -460,7 +461,7 @@ def test_email_shared_by_two_candidates_exits_5_naming_both(sample_file) -> None
         api_key=API_KEY, integration_id=INTEGRATION_ID, candidates=candidates
     ) as server:
         result = run_kombo(
-            "attach", "--email", fixtures.FRANK_DOE_EMAIL.upper(), str(path), env=env_for(server)
+            "attach", "--email", samples.FRANK_DOE_EMAIL.upper(), str(path), env=env_for(server)
         )
 
         assert result.returncode == 5
@@ -474,7 +475,7 @@ def test_email_shared_by_two_candidates_exits_5_naming_both(sample_file) -> None
     [
         (MARIA_EMAIL.lower(), MARIA_ID),
         (MARIA_EMAIL.upper(), MARIA_ID),
-        (fixtures.FRANK_DOE_EMAIL.title(), FRANK_ID),
+        (samples.FRANK_DOE_EMAIL.title(), FRANK_ID),
     ],
 )
 def test_email_in_another_case_resolves_to_the_candidate(
@@ -484,7 +485,7 @@ def test_email_in_another_case_resolves_to_the_candidate(
     address: str,
     candidate_id: str,
 ) -> None:
-    assert address not in (MARIA_EMAIL, fixtures.FRANK_DOE_EMAIL)
+    assert address not in (MARIA_EMAIL, samples.FRANK_DOE_EMAIL)
     path = sample_file("cv.pdf", "pdf")
     result = run_kombo("attach", "--email", address, str(path), "--type", "CV", env=server_env)
 
@@ -504,7 +505,7 @@ def test_email_is_checked_again_in_the_candidates_kombo_returns(
     kombo_server: KomboServer, server_env: dict[str, str], sample_file
 ) -> None:
     # An ATS whose filter matches loosely: the search answers with someone else.
-    maria = next(c for c in fixtures.sample_candidates() if c["id"] == MARIA_ID)
+    maria = next(c for c in samples.sample_candidates() if c["id"] == MARIA_ID)
     kombo_server.queue(
         ScriptedResponse(200, {"status": "success", "data": {"next": None, "results": [maria]}})
     )

@@ -28,7 +28,7 @@ from tests.helpers import (
     run_kombo,
     start_kombo,
 )
-from tests.kombo_server import KomboServer, ScriptedResponse, StoredAttachment, error_envelope
+from tests.recording_server import KomboServer, ScriptedResponse, StoredAttachment, error_envelope
 
 ATTACHMENTS_PATH = f"/v1/ats/candidates/{CANDIDATE_ID}/attachments"
 ANSI_OR_CONTROL = ("\x1b", "\r")

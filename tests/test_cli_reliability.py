@@ -14,7 +14,7 @@ from tests.helpers import (
     make_pdf,
     run_kombo_process,
 )
-from tests.kombo_server import KomboServer, ScriptedResponse, error_envelope
+from tests.recording_server import KomboServer, ScriptedResponse, error_envelope
 
 RATE_LIMITED = error_envelope("Rate limit exceeded.", code="PLATFORM.RATE_LIMIT_EXCEEDED")
 

@@ -11,7 +11,7 @@ from kombo_cli.api.targets import Target
 from kombo_cli.errors import ApiError, ExitCode, NetworkError
 from kombo_cli.upload.plan import plan_attachment
 from tests.helpers import API_KEY, INTEGRATION_ID, make_pdf
-from tests.kombo_server import KomboServer, ScriptedResponse
+from tests.recording_server import KomboServer, ScriptedResponse
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from tests.helpers import (
     dead_server_env,
     run_kombo,
 )
-from tests.kombo_server import KomboServer
+from tests.recording_server import KomboServer
 
 
 @pytest.fixture
@@ -463,7 +463,7 @@ def test_a_misspelled_profile_draws_a_warning(config_env: dict[str, str]) -> Non
 
 
 def _queue_check_api_key_ok(server: KomboServer) -> None:
-    from tests.kombo_server import ScriptedResponse
+    from tests.recording_server import ScriptedResponse
 
     server.queue(ScriptedResponse(body={"status": "success", "data": {"environment_id": "E1"}}))
 
@@ -484,7 +484,7 @@ def test_doctor_maps_integration_errors_like_every_command(
     code: str | None,
     exit_code: int,
 ) -> None:
-    from tests.kombo_server import ScriptedResponse, error_envelope
+    from tests.recording_server import ScriptedResponse, error_envelope
 
     _queue_check_api_key_ok(kombo_server)
     kombo_server.queue(ScriptedResponse(status=status, body=error_envelope("No.", code=code)))
@@ -498,7 +498,7 @@ def test_doctor_maps_integration_errors_like_every_command(
 def test_doctor_fails_when_something_else_answers(
     kombo_server: KomboServer, server_env: dict[str, str]
 ) -> None:
-    from tests.kombo_server import ScriptedResponse
+    from tests.recording_server import ScriptedResponse
 
     kombo_server.queue(
         ScriptedResponse(

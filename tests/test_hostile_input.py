@@ -19,7 +19,7 @@ from tests.helpers import (
     make_pdf,
     run_kombo_process,
 )
-from tests.kombo_server import KomboServer, ScriptedResponse
+from tests.recording_server import KomboServer, ScriptedResponse
 from tests.test_cli_attach import _run_on_a_terminal
 
 
@@ -273,7 +273,7 @@ def test_exit_code_table(status: int, code: str | None, expected: ExitCode) -> N
 def test_a_500_after_the_upload_was_stored_is_confirmed_by_listing(
     kombo_server: KomboServer, server_env: dict[str, str], sample_file
 ) -> None:
-    from tests.kombo_server import error_envelope
+    from tests.recording_server import error_envelope
 
     kombo_server.queue(
         ScriptedResponse(

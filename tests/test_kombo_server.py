@@ -1,6 +1,6 @@
 """Tests of the strict fake Kombo server itself, using only http.client and sockets."""
 
-# typing.Optional kept for Python 3.9 compatibility, as in kombo_server.py.
+# typing.Optional kept for Python 3.9 compatibility, as in recording_server.py.
 # ruff: noqa: UP045
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 import pytest
 
-from tests.kombo_server import (
+from tests.recording_server import (
     DEFAULT_API_KEY,
     DEFAULT_INTEGRATION_ID,
     KomboServer,

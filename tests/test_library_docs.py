@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kombo_cli.sandbox.fixtures import FRANK_DOE_ID
+from kombo_cli.sandbox.sample_candidates import FRANK_DOE_ID
 from tests.helpers import API_KEY, INTEGRATION_ID, make_pdf
-from tests.kombo_server import KomboServer
+from tests.recording_server import KomboServer
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "library.md"
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from kombo_cli.sandbox.fixtures import FRANK_DOE_ID
+from kombo_cli.sandbox.sample_candidates import FRANK_DOE_ID
 from tests.helpers import API_KEY, INTEGRATION_ID, make_pdf, run_kombo_process
-from tests.kombo_server import KomboServer
+from tests.recording_server import KomboServer
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCK = re.compile(r"```(sh|bash|yaml)\n(.*?)```", re.DOTALL)

@@ -29,7 +29,7 @@ from kombo_cli.upload.delivery import deliver
 from kombo_cli.upload.ledger import Ledger, Listing
 from kombo_cli.upload.plan import AttachmentPlan, plan_attachment
 from tests.helpers import API_KEY, CANDIDATE_ID, INTEGRATION_ID, make_pdf, unused_port
-from tests.kombo_server import KomboServer, ScriptedResponse, StoredAttachment, error_envelope
+from tests.recording_server import KomboServer, ScriptedResponse, StoredAttachment, error_envelope
 
 POST_PATH = f"/v1/ats/candidates/{CANDIDATE_ID}/attachments"
 RATE_LIMITED = error_envelope("Rate limit exceeded.", code="PLATFORM.RATE_LIMIT_EXCEEDED")
@@ -676,7 +676,7 @@ def test_only_certificate_failures_are_permanent_tls_errors() -> None:
 def test_a_file_of_the_same_name_on_one_of_the_candidates_applications_is_not_this_upload(
     kombo_server: KomboServer, tmp_path: Path, recorder: Recorder
 ) -> None:
-    from kombo_cli.sandbox.fixtures import FRANK_DOE_APPLICATION_ID, FRANK_DOE_ID
+    from kombo_cli.sandbox.sample_candidates import FRANK_DOE_APPLICATION_ID, FRANK_DOE_ID
 
     # Kombo lists a candidate's files together with their applications' files.
     kombo_server.attachments.append(

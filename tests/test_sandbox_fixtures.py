@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
-from kombo_cli.sandbox import fixtures
-from kombo_cli.sandbox.fixtures import FixtureError, load_candidates, sample_candidates
+from kombo_cli.sandbox import candidate_shape, integration
+from kombo_cli.sandbox import sample_candidates as samples
+from kombo_cli.sandbox.candidates_file import FixtureError, load_candidates
+from kombo_cli.sandbox.sample_candidates import sample_candidates
 
 KOMBO_ID = re.compile(r"[1-9A-HJ-NP-Za-km-z]{24}")
 KOMBO_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -53,23 +55,23 @@ def write_json(tmp_path: Path, value: Any) -> Path:
 
 
 def test_environment_id_is_a_fixed_kombo_id() -> None:
-    assert fixtures.environment_id() == fixtures.environment_id()
-    assert KOMBO_ID.fullmatch(fixtures.environment_id())
+    assert integration.environment_id() == integration.environment_id()
+    assert KOMBO_ID.fullmatch(integration.environment_id())
 
 
 def test_check_api_key_data_is_accepted_by_the_sdk() -> None:
-    data = fixtures.check_api_key_data(fixtures.environment_id())
+    data = integration.check_api_key_data(integration.environment_id())
     parsed = sdk_parse("GetCheckAPIKeyPositiveResponse", {"status": "success", "data": data})
-    assert parsed.data.environment_id == fixtures.ENVIRONMENT_ID
+    assert parsed.data.environment_id == integration.ENVIRONMENT_ID
 
 
 def test_integration_details_are_accepted_by_the_sdk() -> None:
-    data = fixtures.integration_details(INTEGRATION_ID, created_at=CREATED_AT)
+    data = integration.integration_details(INTEGRATION_ID, created_at=CREATED_AT)
     parsed = sdk_parse(
         "GetIntegrationsIntegrationIDPositiveResponse", {"status": "success", "data": data}
     )
     assert parsed.data.id == INTEGRATION_ID
-    assert parsed.data.tool.id == fixtures.SANDBOX_TOOL_ID == "sandbox"
+    assert parsed.data.tool.id == integration.SANDBOX_TOOL_ID == "sandbox"
     assert parsed.data.tool.label == "Kombo Sandbox"
     assert parsed.data.category == "ATS"
     assert parsed.data.status == "ACTIVE"
@@ -83,7 +85,7 @@ def test_integration_details_are_accepted_by_the_sdk() -> None:
 
 
 def test_integration_offers_both_attachment_actions() -> None:
-    data = fixtures.integration_details(INTEGRATION_ID, created_at=CREATED_AT)
+    data = integration.integration_details(INTEGRATION_ID, created_at=CREATED_AT)
     actions = {action["id"]: action for action in data["write_actions"]}
     for action_id in ("ats_add_candidate_attachment", "ats_add_application_attachment"):
         action = actions[action_id]
@@ -110,29 +112,29 @@ def test_sample_candidates_are_accepted_by_the_sdk() -> None:
 def test_sample_candidates_match_their_constants() -> None:
     by_id = {candidate["id"]: candidate for candidate in sample_candidates()}
 
-    frank = by_id[fixtures.FRANK_DOE_ID]
-    assert [e["email_address"] for e in frank["email_addresses"]] == [fixtures.FRANK_DOE_EMAIL]
-    assert [a["id"] for a in frank["applications"]] == [fixtures.FRANK_DOE_APPLICATION_ID]
-    assert frank["applications"][0]["job"]["id"] == fixtures.BACKEND_ENGINEER_JOB_ID
+    frank = by_id[samples.FRANK_DOE_ID]
+    assert [e["email_address"] for e in frank["email_addresses"]] == [samples.FRANK_DOE_EMAIL]
+    assert [a["id"] for a in frank["applications"]] == [samples.FRANK_DOE_APPLICATION_ID]
+    assert frank["applications"][0]["job"]["id"] == samples.BACKEND_ENGINEER_JOB_ID
 
-    maria = by_id[fixtures.MARIA_GARCIA_ID]
+    maria = by_id[samples.MARIA_GARCIA_ID]
     emails = [e["email_address"] for e in maria["email_addresses"]]
-    assert emails == [fixtures.MARIA_GARCIA_EMAIL, fixtures.MARIA_GARCIA_SECOND_EMAIL]
+    assert emails == [samples.MARIA_GARCIA_EMAIL, samples.MARIA_GARCIA_SECOND_EMAIL]
     assert any(email != email.lower() for email in emails)
     assert any(email == email.lower() for email in emails)
-    assert [a["id"] for a in maria["applications"]] == [fixtures.MARIA_GARCIA_APPLICATION_ID]
+    assert [a["id"] for a in maria["applications"]] == [samples.MARIA_GARCIA_APPLICATION_ID]
 
-    li = by_id[fixtures.LI_WEI_ID]
-    assert [e["email_address"] for e in li["email_addresses"]] == [fixtures.LI_WEI_EMAIL]
+    li = by_id[samples.LI_WEI_ID]
+    assert [e["email_address"] for e in li["email_addresses"]] == [samples.LI_WEI_EMAIL]
     assert li["applications"] == []
 
-    amelia = by_id[fixtures.AMELIA_HARTMANN_ID]
+    amelia = by_id[samples.AMELIA_HARTMANN_ID]
     assert [a["id"] for a in amelia["applications"]] == [
-        fixtures.AMELIA_HARTMANN_APPLICATION_ID,
-        fixtures.AMELIA_HARTMANN_SECOND_APPLICATION_ID,
+        samples.AMELIA_HARTMANN_APPLICATION_ID,
+        samples.AMELIA_HARTMANN_SECOND_APPLICATION_ID,
     ]
     assert [a["outcome"] for a in amelia["applications"]] == ["PENDING", "DECLINED"]
-    assert {t["id"] for t in amelia["tags"]} == {fixtures.SENIOR_TAG_ID, fixtures.REFERRAL_TAG_ID}
+    assert {t["id"] for t in amelia["tags"]} == {samples.SENIOR_TAG_ID, samples.REFERRAL_TAG_ID}
 
 
 def test_sample_emails_are_fictional() -> None:
@@ -144,18 +146,18 @@ def test_sample_emails_are_fictional() -> None:
 
 def test_sample_candidates_have_every_field_with_kombo_timestamps() -> None:
     for candidate in sample_candidates():
-        assert tuple(candidate) == fixtures.CANDIDATE_FIELDS
+        assert tuple(candidate) == candidate_shape.CANDIDATE_FIELDS
         assert candidate["remote_deleted_at"] is None
         assert KOMBO_TIMESTAMP.fullmatch(candidate["changed_at"])
         for application in candidate["applications"]:
-            assert tuple(application) == fixtures.APPLICATION_FIELDS
+            assert tuple(application) == candidate_shape.APPLICATION_FIELDS
             assert KOMBO_TIMESTAMP.fullmatch(application["changed_at"])
 
 
 def test_sample_ids_are_unique_kombo_ids() -> None:
     constants = {
         name: value
-        for name, value in vars(fixtures).items()
+        for name, value in {**vars(integration), **vars(samples)}.items()
         if name.endswith("_ID") and name.isupper() and isinstance(value, str)
     }
     constants.pop("SANDBOX_TOOL_ID")
@@ -205,10 +207,10 @@ def test_candidate_fields_cover_the_sdk_model() -> None:
     )
 
     assert set(GetAtsCandidatesPositiveResponseResult.model_fields) <= set(
-        fixtures.CANDIDATE_FIELDS
+        candidate_shape.CANDIDATE_FIELDS
     )
     assert set(GetAtsCandidatesPositiveResponseApplication.model_fields) == set(
-        fixtures.APPLICATION_FIELDS
+        candidate_shape.APPLICATION_FIELDS
     )
 
 
@@ -223,9 +225,9 @@ def test_sdk_client_accepts_the_sandbox_data() -> None:
     def respond(request: Any) -> Any:
         path = request.url.path
         if path == "/v1/check-api-key":
-            data: Any = fixtures.check_api_key_data(fixtures.environment_id())
+            data: Any = integration.check_api_key_data(integration.environment_id())
         elif path == f"/v1/integrations/{INTEGRATION_ID}":
-            data = fixtures.integration_details(INTEGRATION_ID, created_at=CREATED_AT)
+            data = integration.integration_details(INTEGRATION_ID, created_at=CREATED_AT)
         elif path == "/v1/ats/candidates":
             data = {"next": None, "results": sample_candidates()}
         else:
@@ -239,10 +241,10 @@ def test_sdk_client_accepts_the_sandbox_data() -> None:
         server_url="http://127.0.0.1:9/v1",
         client=client,
     )
-    assert sdk.general.check_api_key().data.environment_id == fixtures.ENVIRONMENT_ID
+    assert sdk.general.check_api_key().data.environment_id == integration.ENVIRONMENT_ID
     details = sdk.general.get_integration_details(integration_id=INTEGRATION_ID)
     assert details.data.tool.id == "sandbox"
-    page = sdk.ats.get_candidates(email=fixtures.FRANK_DOE_EMAIL)
+    page = sdk.ats.get_candidates(email=samples.FRANK_DOE_EMAIL)
     assert page is not None
     assert len(page.result.data.results) == 4
     assert page.next() is None
@@ -280,21 +282,21 @@ def test_minimal_file_gives_sdk_valid_candidates(tmp_path: Path) -> None:
     assert [c.id for c in parsed.data.results] == ["cand-1", "cand-2"]
 
     bare, ada = candidates
-    assert tuple(bare) == fixtures.CANDIDATE_FIELDS
+    assert tuple(bare) == candidate_shape.CANDIDATE_FIELDS
     assert bare["remote_id"] == "cand-1"
     assert bare["first_name"] is None
     assert bare["email_addresses"] == []
     assert bare["applications"] == []
     assert bare["tags"] == []
     assert bare["remote_deleted_at"] is None
-    assert bare["changed_at"] == fixtures.DEFAULT_TIMESTAMP
+    assert bare["changed_at"] == candidate_shape.DEFAULT_TIMESTAMP
 
     assert ada["email_addresses"] == [
         {"email_address": "ada@example.com", "type": None},
         {"email_address": "Ada.Work@Example.org", "type": None},
     ]
     with_job, without_job = ada["applications"]
-    assert tuple(with_job) == fixtures.APPLICATION_FIELDS
+    assert tuple(with_job) == candidate_shape.APPLICATION_FIELDS
     assert with_job["id"] == "app-1"
     assert with_job["outcome"] == "PENDING"
     assert with_job["job"]["name"] == "Platform Engineer"
@@ -428,7 +430,7 @@ def test_nan_is_not_json(tmp_path: Path) -> None:
 
 def test_duplicate_key(tmp_path: Path) -> None:
     path = write(tmp_path, '[{"id": "a", "first_name": "A", "first_name": "B"}]')
-    assert_fixture_error(path, '"first_name" twice')
+    assert_fixture_error(path, "'first_name' appears twice")
 
 
 @pytest.mark.parametrize(
@@ -506,7 +508,13 @@ def test_random_input_gives_valid_candidates_or_fixture_error(tmp_path: Path) ->
     pytest.importorskip("kombo")
     rng = random.Random(20251103)
     scalars: list[Any] = [None, True, 0, -1.5, "", "x", "a@example.com", "2024-01-01T00:00:00Z"]
-    keys = [*fixtures.CANDIDATE_FIELDS, *fixtures.APPLICATION_FIELDS, "job_name", "index", "type"]
+    keys = [
+        *candidate_shape.CANDIDATE_FIELDS,
+        *candidate_shape.APPLICATION_FIELDS,
+        "job_name",
+        "index",
+        "type",
+    ]
 
     def value(depth: int) -> Any:
         roll = rng.random()
@@ -522,7 +530,7 @@ def test_random_input_gives_valid_candidates_or_fixture_error(tmp_path: Path) ->
         for index in range(rng.randint(0, 3)):
             item = {"id": f"c{index}"}
             for _ in range(rng.randint(0, 3)):
-                item[rng.choice(fixtures.CANDIDATE_FIELDS[1:])] = value(1)
+                item[rng.choice(candidate_shape.CANDIDATE_FIELDS[1:])] = value(1)
             items.append(item)
         path = write_json(tmp_path, items)
         try:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from kombo_cli.sandbox.fixtures import FRANK_DOE_APPLICATION_ID, FRANK_DOE_ID
-from kombo_cli.sandbox.server import SandboxConfig, SandboxServer
+from kombo_cli.sandbox.config import SandboxConfig
+from kombo_cli.sandbox.sample_candidates import FRANK_DOE_APPLICATION_ID, FRANK_DOE_ID
+from kombo_cli.sandbox.server import SandboxServer
 
 kombo = pytest.importorskip("kombo", reason="the official SDK is a test extra for Python 3.10+")
 

@@ -15,11 +15,12 @@ from urllib.parse import quote
 
 import pytest
 
-from kombo_cli.sandbox.fixtures import (
+from kombo_cli.sandbox.config import SandboxConfig
+from kombo_cli.sandbox.sample_candidates import (
     FRANK_DOE_ID,
     MARIA_GARCIA_ID,
 )
-from kombo_cli.sandbox.server import SandboxConfig, SandboxServer
+from kombo_cli.sandbox.server import SandboxServer
 
 KEY = "sandbox-key"
 INTEGRATION = "sandbox:local"
@@ -359,7 +360,7 @@ def test_fail_rate_answers_carry_retry_after(tmp_path: Path) -> None:
 
 
 def test_a_candidate_listing_includes_its_applications_files(sandbox: SandboxServer) -> None:
-    from kombo_cli.sandbox.fixtures import FRANK_DOE_APPLICATION_ID
+    from kombo_cli.sandbox.sample_candidates import FRANK_DOE_APPLICATION_ID
 
     body = {
         "attachment": {
@@ -382,7 +383,7 @@ def test_a_candidate_listing_includes_its_applications_files(sandbox: SandboxSer
 
 def test_strict_ids_keep_candidates_and_applications_apart(tmp_path: Path) -> None:
     from kombo_cli.commands.sandbox import known_ids
-    from kombo_cli.sandbox.fixtures import FRANK_DOE_APPLICATION_ID, sample_candidates
+    from kombo_cli.sandbox.sample_candidates import FRANK_DOE_APPLICATION_ID, sample_candidates
 
     config = SandboxConfig(data_dir=tmp_path, known_ids=known_ids(sample_candidates()))
     with SandboxServer(config) as server:

@@ -1,4 +1,4 @@
-"""The sandbox's streaming parser for attachment upload bodies."""
+"""The sandbox's streaming parser and base64 decoder for attachment upload bodies."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
+from kombo_cli.sandbox.base64_decoder import decode_base64_span
 from kombo_cli.sandbox.upload_body import (
     DATA_PLACEHOLDER,
     BodyError,
     ParsedBody,
-    decode_base64_span,
     parse_body,
 )
 
@@ -206,14 +206,17 @@ def test_no_data_string_means_no_span(body: bytes) -> None:
         (b" \n ", "The request body is empty."),
         (b'["QUJD"]', "must be a JSON object"),
         (b'"QUJD"', "must be a JSON object"),
-        (b'{"attachment":{"data":"QUJD"', "Expecting ',' delimiter"),
-        (b'{"attachment":{"data":"QUJD', "Unterminated string starting at line 1, column 23"),
-        (b'{"attachment":{"data":"QUJD\\"}}', "Unterminated string"),
-        (b'{"attachment":{"data":"QUJD\\', "Unterminated string"),
-        (b'{"attachment":{"name":"x","data":"QUJD",}}', "Expecting property name"),
-        (b'{"attachment":{"data":"QUJD"},}', "Expecting property name"),
-        (b'{"attachment":{"data":"QUJD"}} x', "Extra data at line 1, column 32"),
-        (b'{"attachment":{"data":"QUJD"}}{}', "Extra data"),
+        (b'{"attachment":{"data":"QUJD"', "a ',' or a closing bracket is missing"),
+        (b'{"attachment":{"data":"QUJD', "a string is not closed at line 1, column 23"),
+        (b'{"attachment":{"data":"QUJD\\"}}', "a string is not closed"),
+        (b'{"attachment":{"data":"QUJD\\', "a string is not closed"),
+        (b'{"attachment":{"name":"x","data":"QUJD",}}', "a trailing comma before '}'"),
+        (b'{"attachment":{"data":"QUJD"},}', "a trailing comma before '}'"),
+        (
+            b'{"attachment":{"data":"QUJD"}} x',
+            "more text follows the JSON value at line 1, column 32",
+        ),
+        (b'{"attachment":{"data":"QUJD"}}{}', "more text follows the JSON value"),
         (b'{"attachment":{"data":"QUJD","size":NaN}}', "NaN is not a JSON value"),
         (b'{"attachment":{"data":"QUJD"},"n":-Infinity}', "-Infinity is not a JSON value"),
         (b'{"attachment":{"data":"QUJD","data":"QUJD"}}', 'duplicate key "data"'),
@@ -226,11 +229,11 @@ def test_no_data_string_means_no_span(body: bytes) -> None:
         (b'{"attachment":{"data":"QU\nJD"}}', "invalid character or escape in attachment.data"),
         (b'{"attachment":{"data":"QU\\xJD"}}', "invalid character or escape in attachment.data"),
         (b'{"attachment":{"data":"QU\\u12JD"}}', "invalid character or escape"),
-        (b'{"attachment":{"name" "x","data":"QUJD"}}', "Expecting ':' delimiter"),
-        (b'{"attachment":{"name":x,"data":"QUJD"}}', "Expecting value"),
-        (b'{"attachment" {"data":"QUJD"}}', "Expecting ':' delimiter"),
-        (b'{"r":[1,}],"attachment":{"data":"QUJD"}}', "Expecting value"),
-        (b'{"attachment":{"data":"QUJD"} "x":1}', "Expecting ',' delimiter"),
+        (b'{"attachment":{"name" "x","data":"QUJD"}}', "a ':' is missing after a key"),
+        (b'{"attachment":{"name":x,"data":"QUJD"}}', "a value is missing"),
+        (b'{"attachment" {"data":"QUJD"}}', "a ':' is missing after a key"),
+        (b'{"r":[1,}],"attachment":{"data":"QUJD"}}', "a trailing comma before '}'"),
+        (b'{"attachment":{"data":"QUJD"} "x":1}', "a ',' or a closing bracket is missing"),
         (b'{"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
     ],
 )
@@ -410,9 +413,9 @@ def test_a_40_mb_body_is_handled_in_bounded_memory(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("head", "tail", "message"),
     [
-        (b'{"attachment":{"name" "x","data":"', b'"}}', "Expecting ':' delimiter"),
-        (b'{"attachment":{"data":"', b"", "Unterminated string"),
-        (b'{"attachment":{"data":"', b"\\", "Unterminated string"),
+        (b'{"attachment":{"name" "x","data":"', b'"}}', "a ':' is missing after a key"),
+        (b'{"attachment":{"data":"', b"", "a string is not closed"),
+        (b'{"attachment":{"data":"', b"\\", "a string is not closed"),
     ],
 )
 def test_malformed_bodies_are_rejected_without_loading_the_data(

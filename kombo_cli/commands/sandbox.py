@@ -17,7 +17,8 @@ from kombo_cli.errors import ExitCode, UsageError
 from kombo_cli.ui.console import Console
 
 if TYPE_CHECKING:
-    from kombo_cli.sandbox.server import SandboxConfig, SandboxServer
+    from kombo_cli.sandbox.config import SandboxConfig
+    from kombo_cli.sandbox.server import SandboxServer
 
 # The serving options, with their defaults: --demo runs its own sandbox and refuses them.
 DEFAULTS: dict[str, Any] = {
@@ -113,7 +114,7 @@ def sandbox(
                 hint="drop --demo to run a sandbox with these settings",
             )
         return run_demo(console)
-    from kombo_cli.sandbox.server import SandboxConfig
+    from kombo_cli.sandbox.config import SandboxConfig
 
     _check_credential(key, "--key")
     _check_credential(integration_id, "--integration-id")
@@ -251,7 +252,7 @@ def _data_dir(requested: Optional[Path]) -> tuple[Path, bool]:
 def _candidates(path: Optional[Path]) -> Optional[list[dict[str, Any]]]:
     if path is None:
         return None
-    from kombo_cli.sandbox.fixtures import FixtureError, load_candidates
+    from kombo_cli.sandbox.candidates_file import FixtureError, load_candidates
 
     try:
         return load_candidates(path)

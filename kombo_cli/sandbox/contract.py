@@ -6,6 +6,7 @@ lenient stand-in would hide client bugs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -14,8 +15,8 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from kombo_cli.sandbox.fixtures import BASE58_ALPHABET
-
+# Kombo's ids are 24 characters of this alphabet (no 0, O, I or l).
+BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 ATTACHMENT_TYPES = ("CV", "COVER_LETTER", "OTHER")
 ORACLE_DOCUMENT_CATEGORIES = (
     "IRC_CANDIDATE_RESUME",
@@ -38,6 +39,16 @@ class Invalid(Exception):
 def kombo_id() -> str:
     """A random 24-character base58 id in Kombo's format."""
     return "".join(secrets.choice(BASE58_ALPHABET) for _ in range(24))
+
+
+def derived_id(kind: str, key: str) -> str:
+    """A stable 24-char base58 id for an object a fixture names but gives no id, e.g. a job."""
+    number = int.from_bytes(hashlib.sha256(f"{kind}\0{key}".encode()).digest(), "big")
+    digits = []
+    while number:
+        number, remainder = divmod(number, 58)
+        digits.append(BASE58_ALPHABET[remainder])
+    return "".join(digits)[:24].ljust(24, BASE58_ALPHABET[0])
 
 
 def now_iso() -> str:

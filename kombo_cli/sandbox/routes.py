@@ -1,0 +1,237 @@
+"""Kombo's paths: who may call, which path answers, and what each one says.
+
+Every request needs `Authorization: Bearer <key>`; paths under /v1/ats also need the
+integration's X-Integration-Id. The paths are GET /v1/check-api-key, GET
+/v1/integrations/{id}, GET /v1/ats/candidates, and GET and POST
+/v1/ats/{candidates|applications}/{id}/attachments, the actions that count against the
+concurrency limit. Anything else is answered as Kombo answers it: 404, 405 or 401.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from kombo_cli.sandbox.attachments import list_attachments, store_upload
+from kombo_cli.sandbox.candidate_queries import query_candidates
+from kombo_cli.sandbox.config import SandboxConfig
+from kombo_cli.sandbox.contract import Invalid
+from kombo_cli.sandbox.exchange import Reply, Request
+from kombo_cli.sandbox.faults import FaultInjector
+from kombo_cli.sandbox.integration import check_api_key_data, integration_details
+from kombo_cli.sandbox.replies import (
+    error_reply,
+    input_invalid,
+    method_not_allowed,
+    route_not_found,
+    success_reply,
+    unknown_error,
+)
+from kombo_cli.sandbox.store import AttachmentStore
+
+# Matched against the RAW path (query split off), so an encoded "/" inside an id can never
+# turn one path segment into several and reach a different route.
+_ATTACHMENT_ROUTE = re.compile(r"^/v1/ats/(candidates|applications)/([^/?#]+)/attachments$")
+_INTEGRATION_ROUTE = re.compile(r"^/v1/integrations/(.+)$")
+# RFC 3986 pchar: a client that forgets to percent-encode an id is caught here.
+_PCHAR_SEGMENT = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+")
+
+
+def is_action(path: str) -> bool:
+    """Whether a request to this raw path is an action that needs a concurrency slot."""
+    return _ATTACHMENT_ROUTE.match(path) is not None
+
+
+class KomboRoutes:
+    """Answers routable requests; `answer` may raise only on a bug in the sandbox itself."""
+
+    def __init__(
+        self,
+        config: SandboxConfig,
+        store: AttachmentStore,
+        candidates: list[dict[str, Any]],
+        environment_id: str,
+        created_at: str,
+        faults: FaultInjector,
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._candidates = candidates
+        self._environment_id = environment_id
+        self._created_at = created_at
+        self._faults = faults
+
+    def answer(self, request: Request) -> Reply:
+        path, method, headers = request.path, request.method, request.headers
+        authorizations = headers.get_all("Authorization") or []
+        if not authorizations:
+            return error_reply(
+                401,
+                "PLATFORM.AUTHENTICATION_INVALID",
+                "Authentication invalid",
+                "No API key was provided. Send it as 'Authorization: Bearer <API key>'.",
+            )
+        scheme, _, presented = authorizations[0].partition(" ")
+        # The scheme is case-insensitive (RFC 7235); the key itself is not.
+        if (
+            len(authorizations) != 1
+            or scheme.lower() != "bearer"
+            or presented != self._config.api_key
+        ):
+            return error_reply(
+                401,
+                "PLATFORM.AUTHENTICATION_INVALID",
+                "Authentication invalid",
+                "The provided API key is invalid or has expired.",
+            )
+
+        if path == "/v1/ats" or path.startswith("/v1/ats/"):
+            integration_ids = headers.get_all("X-Integration-Id") or []
+            if not integration_ids:
+                return error_reply(
+                    404,
+                    "PLATFORM.INTEGRATION_NOT_FOUND",
+                    "Integration not found",
+                    "The X-Integration-Id header is missing.",
+                )
+            if len(integration_ids) != 1 or integration_ids[0] != self._config.integration_id:
+                problem = (
+                    "Send exactly one X-Integration-Id header."
+                    if len(integration_ids) != 1
+                    else f"No integration with ID '{integration_ids[0]}' exists here."
+                )
+                return error_reply(
+                    404, "PLATFORM.INTEGRATION_NOT_FOUND", "Integration not found", problem
+                )
+
+        if path == "/v1/check-api-key":
+            if method != "GET":
+                return method_not_allowed(method, path, "GET")
+            if request.query:
+                return input_invalid("This endpoint does not accept query parameters.")
+            return success_reply(check_api_key_data(self._environment_id), warnings=False)
+
+        integration = _INTEGRATION_ROUTE.match(path)
+        if integration is not None:
+            return self._answer_integration(request, unquote(integration.group(1)))
+
+        if path == "/v1/ats/candidates":
+            if method != "GET":
+                return method_not_allowed(method, path, "GET")
+            return self._answer_candidates(request)
+
+        match = _ATTACHMENT_ROUTE.match(path)
+        if match is None:
+            return route_not_found(method, path)
+        reply = self._answer_attachments(request, match.group(1), match.group(2))
+        if request.concurrency is not None:
+            limit, remaining = request.concurrency
+            reply.headers += [
+                ("Concurrency-Limit", str(limit)),
+                ("Concurrency-Remaining", str(remaining)),
+            ]
+        return reply
+
+    def _answer_integration(self, request: Request, integration_id: str) -> Reply:
+        if request.method != "GET":
+            return method_not_allowed(request.method, request.path, "GET")
+        if integration_id != self._config.integration_id:
+            return error_reply(
+                404,
+                "PLATFORM.INTEGRATION_NOT_FOUND",
+                "Integration not found",
+                f"No integration with ID '{integration_id}' exists in this environment.",
+            )
+        data = integration_details(integration_id, created_at=self._created_at)
+        return success_reply(data, warnings=False)
+
+    def _answer_candidates(self, request: Request) -> Reply:
+        try:
+            query = parse_qs(request.query, keep_blank_values=True, strict_parsing=False)
+            page = query_candidates(self._candidates, query)
+        except Invalid as exc:
+            return input_invalid(exc.message, exc.status)
+        return success_reply(page, warnings=False)
+
+    def _answer_attachments(self, request: Request, collection: str, raw_id: str) -> Reply:
+        method, path = request.method, request.path
+        if not _PCHAR_SEGMENT.fullmatch(raw_id):
+            return input_invalid(f"The path segment {raw_id!r} is not correctly percent-encoded.")
+        try:
+            target_id = unquote(raw_id, errors="strict")
+        except UnicodeDecodeError:
+            return input_invalid(f"The path segment {raw_id!r} does not decode to UTF-8.")
+        # Real servers resolve dot segments (some also after decoding "%2e"), so "." and
+        # ".." never name a candidate; this also keeps "/candidates/../attachments" a 404.
+        if target_id in (".", ".."):
+            return route_not_found(method, path)
+        kind = "candidate" if collection == "candidates" else "application"
+
+        if method not in ("GET", "POST"):
+            return method_not_allowed(method, path, "GET, POST")
+        known_ids = self._config.known_ids
+        if known_ids is not None and target_id not in known_ids.get(kind, set()):
+            return error_reply(
+                404, None, "Not found", f"The {kind} with ID '{target_id}' could not be found."
+            )
+        if not request.admitted:
+            return error_reply(
+                429,
+                "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED",
+                "Concurrency limit exceeded",
+                "Too many concurrent actions for this integration "
+                f"(limit {self._config.concurrency_limit}).",
+            )
+        if request.query:
+            return input_invalid("This endpoint does not accept query parameters.")
+
+        if method == "GET":
+            if request.body.size:
+                return input_invalid("GET requests must not have a body.")
+            listing = list_attachments(self._store, self._candidates, kind, target_id)
+            return success_reply({"results": listing})
+        return self._answer_upload(request, kind, target_id)
+
+    def _answer_upload(self, request: Request, kind: str, target_id: str) -> Reply:
+        if not _is_json_media_type(request.headers.get("Content-Type")):
+            return input_invalid(
+                "The request body must be sent with Content-Type: application/json.", status=415
+            )
+        # Kombo itself may accept chunked uploads; the sandbox refuses them on purpose so
+        # clients are held to sending a Content-Length (proxies in front of Kombo are not
+        # guaranteed to pass chunked bodies on).
+        if request.framing != "length":
+            reply = error_reply(
+                411,
+                "PLATFORM.INPUT_INVALID",
+                "Length required",
+                "The request must carry a Content-Length header; "
+                "chunked transfer encoding is not accepted.",
+            )
+            reply.close = request.framing == "chunked"
+            return reply
+        refusal = self._faults.refusal_before_storing()
+        if refusal is not None:
+            return refusal
+        try:
+            if request.body.spool_error is not None:
+                raise request.body.spool_error
+            store_upload(self._store, kind, target_id, request.body.view())
+        except Invalid as exc:
+            return input_invalid(exc.message, status=exc.status)
+        except OSError as exc:
+            # The sandbox's own disk, not the client, is at fault: say so plainly.
+            return unknown_error(
+                f"The sandbox could not store the upload in {self._config.data_dir}:"
+                f" {exc.strerror or exc}."
+            )
+        reply = self._faults.answer_after_storing()
+        reply.stored = True
+        return reply
+
+
+def _is_json_media_type(value: str | None) -> bool:
+    if value is None:
+        return False
+    return value.split(";", 1)[0].strip().lower() == "application/json"

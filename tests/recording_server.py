@@ -1,0 +1,207 @@
+"""The loopback Kombo the tests talk to: `kombo sandbox`'s server, recording every request.
+
+Tests get a fresh server with its own data directory, a key that looks like a real one
+(so leak checks mean something), every request as it arrived (`requests`), and replies
+they script (`queue`). Both are built on the sandbox's one extension point,
+`SandboxServer.respond`: the override here records the request, then answers it with the
+next scripted reply, if any, instead of the sandbox's own answer.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+from kombo_cli.sandbox.config import DEFAULT_CONCURRENCY_LIMIT, SandboxConfig
+from kombo_cli.sandbox.contract import error_envelope, json_bytes, kombo_id, log_url
+from kombo_cli.sandbox.exchange import Reply, Request
+from kombo_cli.sandbox.server import SandboxServer
+from kombo_cli.sandbox.store import StoredAttachment
+
+DEFAULT_API_KEY = "ks_test_Zx9vQ2mN7pL4rT8wK3jH6fD1"
+DEFAULT_INTEGRATION_ID = "test:integration"
+
+__all__ = [
+    "DEFAULT_API_KEY",
+    "DEFAULT_INTEGRATION_ID",
+    "KomboServer",
+    "RecordedRequest",
+    "ScriptedResponse",
+    "StoredAttachment",
+    "error_envelope",
+    "kombo_id",
+    "log_url",
+]
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    # The request target as sent, query included.
+    path: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    # False when the client went away before sending the whole body; nothing was processed.
+    complete: bool = True
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key.lower() == wanted:
+                return value
+        return None
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class ScriptedResponse:
+    """A reply the next request gets instead of the sandbox's own."""
+
+    status: int = 200
+    body: Union[bytes, dict[str, Any], None] = None  # noqa: UP007 - read at run time on 3.9
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    drop_connection: bool = False
+    # Process the request normally first (validate and store), then send this reply; a
+    # request the sandbox refuses gets the refusal instead.
+    store: bool = False
+    # Send the headers and half the body, then close: an answer cut off in transit.
+    cut_off: bool = False
+
+    def reply(self) -> Reply:
+        headers = [
+            (key, value)
+            for key, value in self.headers.items()
+            # The server frames every reply itself; a wrong scripted length would hang clients.
+            if key.lower() != "content-length"
+        ]
+        has_content_type = any(key.lower() == "content-type" for key, _ in headers)
+        if isinstance(self.body, dict):
+            body = json_bytes(self.body)
+            if not has_content_type:
+                headers.append(("Content-Type", "application/json"))
+        elif isinstance(self.body, bytes):
+            body = self.body
+        elif self.body is None:
+            body = b""
+        else:
+            raise TypeError(f"ScriptedResponse.body must be bytes, dict or None, not {self.body!r}")
+        close = any(
+            key.lower() == "connection" and value.strip().lower() == "close"
+            for key, value in headers
+        )
+        return Reply(
+            status=self.status,
+            body=body,
+            headers=headers,
+            close=close,
+            delay_s=self.delay_s,
+            drop_connection=self.drop_connection,
+            cut_off=self.cut_off,
+        )
+
+
+class _AttachmentList(list):  # type: ignore[type-arg]
+    """A snapshot of the stored attachments whose `append` stores for real."""
+
+    def __init__(self, server: KomboServer) -> None:
+        super().__init__(server.store.all())
+        self._server = server
+
+    def append(self, attachment: StoredAttachment) -> None:
+        self._server.store.append(attachment)
+        super().append(attachment)
+
+
+class KomboServer(SandboxServer):
+    def __init__(
+        self,
+        api_key: str = DEFAULT_API_KEY,
+        integration_id: str = DEFAULT_INTEGRATION_ID,
+        known_ids: set[str] | None = None,
+        latency_s: float = 0.0,
+        concurrency_limit: int = DEFAULT_CONCURRENCY_LIMIT,
+        **config: Any,
+    ) -> None:
+        self._data_dir = tempfile.TemporaryDirectory(prefix="kombo-test-")
+        super().__init__(
+            SandboxConfig(
+                data_dir=Path(self._data_dir.name),
+                api_key=api_key,
+                integration_id=integration_id,
+                # Tests name ids without caring which kind they are.
+                known_ids=None
+                if known_ids is None
+                else {"candidate": set(known_ids), "application": set(known_ids)},
+                latency_s=latency_s,
+                concurrency_limit=concurrency_limit,
+                **config,
+            )
+        )
+        # Every request as it arrived, bodies included, in arrival order.
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._requests_changed = threading.Condition(self._lock)
+        self._scripted: deque[ScriptedResponse] = deque()
+
+    @property
+    def attachments(self) -> list[StoredAttachment]:
+        return _AttachmentList(self)
+
+    def stop(self) -> None:
+        super().stop()
+        self._data_dir.cleanup()
+
+    def queue(self, *responses: ScriptedResponse) -> None:
+        """Answer the next requests with these, in order, instead of the sandbox's replies."""
+        with self._lock:
+            self._scripted.extend(responses)
+
+    def wait_for_requests(self, n: int, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        with self._requests_changed:
+            while len(self.requests) < n:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [f"{r.method} {r.path}" for r in self.requests]
+                    raise AssertionError(
+                        f"expected at least {n} request(s) within {timeout}s, "
+                        f"got {len(self.requests)}: {seen}"
+                    )
+                self._requests_changed.wait(remaining)
+
+    def respond(self, request: Request) -> Reply | None:
+        self._record(request)
+        # A script replaces what the routes would answer, so a request that never reaches
+        # them (cut short, or with a body that cannot be delimited) does not use one up.
+        if not request.routable:
+            return super().respond(request)
+        with self._lock:
+            scripted = self._scripted.popleft() if self._scripted else None
+        if scripted is None:
+            return super().respond(request)
+        if scripted.store:
+            normal = super().respond(request)
+            if normal is None or not normal.stored:
+                return normal
+        return scripted.reply()
+
+    def _record(self, request: Request) -> None:
+        recorded = RecordedRequest(
+            request.method,
+            request.target,
+            list(request.headers.items()),
+            request.body.to_bytes(),
+            request.complete,
+        )
+        with self._requests_changed:
+            self.requests.append(recorded)
+            self._requests_changed.notify_all()
