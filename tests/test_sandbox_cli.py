@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from kombo_cli.sandbox.sample_cv import sample_cv_bytes
 from kombo_cli.sandbox.sample_candidates import FRANK_DOE_ID
+from kombo_cli.sandbox.sample_cv import sample_cv_bytes
 from tests.helpers import KOMBO_EXECUTABLE, clean_env, make_pdf, run_kombo_process
 
 

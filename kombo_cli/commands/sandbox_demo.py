@@ -17,8 +17,8 @@ from typing import Any
 from kombo_cli.errors import ExitCode
 from kombo_cli.library import Kombo
 from kombo_cli.sandbox.config import DEFAULT_API_KEY, DEFAULT_INTEGRATION_ID, SandboxConfig
-from kombo_cli.sandbox.sample_cv import SAMPLE_CV_NAME, sample_cv_bytes
 from kombo_cli.sandbox.sample_candidates import FRANK_DOE_ID
+from kombo_cli.sandbox.sample_cv import SAMPLE_CV_NAME, sample_cv_bytes
 from kombo_cli.sandbox.server import SandboxServer
 from kombo_cli.ui.console import Console
 from kombo_cli.ui.text import human_duration, human_size
