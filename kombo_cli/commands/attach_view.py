@@ -80,18 +80,17 @@ class AttachView(ConsoleObserver):
         console = self.console
         if result.status == ERROR:
             self._report_error(result)
-        elif console.json_mode:
-            self._json_with_notes(result)
-        elif not console.quiet:
-            console.out(*self._line(result))
+        else:
+            self._delivery_notes(result)
+            if console.json_mode:
+                console.json(result.to_json())
+            elif not console.quiet:
+                console.out(*self._line(result))
         if self._bars is not None:
             self._bars.item_done()
 
-    def _json_with_notes(self, result: AttachResult) -> None:
-        self._warn_delivery_notes(result)
-        self.console.json(result.to_json())
-
-    def _warn_delivery_notes(self, result: AttachResult) -> None:
+    def _delivery_notes(self, result: AttachResult) -> None:
+        """What Kombo and the delivery had to say about a stored upload, on stderr."""
         delivered = result.delivered
         if delivered is None:
             return
@@ -134,7 +133,6 @@ class AttachView(ConsoleObserver):
                 f" ({plan.type}, {plan.content_type_text}{size})",
                 None,
             )
-        self._warn_delivery_notes(result)
         delivered = result.delivered
         assert delivered is not None
         details = [plan.type, plan.content_type_text]

@@ -13,7 +13,7 @@ from kombo_cli.api.targets import Target
 from kombo_cli.errors import KomboError, error_json
 from kombo_cli.upload.delivery import Delivered
 from kombo_cli.upload.plan import AttachmentPlan
-from kombo_cli.upload.request import AttachRequest, Entry
+from kombo_cli.upload.request import EMAIL, AttachRequest, Entry
 
 SUCCESS = "success"
 SKIPPED = "skipped"
@@ -49,11 +49,7 @@ class AttachResult:
     def unresolved_email(self) -> str | None:
         """A dry run's email target left unresolved (no --resolve)."""
         entry = self.entry
-        if (
-            self.target is None
-            and isinstance(entry, AttachRequest)
-            and entry.target_kind == "email"
-        ):
+        if self.target is None and isinstance(entry, AttachRequest) and entry.target_kind == EMAIL:
             return entry.target_value
         return None
 
