@@ -176,7 +176,7 @@ def attach(
         verbosity=max(verbose, 2) if state.env.debug else verbose,
     )
     command = AttachCommand(
-        state.env,
+        state,
         console,
         setting_flags(
             integration_id=integration_id,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from kombo_cli.api.targets import APPLICATION, CANDIDATE
 from kombo_cli.commands.attach_view import AttachView
-from kombo_cli.config.settings import SettingFlags, Settings, resolve_settings
-from kombo_cli.env import Environment
+from kombo_cli.commands.context import AppState
+from kombo_cli.config.settings import SettingFlags, Settings
 from kombo_cli.errors import UsageError
 from kombo_cli.library import Kombo
 from kombo_cli.redact import mask_secret, url_secrets
@@ -29,8 +29,9 @@ from kombo_cli.upload.request import EMAIL, Entry, command_line_requests
 
 
 class AttachCommand:
-    def __init__(self, env: Environment, console: Console, flags: SettingFlags) -> None:
-        self.env = env
+    def __init__(self, state: AppState, console: Console, flags: SettingFlags) -> None:
+        self.state = state
+        self.env = state.env
         self.console = console
         self.flags = flags
 
@@ -57,13 +58,10 @@ class AttachCommand:
     ) -> int:
         """Attach every request; returns the exit code."""
         console = self.console
-        settings = resolve_settings(self.flags, self.env.environ, self.env.cwd)
-        console.add_secret(settings.api_key.value)
+        settings = self.state.settings(self.flags)
         for url in urls:
             for secret in url_secrets(url):
                 console.add_secret(secret)
-        for warning in settings.warnings:
-            console.warning(warning)
         self._describe_settings(settings)
         target_kind, target_value, files = _target_and_files(
             arguments, manifest, email, urls, name, application

@@ -56,7 +56,6 @@ def attachments_list(
     """
     from kombo_cli.api.targets import Target
     from kombo_cli.commands.attach_view import ConsoleObserver
-    from kombo_cli.config.settings import resolve_settings
     from kombo_cli.library import Kombo
 
     state = state_of(ctx)
@@ -68,10 +67,7 @@ def attachments_list(
         env_file=env_file,
         profile=profile,
     )
-    settings = resolve_settings(flags, state.env.environ, state.env.cwd)
-    console.add_secret(settings.api_key.value)
-    for warning in settings.warnings:
-        console.warning(warning)
+    settings = state.settings(flags)
     target = Target.parse(candidate_id, application=application)
     kombo = Kombo.from_settings(
         settings, retries=retries, timeout_s=timeout, observer=ConsoleObserver(console)

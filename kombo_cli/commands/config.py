@@ -15,13 +15,11 @@ from kombo_cli.config.settings import (
     Resolved,
     SettingFlags,
     Settings,
-    resolve_settings,
 )
 from kombo_cli.config.store import ConfigStore, config_dir, selected_profile
 from kombo_cli.env import Environment
 from kombo_cli.errors import ConfigError, ExitCode, UsageError
 from kombo_cli.redact import mask_secret
-from kombo_cli.ui.console import Console
 
 config_app = typer.Typer(
     help="Store settings in a profile, and see which value kombo uses and where it comes from.",
@@ -88,8 +86,8 @@ def config_get(
     state = state_of(ctx)
     console = state.open_console()
     # --reveal is the one place the key may be printed: do not mask it away.
-    settings = _resolve(
-        state.env, console, SettingFlags(profile=profile, env_file=env_file), not reveal
+    settings = state.settings(
+        SettingFlags(profile=profile, env_file=env_file), protect_key=not reveal
     )
     shown = _shown_settings(settings, reveal)[name.value]
     if shown.value is None:
@@ -128,7 +126,7 @@ def config_show(
     """Every setting: its value (the key masked), its source and where that is."""
     state = state_of(ctx)
     console = state.open_console(json_mode=json_output)
-    settings = _resolve(state.env, console, SettingFlags(profile=profile, env_file=env_file))
+    settings = state.settings(SettingFlags(profile=profile, env_file=env_file))
     shown = _shown_settings(settings, reveal=False)
     if console.json_mode:
         console.json(
@@ -192,17 +190,6 @@ def _read_value(env: Environment, name: str, *, secret: bool) -> str:
 
 def _store_and_profile(env: Environment, profile: Optional[str]) -> tuple[ConfigStore, str]:
     return ConfigStore(config_dir(env.environ)), selected_profile(profile, env.environ)
-
-
-def _resolve(
-    env: Environment, console: Console, flags: SettingFlags, protect_key: bool = True
-) -> Settings:
-    settings = resolve_settings(flags, env.environ, env.cwd)
-    if protect_key:
-        console.add_secret(settings.api_key.value)
-    for warning in settings.warnings:
-        console.warning(warning)
-    return settings
 
 
 def _shown_settings(settings: Settings, reveal: bool) -> dict[str, Resolved]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import typer
 
+from kombo_cli.config.settings import SettingFlags, Settings, resolve_settings
 from kombo_cli.env import Environment
 from kombo_cli.ui.console import Console
 
@@ -21,6 +22,18 @@ class AppState:
     ) -> Console:
         self.console = Console(self.env, json_mode=json_mode, quiet=quiet, verbosity=verbosity)
         return self.console
+
+    def settings(self, flags: SettingFlags, *, protect_key: bool = True) -> Settings:
+        """The settings in this environment. The key is masked in all output from here on
+        (unless `protect_key` is off: `config get --reveal`), and the settings' warnings
+        are shown. Raises ConfigError."""
+        settings = resolve_settings(flags, self.env.environ, self.env.cwd)
+        console = self.console or self.open_console()
+        if protect_key:
+            console.add_secret(settings.api_key.value)
+        for warning in settings.warnings:
+            console.warning(warning)
+        return settings
 
 
 def state_of(ctx: typer.Context) -> AppState:

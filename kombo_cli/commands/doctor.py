@@ -17,7 +17,7 @@ from kombo_cli.commands.options import (
     region_option,
     setting_flags,
 )
-from kombo_cli.config.settings import Settings, resolve_settings
+from kombo_cli.config.settings import Settings
 from kombo_cli.errors import ApiError, ConfigError, ExitCode, KomboError
 from kombo_cli.redact import mask_secret
 from kombo_cli.ui.console import Console
@@ -75,16 +75,13 @@ def doctor(
     )
     report = DoctorReport([])
     try:
-        settings = resolve_settings(flags, state.env.environ, state.env.cwd)
+        settings = state.settings(flags)
     except ConfigError as err:
         # An invalid setting is a finding like any other: keep to the checklist's shape.
         report.add(Check("Settings", FAIL, err.message, err.hint), ExitCode.CONFIG)
         report.skip("API key accepted", "Integration", *ATTACHMENT_ACTIONS.values())
         _show(console, report)
         return report.exit_code
-    console.add_secret(settings.api_key.value)
-    for warning in settings.warnings:
-        console.warning(warning)
     _check_settings(settings, report)
     if report.exit_code == ExitCode.SUCCESS:
         _check_live(settings, report)
