@@ -96,9 +96,21 @@ class Kombo:
         self.observer = observer or RunObserver()
         self._api_key = api_key
         self.client: KomboClient | None = None
+        # Shared by every upload of this object, whichever thread or run it belongs to: one
+        # limit on what is in flight for the integration, one cache of email lookups.
+        self._throttled: ThrottledClient | None = None
+        self._lookup: CandidateLookup | None = None
         if api_key is not None and integration_id is not None:
-            self.client = KomboClient(
+            client = KomboClient(
                 base_url, api_key, integration_id, read_timeout_s=timeout_s, pool_size=concurrency
+            )
+            observer = self.observer
+            self.client = client
+            self._throttled = ThrottledClient(client, AdaptiveLimit(concurrency))
+            self._lookup = CandidateLookup(
+                client.find_candidates,
+                self.policy,
+                lambda notice: observer.retrying("looking up an email address", notice),
             )
 
     @classmethod
@@ -234,28 +246,14 @@ class Kombo:
         name_items: bool = True,
     ) -> AttachPipeline:
         """The steps one request goes through, shared by a run's requests (lower level)."""
-        client = self.client
-        throttled = (
-            ThrottledClient(client, AdaptiveLimit(self.concurrency)) if client is not None else None
-        )
-        observer = self.observer
-        lookup = (
-            CandidateLookup(
-                client.find_candidates,
-                self.policy,
-                lambda notice: observer.retrying("looking up an email address", notice),
-            )
-            if client is not None
-            else None
-        )
         return AttachPipeline(
-            throttled,
-            lookup,
+            self._throttled,
+            self._lookup,
             self.policy,
             defaults=defaults,
             skip_existing=skip_existing,
             stdin_file=stdin_file,
-            observer=observer,
+            observer=self.observer,
             name_items=name_items,
         )
 
@@ -290,7 +288,9 @@ class Kombo:
         """The attachments Kombo lists for a candidate (with their applications' files) or
         an application; a live call to the ATS, retried when that is safe."""
         target = Target.parse(target_id, application=application)
-        client = self._require_client()
+        client = self.client
+        if client is None:
+            raise _no_credentials()
         return call_idempotent(
             lambda: client.list_attachments(target),
             self.policy,
@@ -300,9 +300,11 @@ class Kombo:
 
     def find_candidate(self, email: str) -> str:
         """The ID of the one candidate with this email address (LookupFailed otherwise)."""
-        return self.pipeline(RunDefaults()).find_candidate(email).id
+        if self._lookup is None:
+            raise _no_credentials()
+        return self._lookup.candidate(email).id
 
-    def _require_client(self) -> KomboClient:
-        if self.client is None:
-            raise ConfigError("KOMBO_API_KEY or KOMBO_INTEGRATION_ID is not set.")
-        return self.client
+
+def _no_credentials() -> ConfigError:
+    # Only a Kombo made for a dry run (from_settings without require_credentials) has none.
+    return ConfigError("KOMBO_API_KEY or KOMBO_INTEGRATION_ID is not set.")
