@@ -1,0 +1,112 @@
+"""kombo_cli.Kombo, the library under the command line: the same rules, the same results."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from kombo_cli import AttachRequest, Kombo, KomboError
+from kombo_cli.errors import ConfigError, ExitCode, LookupFailed
+from tests.helpers import API_KEY, CANDIDATE_ID, INTEGRATION_ID, make_pdf, run_kombo
+from tests.recording_server import KomboServer, ScriptedResponse, error_envelope
+
+
+@pytest.fixture
+def kombo(kombo_server: KomboServer) -> Kombo:
+    return Kombo(API_KEY, INTEGRATION_ID, base_url=kombo_server.base_url, retries=1)
+
+
+def test_a_result_is_what_attach_json_prints(
+    kombo: Kombo, kombo_server: KomboServer, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    cv = tmp_path / "cv.pdf"
+    cv.write_bytes(make_pdf())
+
+    from_library = kombo.attach(CANDIDATE_ID, cv, type="CV").to_json()
+    from_cli = json.loads(
+        run_kombo("attach", CANDIDATE_ID, str(cv), "-t", "CV", "--json", env=server_env).stdout
+    )
+
+    for payload in (from_library, from_cli):
+        payload.pop("elapsed_s")
+    assert from_library == from_cli
+    assert from_library["sha256"] is not None
+    sent = [r.json()["attachment"] for r in kombo_server.requests if r.method == "POST"]
+    assert [base64.b64decode(a["data"]) for a in sent] == [make_pdf(), make_pdf()]
+
+
+def test_a_failure_raises_the_error_the_command_line_would_exit_with(
+    kombo: Kombo, kombo_server: KomboServer, tmp_path: Path
+) -> None:
+    kombo_server.queue(
+        ScriptedResponse(
+            status=404, body=error_envelope("No such candidate.", code="ATS.NOT_FOUND")
+        )
+    )
+    cv = tmp_path / "cv.pdf"
+    cv.write_bytes(make_pdf())
+
+    with pytest.raises(KomboError) as caught:
+        kombo.attach(CANDIDATE_ID, cv)
+
+    assert caught.value.exit_code == ExitCode.REJECTED
+    assert caught.value.message == "No such candidate."
+    with pytest.raises(KomboError) as missing:
+        kombo.attach(CANDIDATE_ID, tmp_path / "missing.pdf")
+    assert missing.value.exit_code == ExitCode.USAGE
+
+
+def test_attach_many_reports_every_request_and_keeps_going(
+    kombo: Kombo, kombo_server: KomboServer, tmp_path: Path
+) -> None:
+    for name in ("a.pdf", "b.pdf"):
+        (tmp_path / name).write_bytes(make_pdf())
+    requests = [
+        AttachRequest.for_candidate(CANDIDATE_ID, file=str(tmp_path / "a.pdf")),
+        AttachRequest.for_candidate(CANDIDATE_ID, file=str(tmp_path / "gone.pdf")),
+        AttachRequest.for_application(CANDIDATE_ID, file=str(tmp_path / "b.pdf"), type="CV"),
+        AttachRequest.for_email("nobody@example.com", file=str(tmp_path / "b.pdf")),
+    ]
+
+    results = {r.entry: r for r in kombo.attach_many(requests, type="OTHER")}
+
+    assert [results[r].status for r in requests] == ["success", "error", "success", "error"]
+    assert results[requests[1]].error.exit_code == ExitCode.USAGE  # type: ignore[union-attr]
+    lookup = results[requests[3]].error
+    assert isinstance(lookup, LookupFailed) and "nobody@example.com" in lookup.message
+    paths = sorted(r.path for r in kombo_server.requests if r.method == "POST")
+    assert paths == [
+        f"/v1/ats/applications/{CANDIDATE_ID}/attachments",
+        f"/v1/ats/candidates/{CANDIDATE_ID}/attachments",
+    ]
+
+
+def test_skip_existing_skips_a_name_the_target_lists(
+    kombo: Kombo, kombo_server: KomboServer, tmp_path: Path
+) -> None:
+    cv = tmp_path / "cv.pdf"
+    cv.write_bytes(make_pdf())
+    kombo.attach(CANDIDATE_ID, cv)
+
+    again = kombo.attach(CANDIDATE_ID, cv, skip_existing=True)
+
+    assert again.status == "skipped"
+    assert len([r for r in kombo_server.requests if r.method == "POST"]) == 1
+
+
+def test_settings_follow_the_command_lines_rules(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="plain http to a remote host"):
+        Kombo(API_KEY, INTEGRATION_ID, base_url="http://api.example.com/v1")
+    with pytest.raises(ConfigError, match="Unknown region 'mars'"):
+        Kombo(API_KEY, INTEGRATION_ID, region="mars")
+    with pytest.raises(ConfigError, match="Neither KOMBO_API_KEY nor KOMBO_INTEGRATION_ID"):
+        Kombo.from_env(environ={}, cwd=tmp_path)
+
+    (tmp_path / ".env").write_text(f"KOMBO_API_KEY={API_KEY}\nKOMBO_INTEGRATION_ID=x:y\n")
+    from_dotenv = Kombo.from_env(environ={"KOMBO_REGION": "us"}, cwd=tmp_path)
+    assert from_dotenv.base_url == "https://api.us.kombo.dev/v1"
+    assert from_dotenv.integration_id == "x:y"
+    assert API_KEY not in repr(from_dotenv)
