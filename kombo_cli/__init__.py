@@ -9,10 +9,50 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from kombo_cli.library import AttachRequest, AttachResult, Kombo, KomboError, RunObserver
+    from kombo_cli.errors import (
+        ApiError,
+        ConfigError,
+        ExitCode,
+        Interrupted,
+        KomboError,
+        LookupFailed,
+        NetworkError,
+        OutcomeUnknown,
+        UsageError,
+    )
+    from kombo_cli.library import Kombo
+    from kombo_cli.upload.request import AttachRequest
+    from kombo_cli.upload.result import AttachResult
+    from kombo_cli.upload.run import RunObserver
     from kombo_cli.version import __version__
 
-__all__ = ["AttachRequest", "AttachResult", "Kombo", "KomboError", "RunObserver", "__version__"]
+_ERRORS = (
+    "ApiError",
+    "ConfigError",
+    "ExitCode",
+    "Interrupted",
+    "KomboError",
+    "LookupFailed",
+    "NetworkError",
+    "OutcomeUnknown",
+    "UsageError",
+)
+__all__ = [
+    "ApiError",
+    "AttachRequest",
+    "AttachResult",
+    "ConfigError",
+    "ExitCode",
+    "Interrupted",
+    "Kombo",
+    "KomboError",
+    "LookupFailed",
+    "NetworkError",
+    "OutcomeUnknown",
+    "RunObserver",
+    "UsageError",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> "Any":
@@ -20,8 +60,24 @@ def __getattr__(name: str) -> "Any":
         from kombo_cli import version
 
         return version.__version__
-    if name in __all__:
+    if name in _ERRORS:
+        from kombo_cli import errors
+
+        return getattr(errors, name)
+    if name == "AttachRequest":
+        from kombo_cli.upload import request
+
+        return request.AttachRequest
+    if name == "AttachResult":
+        from kombo_cli.upload import result
+
+        return result.AttachResult
+    if name == "RunObserver":
+        from kombo_cli.upload import run
+
+        return run.RunObserver
+    if name == "Kombo":
         from kombo_cli import library
 
-        return getattr(library, name)
+        return library.Kombo
     raise AttributeError(f"module 'kombo_cli' has no attribute {name!r}")

@@ -52,6 +52,10 @@ class KomboError(Exception):
         # How many times the request was sent before giving up (set by the retry loop).
         self.attempts = 1
 
+    def __str__(self) -> str:
+        # The message may be completed after the fact ("...; gave up after 3 attempts.").
+        return self.message
+
 
 class InternalError(KomboError):
     """A bug in kombo itself."""

@@ -6,7 +6,8 @@
         result = kombo.attach("GRKdd9dibYKKCrmGRSMJf3wu", "cv.pdf", type="CV")
         print(result.to_json())                # the object `kombo attach --json` prints
 
-The command line is a thin layer over this module; docs/library.md shows the rest.
+The command line is a thin layer over this module (`kombo attach` runs `Kombo.batch`);
+docs/library.md shows the rest.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from kombo_cli.api.retry import DEFAULT_RETRIES, RetryPolicy, call_idempotent
 from kombo_cli.api.targets import APPLICATION, CANDIDATE, Target
 from kombo_cli.api.throttle import AdaptiveLimit, ThrottledClient
 from kombo_cli.config.settings import (
+    DEFAULT_REGION,
     REGION_BASE_URLS,
     InvalidSetting,
     SettingFlags,
@@ -32,23 +34,24 @@ from kombo_cli.config.settings import (
     resolve_settings,
 )
 from kombo_cli.env import Environment
-from kombo_cli.errors import ConfigError, KomboError
+from kombo_cli.errors import ConfigError
 from kombo_cli.upload.batch import BatchRun
 from kombo_cli.upload.files import LocalFile
+from kombo_cli.upload.ledger import RunMemory
 from kombo_cli.upload.lookup import CandidateLookup
 from kombo_cli.upload.plan import DEFAULT_ATTACHMENT_TYPE, AttachmentPlan, RunDefaults
 from kombo_cli.upload.request import AttachRequest
 from kombo_cli.upload.result import AttachResult
 from kombo_cli.upload.run import AttachPipeline, RunObserver
 
-__all__ = ["AttachRequest", "AttachResult", "Kombo", "KomboError", "RunObserver"]
-
 
 class Kombo:
     """A connection to one Kombo integration, for attaching files and listing attachments.
 
-    Thread-safe; uploads share one pool of connections and adapt to Kombo's concurrency
-    limit. Close it (or use it in a `with` block) to release the connections.
+    Thread-safe. Everything done through one object counts as one run: uploads share one
+    pool of connections and one limit on what is in flight (adapted to Kombo's concurrency
+    limit), and a lost reply is checked against what the object itself has stored. Close it
+    (or use it in a `with` block) to release the connections.
     """
 
     def __init__(
@@ -56,7 +59,7 @@ class Kombo:
         api_key: str,
         integration_id: str,
         *,
-        region: str = "eu",
+        region: str = DEFAULT_REGION,
         base_url: str | None = None,
         retries: int = DEFAULT_RETRIES,
         timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -64,7 +67,7 @@ class Kombo:
         observer: RunObserver | None = None,
     ) -> None:
         """`base_url` (with /v1) wins over `region` (eu, us or ca). Raises ConfigError for
-        a value kombo would refuse from any other source."""
+        a value kombo would refuse from any other source, ValueError for a bad number."""
         try:
             key = normalize_credential(api_key, "API key")
             integration = normalize_credential(integration_id, "integration id")
@@ -75,9 +78,9 @@ class Kombo:
             )
         except InvalidSetting as invalid:
             raise ConfigError(invalid.message, hint=invalid.hint) from None
-        self._setup(key, integration, url, retries, timeout_s, concurrency, observer)
+        self._connect(key, integration, url, retries, timeout_s, concurrency, observer)
 
-    def _setup(
+    def _connect(
         self,
         api_key: str | None,
         integration_id: str | None,
@@ -89,29 +92,33 @@ class Kombo:
     ) -> None:
         if not 1 <= concurrency <= MAX_CONCURRENCY:
             raise ValueError(f"concurrency must be from 1 to {MAX_CONCURRENCY}")
+        if retries < 0:
+            raise ValueError("retries must be 0 or more")
+        if not timeout_s > 0:
+            raise ValueError("timeout_s must be more than 0")
         self.base_url = base_url
         self.integration_id = integration_id
         self.policy = RetryPolicy(retries=retries)
         self.concurrency = concurrency
         self.observer = observer or RunObserver()
         self._api_key = api_key
+        self._memory = RunMemory()
         self.client: KomboClient | None = None
-        # Shared by every upload of this object, whichever thread or run it belongs to: one
-        # limit on what is in flight for the integration, one cache of email lookups.
         self._throttled: ThrottledClient | None = None
         self._lookup: CandidateLookup | None = None
-        if api_key is not None and integration_id is not None:
-            client = KomboClient(
-                base_url, api_key, integration_id, read_timeout_s=timeout_s, pool_size=concurrency
-            )
-            observer = self.observer
-            self.client = client
-            self._throttled = ThrottledClient(client, AdaptiveLimit(concurrency))
-            self._lookup = CandidateLookup(
-                client.find_candidates,
-                self.policy,
-                lambda notice: observer.retrying("looking up an email address", notice),
-            )
+        if api_key is None or integration_id is None:
+            return
+        client = KomboClient(
+            base_url, api_key, integration_id, read_timeout_s=timeout_s, pool_size=concurrency
+        )
+        observer_ = self.observer
+        self.client = client
+        self._throttled = ThrottledClient(client, AdaptiveLimit(concurrency))
+        self._lookup = CandidateLookup(
+            client.find_candidates,
+            self.policy,
+            lambda notice: observer_.retrying("looking up an email address", notice),
+        )
 
     @classmethod
     def from_settings(
@@ -124,12 +131,13 @@ class Kombo:
         observer: RunObserver | None = None,
         require_credentials: bool = True,
     ) -> Kombo:
-        """From resolved settings. Without `require_credentials`, a missing key is allowed
-        for what sends nothing (a dry run); anything that would send raises then."""
+        """From resolved settings (their values are checked already). Without
+        `require_credentials`, a missing key is allowed for what sends nothing (a dry run);
+        anything that would send then raises ConfigError."""
         if require_credentials:
             settings.require_credentials()
         kombo = cls.__new__(cls)
-        kombo._setup(
+        kombo._connect(
             settings.api_key.value,
             settings.integration_id.value,
             settings.base_url_value,
@@ -148,18 +156,31 @@ class Kombo:
         env_file: Path | None = None,
         environ: Mapping[str, str] | None = None,
         cwd: Path | None = None,
-        **options: Any,
+        retries: int = DEFAULT_RETRIES,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        observer: RunObserver | None = None,
     ) -> Kombo:
         """Settings as the CLI finds them: environment variables, then ./.env (or
         `env_file`), then the stored profile, then defaults. `environ` and `cwd` default to
-        this process's. Raises ConfigError."""
+        this process's. What is worth knowing (a key file others can read, a profile that
+        does not exist) goes to the observer's `warning`. Raises ConfigError."""
         process = Environment.from_process()
         settings = resolve_settings(
             SettingFlags(env_file=env_file, profile=profile),
             process.environ if environ is None else environ,
             process.cwd if cwd is None else cwd,
         )
-        return cls.from_settings(settings, **options)
+        kombo = cls.from_settings(
+            settings,
+            retries=retries,
+            timeout_s=timeout_s,
+            concurrency=concurrency,
+            observer=observer,
+        )
+        for warning in settings.warnings:
+            kombo.observer.warning(warning)
+        return kombo
 
     def __repr__(self) -> str:
         # Never the key: a repr ends up in logs and tracebacks.
@@ -197,17 +218,14 @@ class Kombo:
     ) -> AttachResult:
         """Attach one local file (`source`) or URL to a candidate (an application with
         `application=True`). Returns the result; raises the KomboError when it fails."""
-        if (source is None) == (url is None):
-            raise ValueError("give exactly one of a file (source) and url")
         request = AttachRequest(
-            APPLICATION if application else CANDIDATE,
-            target_id,
-            file=None if source is None else str(source),
-            url=url,
-            name=name,
+            APPLICATION if application else CANDIDATE, target_id, file=source, url=url, name=name
         )
-        defaults = RunDefaults(type, content_type, remote_fields)
-        pipeline = self.pipeline(defaults, skip_existing=skip_existing, name_items=False)
+        pipeline = self._pipeline(
+            RunDefaults(type, content_type, remote_fields),
+            skip_existing=skip_existing,
+            name_items=False,
+        )
         result = pipeline.process(request)
         if result.error is not None:
             raise result.error
@@ -224,20 +242,61 @@ class Kombo:
         fail_fast: bool = False,
     ) -> Iterator[AttachResult]:
         """Attach every request, `concurrency` at a time, yielding each result (failures
-        too, with `.error`) as it finishes. `type`, `content_type` and `remote_fields`
-        apply to requests that leave them out. On Ctrl-C, raises Interrupted naming the
-        uploads that may or may not have been stored."""
-        defaults = RunDefaults(type, content_type, remote_fields)
+        too, with `.error`) as it finishes; uploads start as the results are asked for.
+        `type`, `content_type` and `remote_fields` apply to requests that leave them out.
+
+        Leaving the loop early starts no more uploads and waits for those in flight. Ctrl-C
+        while waiting for a result yields the results that finished meanwhile, then raises
+        Interrupted naming the uploads that may or may not have been stored."""
         batch = self.batch(
-            self.pipeline(defaults, skip_existing=skip_existing), fail_fast=fail_fast
+            RunDefaults(type, content_type, remote_fields),
+            skip_existing=skip_existing,
+            fail_fast=fail_fast,
         )
         try:
             yield from batch.results(requests)
         except KeyboardInterrupt:
-            batch.finish_after_interrupt()
+            yield from batch.finish_after_interrupt()
             raise batch.interruption(single=False) from None
 
-    def pipeline(
+    def batch(
+        self,
+        defaults: RunDefaults,
+        *,
+        skip_existing: bool = False,
+        fail_fast: bool = False,
+        dry_run: bool = False,
+        resolve: bool = False,
+        preview_single: bool = False,
+        stdin_file: LocalFile | None = None,
+        name_items: bool = True,
+    ) -> BatchRun:
+        """A run of many entries, for callers that report as it goes and sum up at the end
+        (`kombo attach` is one): `results()`, the `tally`, and what Ctrl-C leaves behind.
+
+        `dry_run` sends nothing (with `resolve`, it makes the read-only lookups and
+        listings a real run would); `preview_single` adds the request that would be sent to
+        each result; `stdin_file` is standard input, captured, for a request whose file is
+        "-"; `name_items` prefixes a plan's warnings with the request they are about."""
+        pipeline = self._pipeline(
+            defaults, skip_existing=skip_existing, stdin_file=stdin_file, name_items=name_items
+        )
+        preview = None
+        if preview_single:
+
+            def preview(plan: AttachmentPlan) -> dict[str, Any]:
+                return plan.preview(self.base_url, self._api_key, self.integration_id)
+
+        return BatchRun(
+            pipeline,
+            workers=self.concurrency,
+            fail_fast=fail_fast,
+            dry_run=dry_run,
+            resolve=resolve,
+            request_preview=preview,
+        )
+
+    def _pipeline(
         self,
         defaults: RunDefaults,
         *,
@@ -245,7 +304,6 @@ class Kombo:
         stdin_file: LocalFile | None = None,
         name_items: bool = True,
     ) -> AttachPipeline:
-        """The steps one request goes through, shared by a run's requests (lower level)."""
         return AttachPipeline(
             self._throttled,
             self._lookup,
@@ -255,30 +313,8 @@ class Kombo:
             stdin_file=stdin_file,
             observer=self.observer,
             name_items=name_items,
+            memory=self._memory,
         )
-
-    def batch(
-        self,
-        pipeline: AttachPipeline,
-        *,
-        fail_fast: bool = False,
-        dry_run: bool = False,
-        resolve: bool = False,
-        preview_single: bool = False,
-    ) -> BatchRun:
-        """A run of many entries through `pipeline` (lower level: the CLI's `attach`)."""
-        return BatchRun(
-            pipeline,
-            workers=self.concurrency,
-            fail_fast=fail_fast,
-            dry_run=dry_run,
-            resolve=resolve,
-            request_preview=self.preview_request if preview_single else None,
-        )
-
-    def preview_request(self, plan: AttachmentPlan) -> dict[str, Any]:
-        """The request that would attach `plan`, the key masked (for a dry run)."""
-        return plan.preview(self.base_url, self._api_key, self.integration_id)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -288,9 +324,7 @@ class Kombo:
         """The attachments Kombo lists for a candidate (with their applications' files) or
         an application; a live call to the ATS, retried when that is safe."""
         target = Target.parse(target_id, application=application)
-        client = self.client
-        if client is None:
-            raise _no_credentials()
+        client = self._client()
         return call_idempotent(
             lambda: client.list_attachments(target),
             self.policy,
@@ -300,11 +334,19 @@ class Kombo:
 
     def find_candidate(self, email: str) -> str:
         """The ID of the one candidate with this email address (LookupFailed otherwise)."""
-        if self._lookup is None:
-            raise _no_credentials()
-        return self._lookup.candidate(email).id
+        return self._pipeline(RunDefaults()).find_candidate(email).id
 
+    def check_api_key(self) -> dict[str, Any]:
+        """What Kombo says about the key (`environment_id`); raises the KomboError."""
+        data = self._client().check_api_key().data
+        return data if isinstance(data, dict) else {}
 
-def _no_credentials() -> ConfigError:
-    # Only a Kombo made for a dry run (from_settings without require_credentials) has none.
-    return ConfigError("KOMBO_API_KEY or KOMBO_INTEGRATION_ID is not set.")
+    def integration_details(self) -> dict[str, Any]:
+        """The integration: its tool, status, setup status and which actions it allows."""
+        data = self._client().integration_details().data
+        return data if isinstance(data, dict) else {}
+
+    def _client(self) -> KomboClient:
+        if self.client is None:
+            raise ConfigError("KOMBO_API_KEY or KOMBO_INTEGRATION_ID is not set.")
+        return self.client

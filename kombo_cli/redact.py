@@ -41,7 +41,14 @@ def display_url(url: str) -> str:
         if parts.port is not None:
             host = f"{host}:{parts.port}"
     except ValueError:
-        return "<an invalid URL>"
+        # A port out of range, a broken IPv6 literal: cut what may be secret by hand.
+        head, query_mark, _query = url.partition("?")
+        head = head.partition("#")[0]
+        scheme, separator, rest = head.partition("://")
+        if separator:
+            authority, slash, path = rest.partition("/")
+            head = f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
+        return head + ("?…" if query_mark else "")
     if ":" in (parts.hostname or ""):
         host = f"[{host}]" if parts.port is None else host
     shown = urlunsplit((parts.scheme, host, parts.path, "", ""))

@@ -19,8 +19,8 @@ from kombo_cli.upload.manifest import (
     validate_manifest,
 )
 from kombo_cli.upload.manifest_file import MAX_ROW_CHARS
-from kombo_cli.upload.manifest_rows import COLUMNS, ManifestEntry
-from kombo_cli.upload.request import AttachRequest, RowProblem
+from kombo_cli.upload.manifest_rows import COLUMNS
+from kombo_cli.upload.request import AttachRequest, Entry, RowProblem
 
 CANDIDATE = "GRKdd9dibYKKCrmGRSMJf3wu"
 APPLICATION = "B8xnDm6zpCHQ2b8ykN9hGF9v"
@@ -36,7 +36,7 @@ def write(path: Path, content: str | bytes) -> Path:
     return path
 
 
-def read_all(path: Path) -> list[ManifestEntry]:
+def read_all(path: Path) -> list[Entry]:
     with open_manifest(path) as manifest:
         return list(manifest)
 
@@ -48,7 +48,7 @@ def only_row(path: Path) -> AttachRequest:
     return entries[0]
 
 
-def problems_of(entries: list[ManifestEntry]) -> list[tuple[int, str]]:
+def problems_of(entries: list[Entry]) -> list[tuple[int, str]]:
     return [(entry.line, entry.message) for entry in entries if isinstance(entry, RowProblem)]
 
 

@@ -102,20 +102,20 @@ class AttachCommand:
                 require_credentials=sends,
             )
             cleanup.callback(kombo.close)
-            pipeline = kombo.pipeline(
-                defaults, skip_existing=skip_existing, stdin_file=stdin_file, name_items=not single
-            )
             if target_kind == EMAIL and sends:
                 # One address for every file: look it up once, and fail once (exit 5) if it
                 # names no candidate or several.
-                candidate = pipeline.find_candidate(target_value)
-                entries = command_line_requests(CANDIDATE, candidate.id, files, urls, name)
+                candidate_id = kombo.find_candidate(target_value)
+                entries = command_line_requests(CANDIDATE, candidate_id, files, urls, name)
             batch = kombo.batch(
-                pipeline,
+                defaults,
+                skip_existing=skip_existing,
                 fail_fast=fail_fast,
                 dry_run=dry_run,
                 resolve=resolve,
                 preview_single=single,
+                stdin_file=stdin_file,
+                name_items=not single,
             )
             code = _run(batch, entries, view, total, single=single, dry_run=dry_run)
         if dry_run:

@@ -70,7 +70,8 @@ def upload_progress(console: Console, label: str, total_bytes: int) -> Iterator[
 class BatchProgress:
     """The bars of a batch: files done of all, and one bar per upload in flight."""
 
-    def __init__(self, progress: Any, total_items: int | None) -> None:
+    def __init__(self, console: Console, progress: Any, total_items: int | None) -> None:
+        self._console = console
         self._progress = progress
         self._overall = progress.add_task("Attaching", total=total_items, sent=0, files=True)
         self._tasks: dict[object, Any] = {}
@@ -78,7 +79,9 @@ class BatchProgress:
         self._lock = threading.Lock()
 
     def started(self, key: object, label: str, size: int | None) -> Advance | None:
-        task = self._progress.add_task(f"  {label}", total=size, sent=0, files=False)
+        # File names are the user's, and may hold control characters.
+        shown = self._console.clean(label)
+        task = self._progress.add_task(f"  {shown}", total=size, sent=0, files=False)
         with self._lock:
             self._tasks[key] = task
 
@@ -111,7 +114,7 @@ def batch_progress(console: Console, total_items: int | None) -> Iterator[BatchP
         return
     rich_console = console.live_console()
     with _batch_bars(rich_console) as progress, console.live(rich_console, progress):
-        yield BatchProgress(progress, total_items)
+        yield BatchProgress(console, progress, total_items)
 
 
 def _batch_bars(rich_console: Any) -> Any:

@@ -66,6 +66,15 @@ class Tally:
         return ExitCode.PARTIAL
 
 
+class _Job:
+    """One entry's place in the run (an entry may be listed twice)."""
+
+    __slots__ = ("entry",)
+
+    def __init__(self, entry: Entry) -> None:
+        self.entry = entry
+
+
 class BatchRun:
     def __init__(
         self,
@@ -79,7 +88,7 @@ class BatchRun:
     ) -> None:
         self.pipeline = pipeline
         self.tally = Tally()
-        self._runner: Runner[Entry, AttachResult] = Runner(
+        self._runner: Runner[_Job, AttachResult] = Runner(
             self._work,
             # A dry run reads files and maybe looks things up: in file order, one at a time.
             workers=1 if dry_run else workers,
@@ -88,19 +97,19 @@ class BatchRun:
         self._dry_run = dry_run
         self._resolve = resolve
         self._request_preview = request_preview or (lambda _plan: None)
-        self._in_flight_at_interrupt: list[Entry] = []
+        self._in_flight_at_interrupt: list[_Job] = []
 
-    def _work(self, entry: Entry) -> AttachResult:
+    def _work(self, job: _Job) -> AttachResult:
         if self._dry_run:
             return self.pipeline.preview(
-                entry, resolve=self._resolve, request_preview=self._request_preview
+                job.entry, resolve=self._resolve, request_preview=self._request_preview
             )
-        return self.pipeline.process(entry)
+        return self.pipeline.process(job.entry, token=job)
 
     def results(self, entries: Iterable[Entry]) -> Iterator[AttachResult]:
         """Each entry's result, on the caller's thread, as it finishes."""
         self.tally.start()
-        for finished in self._runner.run(entries):
+        for finished in self._runner.run(_Job(entry) for entry in entries):
             self.tally.add(finished.result)
             yield finished.result
             # Shown by now: Ctrl-C from here on cannot leave it unsaid.
@@ -121,7 +130,7 @@ class BatchRun:
         for finished in self._runner.drain():
             self.tally.add(finished.result)
             drained.append(finished.result)
-            in_flight = [entry for entry in in_flight if entry is not finished.item]
+            in_flight = [job for job in in_flight if job is not finished.item]
         self._in_flight_at_interrupt = in_flight
         return drained
 
@@ -129,10 +138,10 @@ class BatchRun:
         """Ctrl-C: say which uploads may have been stored, and that the others were not."""
         pipeline = self.pipeline
         in_flight = self._in_flight_at_interrupt
-        maybe = [entry for entry in in_flight if not pipeline.certainly_not_stored(entry)]
+        maybe = [job.entry for job in in_flight if not pipeline.certainly_not_stored(job)]
         if not maybe:
             if single and in_flight:
-                shown = _shown(in_flight[0])
+                shown = _shown(in_flight[0].entry)
                 return Interrupted(
                     f"Interrupted while waiting to retry {shown}; it was not stored."
                     if pipeline.waiting_to_retry(in_flight[0])

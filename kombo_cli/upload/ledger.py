@@ -8,8 +8,9 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Callable
 
+from kombo_cli.api.targets import CANDIDATE, Target
 from kombo_cli.upload.plan import AttachmentPlan
 
 
@@ -81,3 +82,32 @@ class Ledger:
 
 def _key(plan: AttachmentPlan) -> tuple[str, str, str]:
     return (plan.target.kind, plan.target.id, plan.name)
+
+
+class RunMemory:
+    """What one run remembers: the ledger of its uploads, and each target's listing taken
+    before its first upload there. Thread-safe; shared by every request of the run.
+
+    Listings are kept for the whole run and never refreshed: one taken again after this
+    run's own uploads would count them twice when a lost reply is checked (see evidence).
+    """
+
+    def __init__(self) -> None:
+        self.ledger = Ledger()
+        self._lock = threading.Lock()
+        self._listings: dict[Target, Listing] = {}
+        self._listing_locks: dict[Target, threading.Lock] = {}
+
+    def listing(self, target: Target, fetch: Callable[[], list[dict[str, Any]]]) -> Listing:
+        """The target's listing, fetched once (the first caller fetches; others wait)."""
+        with self._lock:
+            lock = self._listing_locks.setdefault(target, threading.Lock())
+        with lock:
+            with self._lock:
+                cached = self._listings.get(target)
+            if cached is not None:
+                return cached
+            listing = Listing(fetch(), own_files_only=target.kind == CANDIDATE)
+            with self._lock:
+                self._listings[target] = listing
+            return listing

@@ -54,12 +54,11 @@ from kombo_cli.upload.manifest_rows import (
     COLUMNS_HINT,
     SOURCE_COLUMNS,
     TARGET_COLUMNS,
-    ManifestEntry,
     RowRefused,
     entry_from_values,
     jsonl_values,
 )
-from kombo_cli.upload.request import RowProblem
+from kombo_cli.upload.request import Entry, RowProblem
 
 CSV = "csv"
 JSONL = "jsonl"
@@ -132,7 +131,7 @@ class Manifest:
     def close(self) -> None:
         self._handle.close()
 
-    def __iter__(self) -> Iterator[ManifestEntry]:
+    def __iter__(self) -> Iterator[Entry]:
         try:
             if self.format == CSV:
                 yield from self._csv_entries()
@@ -206,7 +205,7 @@ class Manifest:
                 hint=UTF8_HINT,
             )
 
-    def _csv_entries(self) -> Iterator[ManifestEntry]:
+    def _csv_entries(self) -> Iterator[Entry]:
         source = self._source
         while True:
             source.start_row()
@@ -245,7 +244,7 @@ class Manifest:
 
     # --- JSON Lines -----------------------------------------------------------------------
 
-    def _jsonl_entries(self) -> Iterator[ManifestEntry]:
+    def _jsonl_entries(self) -> Iterator[Entry]:
         source = self._source
         while True:
             source.start_row()

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Union
+from typing import Any
 
 from kombo_cli.api.targets import APPLICATION, CANDIDATE, Target
 from kombo_cli.errors import UsageError
+from kombo_cli.redact import display_url
 from kombo_cli.strict_json import BadJSON, json_kind, parse_strict_json, shown
 from kombo_cli.upload.content_types import validate_content_type
-from kombo_cli.upload.plan import ATTACHMENT_TYPES, is_download_url, normalize_attachment_type
-from kombo_cli.upload.request import EMAIL, AttachRequest, RowProblem
+from kombo_cli.upload.plan import (
+    ATTACHMENT_TYPES,
+    has_control_characters,
+    is_download_url,
+    normalize_attachment_type,
+)
+from kombo_cli.upload.request import EMAIL, AttachRequest, Entry, RowProblem
 
 TARGET_KINDS = {"candidate_id": CANDIDATE, "application_id": APPLICATION, "email": EMAIL}
 TARGET_COLUMNS = tuple(TARGET_KINDS)
@@ -27,17 +33,14 @@ OPTIONAL_COLUMNS = ("type", "name", "content_type", "remote_fields")
 COLUMNS = TARGET_COLUMNS + SOURCE_COLUMNS + OPTIONAL_COLUMNS
 COLUMNS_HINT = f"the accepted columns are {', '.join(COLUMNS)}"
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 _JSON_POSITION = re.compile(r" at line 1 column (\d+)$")
-
-ManifestEntry = Union[AttachRequest, RowProblem]
 
 
 class RowRefused(Exception):
     """A row problem found while checking a row; becomes a RowProblem."""
 
 
-def entry_from_values(line: int, values: dict[str, Any], folder: str) -> ManifestEntry:
+def entry_from_values(line: int, values: dict[str, Any], folder: str) -> Entry:
     """The row's request, or the problem that keeps it from being one. `values` holds the
     present values only, strings stripped; relative files are joined to `folder`."""
     try:
@@ -73,7 +76,7 @@ def _request(line: int, values: dict[str, Any], folder: str) -> AttachRequest:
         file = _resolve(folder, file_text)
     url = values.get("url")
     if url is not None and not is_download_url(url):
-        raise RowRefused(f"url {shown(url)} is not an http or https URL with a host.")
+        raise RowRefused(f"url {shown(display_url(url))} is not an http or https URL with a host.")
 
     attachment_type = values.get("type")
     if attachment_type is not None:
@@ -84,7 +87,7 @@ def _request(line: int, values: dict[str, Any], folder: str) -> AttachRequest:
                 f"type {shown(attachment_type)} is not one of {', '.join(ATTACHMENT_TYPES)}."
             ) from None
     name = values.get("name")
-    if name is not None and _CONTROL_CHARACTERS.search(name):
+    if name is not None and has_control_characters(name):
         raise RowRefused("name contains control characters.")
     content_type = values.get("content_type")
     if content_type is not None:
@@ -174,7 +177,7 @@ def _check_email(value: str) -> None:
         or not domain
         or "@" in domain
         or any(character.isspace() for character in value)
-        or _CONTROL_CHARACTERS.search(value)
+        or has_control_characters(value)
     ):
         raise RowRefused(f"email {shown(value)} is not an email address.")
 

@@ -24,6 +24,7 @@ from kombo_cli.upload.content_types import (
     validate_content_type,
 )
 from kombo_cli.upload.files import STDIN_ARGUMENT, LocalFile, inspect_local_file, sha256_of
+from kombo_cli.upload.remote_fields import checked_remote_fields
 from kombo_cli.upload.request import AttachRequest
 
 ATTACHMENT_TYPES = ("CV", "COVER_LETTER", "OTHER")
@@ -140,8 +141,8 @@ def plan_request(
     """
     attachment_type = request.type or defaults.type
     content_type = request.content_type or defaults.content_type
-    remote_fields = (
-        request.remote_fields if request.remote_fields is not None else (defaults.remote_fields)
+    remote_fields = checked_remote_fields(
+        request.remote_fields if request.remote_fields is not None else defaults.remote_fields
     )
     if request.url is not None:
         return plan_url_attachment(
@@ -152,15 +153,16 @@ def plan_request(
             content_type=content_type,
             remote_fields=remote_fields,
         )
-    assert request.file is not None
+    file = request.path
+    assert file is not None
     return plan_attachment(
         target,
-        request.file,
+        file,
         attachment_type=attachment_type,
         name=request.name,
         content_type=content_type,
         remote_fields=remote_fields,
-        local_file=stdin_file if request.file == STDIN_ARGUMENT else None,
+        local_file=stdin_file if file == STDIN_ARGUMENT else None,
     )
 
 
@@ -267,6 +269,11 @@ def plan_url_attachment(
     )
 
 
+def has_control_characters(text: str) -> bool:
+    """Control characters: nothing a name shown to recruiters, or an address, should hold."""
+    return bool(_CONTROL_CHARACTERS.search(text))
+
+
 def _name_notes(shown_name: str) -> list[str]:
     if Path(shown_name).suffix:
         return []
@@ -281,7 +288,7 @@ def _checked_name(name: str, from_file: bool) -> str:
     fix = "rename the file or pass --name" if from_file else "pass another --name"
     if not cleaned:
         raise UsageError("The attachment name is empty.", hint=fix)
-    if _CONTROL_CHARACTERS.search(cleaned):
+    if has_control_characters(cleaned):
         raise UsageError("The attachment name contains control characters.", hint=fix)
     try:
         cleaned.encode("utf-8")

@@ -22,6 +22,7 @@ lone surrogates) because they end up in a JSON request body. Problems become Usa
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -241,3 +242,21 @@ def build_remote_fields(
         target[path[-1]] = value
         set_by[path] = argument
     return result
+
+
+def checked_remote_fields(value: Any) -> dict[str, Any] | None:
+    """`remote_fields` as a script gave it: None, or an object of standard JSON values
+    (what the options above produce already). Raise UsageError otherwise."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise UsageError(
+            f"remote_fields must be a JSON object, not {type(value).__name__}.", hint=OBJECT_HINT
+        )
+    try:
+        parse_strict_json(json.dumps(value, ensure_ascii=False, allow_nan=False))
+    except (TypeError, ValueError, BadJSON) as exc:
+        raise UsageError(
+            f"remote_fields holds a value that is not standard JSON ({exc}).", hint=OBJECT_HINT
+        ) from None
+    return value

@@ -9,6 +9,7 @@ reported in order with everything else.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -22,11 +23,15 @@ TARGET_KINDS = (CANDIDATE, APPLICATION, EMAIL)
 
 @dataclass(frozen=True)
 class AttachRequest:
-    """One file or URL to attach. Fields left as None take the run's defaults."""
+    """One file or URL to attach. Fields left as None take the run's defaults.
+
+    `file` may be given as a path object; it is kept as text. Raises ValueError for a
+    request that names no source or two, or a kind of target kombo does not know.
+    """
 
     target_kind: str  # CANDIDATE, APPLICATION or EMAIL
     target_value: str  # the Kombo ID, or the email address
-    file: str | None = None
+    file: str | os.PathLike[str] | None = None
     url: str | None = None
     type: str | None = None
     name: str | None = None
@@ -34,6 +39,19 @@ class AttachRequest:
     remote_fields: dict[str, Any] | None = None
     # The manifest line the request came from.
     line: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.target_kind not in TARGET_KINDS:
+            raise ValueError(f"target_kind must be one of {', '.join(TARGET_KINDS)}")
+        if (self.file is None) == (self.url is None):
+            raise ValueError("give exactly one of file and url")
+        if self.file is not None and not isinstance(self.file, str):
+            object.__setattr__(self, "file", os.fspath(self.file))
+
+    @property
+    def path(self) -> str | None:
+        """The file, as text (None for a URL)."""
+        return None if self.file is None else os.fspath(self.file)
 
     @classmethod
     def for_candidate(cls, candidate_id: str, **fields: Any) -> AttachRequest:
@@ -53,7 +71,7 @@ class AttachRequest:
         if self.url is not None:
             return display_url(self.url)
         # A manifest's relative path is shown resolved, as it is opened and uploaded.
-        return self.file or ""
+        return self.path or ""
 
     @property
     def label(self) -> str:

@@ -14,11 +14,11 @@ from typing import Any, Callable
 
 from kombo_cli.api.retry import OnRetry, RetryNotice, RetryPolicy, call_idempotent
 from kombo_cli.api.targets import APPLICATION, CANDIDATE, Target
-from kombo_cli.errors import InternalError, Interrupted, KomboError, UsageError
+from kombo_cli.errors import ConfigError, Interrupted, KomboError, UsageError
 from kombo_cli.upload.body import ProgressCallback
 from kombo_cli.upload.delivery import AttachmentApi, DeliveryState, Stage, deliver
 from kombo_cli.upload.files import LocalFile
-from kombo_cli.upload.ledger import Ledger, Listing
+from kombo_cli.upload.ledger import Listing, RunMemory
 from kombo_cli.upload.lookup import CandidateLookup
 from kombo_cli.upload.plan import AttachmentPlan, RunDefaults, plan_request
 from kombo_cli.upload.request import EMAIL, AttachRequest, Entry, RowProblem
@@ -56,6 +56,7 @@ class AttachPipeline:
         stdin_file: LocalFile | None = None,
         observer: RunObserver | None = None,
         name_items: bool = True,
+        memory: RunMemory | None = None,
     ) -> None:
         self._api = api
         self._lookup = find_candidates
@@ -66,25 +67,23 @@ class AttachPipeline:
         self.observer = observer or RunObserver()
         # Warnings say which item they are about, unless there is only the one.
         self.name_items = name_items
-        self.ledger = Ledger()
-        # Kept for the whole run, never refreshed: a listing taken again after this run's own
-        # uploads would count them twice when a lost reply is checked (see delivery).
-        self._listings: dict[Target, Listing] = {}
-        self._listing_locks: dict[Target, threading.Lock] = {}
+        self.memory = memory or RunMemory()
+        self.ledger = self.memory.ledger
         self._lock = threading.Lock()
-        self._states: dict[int, DeliveryState] = {}
+        # Where each upload under way stands, for what Ctrl-C should say about it.
+        self._states: dict[object, DeliveryState] = {}
 
     # -- the parts --------------------------------------------------------------------------
 
     def api(self) -> AttachmentApi:
         if self._api is None:
-            raise InternalError("A request to Kombo was about to be sent without credentials.")
+            raise _no_credentials()
         return self._api
 
     def find_candidate(self, email: str) -> Target:
         """The one candidate with this address (LookupFailed, exit 5, when there is not)."""
         if self._lookup is None:
-            raise InternalError("An email address was about to be looked up without credentials.")
+            raise _no_credentials()
         return self._lookup.candidate(email)
 
     def resolve_target(self, request: AttachRequest) -> Target:
@@ -100,30 +99,25 @@ class AttachPipeline:
 
     def listing(self, target: Target) -> Listing:
         """The target's attachments before this run added any (--skip-existing)."""
-        with self._lock:
-            lock = self._listing_locks.setdefault(target, threading.Lock())
-        # One listing per target even when several items for it start together.
-        with lock:
-            with self._lock:
-                cached = self._listings.get(target)
-            if cached is not None:
-                return cached
+
+        def fetch() -> list[dict[str, Any]]:
             api = self.api()
-            attachments = call_idempotent(
+            return call_idempotent(
                 lambda: api.list_attachments(target),
                 self.policy,
                 what="listing the attachments",
                 on_retry=self._retry_callback(str(target)),
             )
-            listing = Listing(attachments, own_files_only=target.kind == CANDIDATE)
-            with self._lock:
-                self._listings[target] = listing
-            return listing
+
+        return self.memory.listing(target, fetch)
 
     # -- one entry, for real ----------------------------------------------------------------
 
-    def process(self, entry: Entry) -> AttachResult:
-        """Never raises (except Interrupted): every outcome becomes an AttachResult."""
+    def process(self, entry: Entry, token: object = None) -> AttachResult:
+        """Never raises (except Interrupted): every outcome becomes an AttachResult.
+
+        `token` stands for this piece of work in `reported` and `certainly_not_stored`
+        (the same request may be attached twice in one run)."""
         if isinstance(entry, RowProblem):
             return AttachResult(ERROR, entry, error=UsageError(entry.message))
         target: Target | None = None
@@ -137,20 +131,25 @@ class AttachPipeline:
             with self.ledger.turn(plan):
                 if listing is not None and listing.count(plan.name) + self.ledger.count(plan):
                     return AttachResult(SKIPPED, entry, target, plan)
-                return self._deliver(entry, target, plan, listing)
+                return self._deliver(entry, target, plan, listing, token or object())
         except Interrupted:
             raise
         except KomboError as error:
             return AttachResult(ERROR, entry, target, plan, error=error)
 
     def _deliver(
-        self, entry: AttachRequest, target: Target, plan: AttachmentPlan, listing: Listing | None
+        self,
+        entry: AttachRequest,
+        target: Target,
+        plan: AttachmentPlan,
+        listing: Listing | None,
+        token: object,
     ) -> AttachResult:
         key = object()
         on_progress = self.observer.upload_started(key, plan.name, plan.size)
         state = DeliveryState()
         with self._lock:
-            self._states[id(entry)] = state
+            self._states[token] = state
         try:
             delivered = deliver(
                 self.api(),
@@ -165,7 +164,7 @@ class AttachPipeline:
             state.stage = Stage.DONE
         except KomboError:
             with self._lock:
-                self._states.pop(id(entry), None)
+                self._states.pop(token, None)
             raise
         finally:
             self.observer.upload_finished(key)
@@ -204,23 +203,28 @@ class AttachPipeline:
 
     # -- what Ctrl-C needs to know ----------------------------------------------------------
 
-    def reported(self, entry: Entry) -> None:
-        """The entry's result has been shown; its delivery state is no longer needed."""
+    def reported(self, token: object) -> None:
+        """The work's result has been shown; its delivery state is no longer needed."""
         with self._lock:
-            self._states.pop(id(entry), None)
+            self._states.pop(token, None)
 
-    def waiting_to_retry(self, entry: Entry) -> bool:
+    def waiting_to_retry(self, token: object) -> bool:
         with self._lock:
-            state = self._states.get(id(entry))
+            state = self._states.get(token)
         return state is not None and state.stage is Stage.WAITING
 
-    def certainly_not_stored(self, entry: Entry) -> bool:
-        """True while nothing of the entry can have been stored: it has not started sending,
+    def certainly_not_stored(self, token: object) -> bool:
+        """True while nothing of the work can have been stored: it has not started sending,
         or it waits to retry after a refusal."""
         with self._lock:
-            state = self._states.get(id(entry))
+            state = self._states.get(token)
         return state is None or state.stage in (Stage.QUEUED, Stage.WAITING)
 
     def _retry_callback(self, subject: str) -> OnRetry:
         observer = self.observer
         return lambda notice: observer.retrying(subject, notice)
+
+
+def _no_credentials() -> ConfigError:
+    # Only a run made for a dry run without credentials has no client; it never sends.
+    return ConfigError("KOMBO_API_KEY or KOMBO_INTEGRATION_ID is not set.")

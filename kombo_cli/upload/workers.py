@@ -11,7 +11,7 @@ import queue
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Generic, TypeVar
+from typing import Callable, Generic, TypeVar, cast
 
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
@@ -42,7 +42,10 @@ class Runner(Generic[ItemT, ResultT]):
     """Calls `work(item)` for every item on `workers` threads.
 
     `work` must not raise: it returns a result describing success or failure. `stop()`
-    stops handing out new items; the ones already started finish normally.
+    stops handing out new items; the ones already started finish normally. A consumer that
+    leaves `run()` early (a `break`, an exception in its loop) starts nothing more and
+    waits for what is in flight, whose results nobody reads any more. Each item must be its
+    own object: items in flight are told apart by identity.
     """
 
     def __init__(
@@ -58,6 +61,8 @@ class Runner(Generic[ItemT, ResultT]):
         self._stop_after = stop_after
         self._workers = workers
         self._stopped = threading.Event()
+        # Set when nobody will read the results again: workers then drop them, not wait.
+        self._abandoned = threading.Event()
         self._lock = threading.Lock()
         self._in_flight: dict[int, ItemT] = {}
         self._results: queue.Queue[object] = queue.Queue()
@@ -102,19 +107,29 @@ class Runner(Generic[ItemT, ResultT]):
         for worker in workers:
             worker.start()
         running = self._workers
-        while running:
-            try:
-                message = results.get(timeout=_POLL_S)
-            except queue.Empty:
-                continue
-            if message is _DONE:
-                running -= 1
-            elif isinstance(message, _ItemsFailed):
-                self.stop()
-                raise message.error
-            else:
-                assert isinstance(message, Finished)
-                yield message
+        try:
+            while running:
+                try:
+                    message = results.get(timeout=_POLL_S)
+                except queue.Empty:
+                    continue
+                if message is _DONE:
+                    running -= 1
+                elif isinstance(message, _ItemsFailed):
+                    self.stop()
+                    self._abandoned.set()
+                    raise message.error
+                else:
+                    assert isinstance(message, Finished)
+                    yield message
+        except GeneratorExit:
+            # The consumer left early. Uploads in flight are not cut off half-way (their
+            # fate would be unknown); none starts any more.
+            self.stop()
+            self._abandoned.set()
+            for worker in workers:
+                worker.join()
+            raise
 
     def _feed(
         self, items: Iterable[ItemT], todo: queue.Queue[object], results: queue.Queue[object]
@@ -130,7 +145,7 @@ class Runner(Generic[ItemT, ResultT]):
                 if self._stopped.is_set():
                     break
         except Exception as error:  # reported on the consumer's thread, not lost here
-            results.put(_ItemsFailed(error))
+            self._put(results, _ItemsFailed(error))
         finally:
             for _ in range(self._workers):
                 todo.put(_DONE)
@@ -139,22 +154,33 @@ class Runner(Generic[ItemT, ResultT]):
         while True:
             item = todo.get()
             if item is _DONE:
-                results.put(_DONE)
+                self._put(results, _DONE)
                 return
             if self._stopped.is_set():
                 continue  # stopped: the rest of the queue is left undone
-            key = id(item)
+            job = cast(ItemT, item)
+            key = id(job)
             with self._lock:
-                self._in_flight[key] = item  # type: ignore[assignment]
+                self._in_flight[key] = job
             try:
-                result = self._work(item)  # type: ignore[arg-type]
+                result = self._work(job)
             except BaseException as error:
                 self.stop()
-                results.put(_ItemsFailed(error))
+                self._put(results, _ItemsFailed(error))
                 continue
             finally:
                 with self._lock:
                     self._in_flight.pop(key, None)
             if self._stop_after is not None and self._stop_after(result):
                 self.stop()
-            results.put(Finished(item, result))
+            self._put(results, Finished(job, result))
+
+    def _put(self, results: queue.Queue[object], message: object) -> None:
+        """Hand a message to the consumer, waiting while the queue is full, unless the
+        consumer has gone."""
+        while not self._abandoned.is_set():
+            try:
+                results.put(message, timeout=_POLL_S)
+                return
+            except queue.Full:
+                continue
