@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,77 @@ def test_settings_follow_the_command_lines_rules(tmp_path: Path) -> None:
     assert from_dotenv.base_url == "https://api.us.kombo.dev/v1"
     assert from_dotenv.integration_id == "x:y"
     assert API_KEY not in repr(from_dotenv)
+
+
+def test_leaving_the_loop_early_starts_no_more_uploads_and_waits_for_those_in_flight(
+    tmp_path: Path,
+) -> None:
+    files = []
+    for number in range(12):
+        path = tmp_path / f"f{number}.pdf"
+        path.write_bytes(make_pdf())
+        files.append(path)
+    slow = KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID, latency_s=0.3)
+    with slow, Kombo(API_KEY, INTEGRATION_ID, base_url=slow.base_url, concurrency=2) as kombo:
+        requests = [AttachRequest.for_candidate(CANDIDATE_ID, file=path) for path in files]
+        for _first in kombo.attach_many(requests):
+            break
+        sent_when_left = len([r for r in slow.requests if r.method == "POST"])
+        stored_when_left = len(slow.attachments)
+        time.sleep(1.0)
+        assert len([r for r in slow.requests if r.method == "POST"]) == sent_when_left
+
+    # Everything that was sent had finished (and was stored) before the loop was left.
+    assert stored_when_left == sent_when_left
+    assert sent_when_left < len(files)
+
+
+def test_requests_and_settings_from_scripts_are_checked(kombo: Kombo, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="exactly one of file and url"):
+        AttachRequest.for_candidate(CANDIDATE_ID)
+    with pytest.raises(ValueError, match="target_kind must be one of"):
+        AttachRequest("candidates", CANDIDATE_ID, file="cv.pdf")
+    assert AttachRequest.for_candidate(CANDIDATE_ID, file=tmp_path / "cv.pdf").file == str(
+        tmp_path / "cv.pdf"
+    )
+    with pytest.raises(ValueError, match="retries"):
+        Kombo(API_KEY, INTEGRATION_ID, retries=-1)
+    with pytest.raises(ValueError, match="timeout_s"):
+        Kombo(API_KEY, INTEGRATION_ID, timeout_s=0)
+    cv = tmp_path / "cv.pdf"
+    cv.write_bytes(make_pdf())
+    with pytest.raises(KomboError, match="remote_fields must be a JSON object"):
+        kombo.attach(CANDIDATE_ID, cv, remote_fields="oops")  # type: ignore[arg-type]
+    with pytest.raises(KomboError, match="not standard JSON"):
+        kombo.attach(CANDIDATE_ID, cv, remote_fields={"a": {1, 2}})
+
+
+def test_from_env_passes_the_settings_warnings_to_the_observer(tmp_path: Path) -> None:
+    from kombo_cli import RunObserver
+
+    heard: list[str] = []
+
+    class Listener(RunObserver):
+        def warning(self, message: str) -> None:
+            heard.append(message)
+
+    environ = {
+        "KOMBO_API_KEY": API_KEY,
+        "KOMBO_INTEGRATION_ID": INTEGRATION_ID,
+        "KOMBO_CONFIG_DIR": str(tmp_path / "config"),
+    }
+    Kombo.from_env(profile="acme", environ=environ, cwd=tmp_path, observer=Listener())
+
+    assert heard == [
+        f"the profile 'acme' has no stored settings"
+        f" ({tmp_path / 'config' / 'profiles' / 'acme.env'} is missing)"
+    ]
+
+
+def test_the_package_exports_the_error_classes() -> None:
+    import kombo_cli
+    from kombo_cli import errors
+
+    for name in ("ConfigError", "UsageError", "ApiError", "NetworkError", "Interrupted"):
+        assert getattr(kombo_cli, name) is getattr(errors, name)
+    assert str(errors.UsageError("said once")) == "said once"

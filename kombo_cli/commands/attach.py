@@ -1,10 +1,5 @@
-"""`kombo attach`: check the command line, turn it into requests, run them, report each.
-
-A single file (or URL) without a manifest is a "single" run: one result line or JSON
-object, and the request's own exit code. Anything more is a batch: uploads run in parallel
-(`--concurrency`), each result is reported as it finishes, and a summary follows; the exit
-code is 0, or 7 when any item failed. The work itself is the library's (`Kombo`); this
-module only wires the command line to it, and `attach_view` renders what comes back.
+"""`kombo attach`: its options and help. The run itself is `attach_run.py`'s, which this
+module imports only when the command runs, so that `kombo --help` stays quick.
 """
 
 from enum import Enum

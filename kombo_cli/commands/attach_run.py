@@ -1,7 +1,10 @@
 """The call behind `kombo attach`: settings, the command line's own rules, then one run.
 
-Kept apart from `attach.py` (the options) so that `kombo --help` does not import the HTTP
-client: this module is loaded only when an attach actually runs.
+A single file (or URL) without a manifest is a "single" run: one result line or JSON
+object, and the request's own exit code. Anything more is a batch: uploads run in parallel
+(`--concurrency`), each result is reported as it finishes, and a summary follows; the exit
+code is 0, or 7 when any item failed. The work is the library's (`Kombo.batch`);
+`attach_view` renders what comes back.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
@@ -22,6 +22,9 @@ from kombo_cli.errors import ApiError, ConfigError, ExitCode, KomboError
 from kombo_cli.redact import mask_secret
 from kombo_cli.ui.console import Console
 from kombo_cli.ui.text import human_duration
+
+if TYPE_CHECKING:
+    from kombo_cli.library import Kombo
 
 ATTACHMENT_ACTIONS = {
     "ats_add_candidate_attachment": "Attach to candidates",
@@ -139,19 +142,23 @@ def _check_settings(settings: Settings, report: DoctorReport) -> None:
 
 
 def _check_live(settings: Settings, report: DoctorReport) -> None:
-    from kombo_cli.api.client import KomboClient
+    from kombo_cli.library import Kombo
 
-    api_key, integration_id = settings.require_credentials()
-    client = KomboClient(settings.base_url_value, api_key, integration_id, read_timeout_s=30)
+    # A check answers in seconds or not at all; retrying would only hide a slow network.
+    with Kombo.from_settings(settings, retries=0, timeout_s=30) as kombo:
+        _check_key_and_integration(kombo, settings, report)
+
+
+def _check_key_and_integration(kombo: "Kombo", settings: Settings, report: DoctorReport) -> None:
     started = time.monotonic()
     try:
-        answer = client.check_api_key()
+        answer = kombo.check_api_key()
     except KomboError as err:
         report.add(Check("API key accepted", FAIL, _describe(err), _hint(err)), err.exit_code)
         report.skip("Integration", *ATTACHMENT_ACTIONS.values())
         return
     round_trip = human_duration(time.monotonic() - started)
-    environment = _field(answer.data, "environment_id")
+    environment = _field(answer, "environment_id")
     if environment is None:
         # A captive portal or another service answers 200 too; only Kombo names the
         # environment the key belongs to.
@@ -161,12 +168,12 @@ def _check_live(settings: Settings, report: DoctorReport) -> None:
         return
     report.add(Check("API key accepted", OK, f"environment {environment}, round trip {round_trip}"))
     try:
-        details = client.integration_details().data
+        details = kombo.integration_details()
     except KomboError as err:
         report.add(Check("Integration", FAIL, _describe(err), _hint(err)), err.exit_code)
         report.skip(*ATTACHMENT_ACTIONS.values())
         return
-    _check_integration(details if isinstance(details, dict) else {}, report)
+    _check_integration(details, report)
 
 
 def _check_integration(details: dict[str, Any], report: DoctorReport) -> None:
