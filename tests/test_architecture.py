@@ -160,3 +160,18 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         if node not in index:
             visit(node)
     return found
+
+
+def test_the_command_lines_choices_are_the_rules_own_lists() -> None:
+    # Typer needs its choices as enums written out in the (light) command modules; the
+    # rules live elsewhere. They must not drift apart.
+    from kombo_cli.commands.attach import AttachmentTypeChoice
+    from kombo_cli.commands.config import SettingName
+    from kombo_cli.commands.options import RegionChoice
+    from kombo_cli.config.settings import REGION_BASE_URLS, SETTING_RULES, SETTING_VARIABLES
+    from kombo_cli.upload.plan import ATTACHMENT_TYPES
+
+    assert [choice.value for choice in AttachmentTypeChoice] == list(ATTACHMENT_TYPES)
+    assert [choice.value for choice in RegionChoice] == list(REGION_BASE_URLS)
+    assert [choice.value for choice in SettingName] == list(SETTING_VARIABLES)
+    assert list(SETTING_RULES) == list(SETTING_VARIABLES)
