@@ -54,16 +54,49 @@ class AttachRequest:
         return None if self.file is None else os.fspath(self.file)
 
     @classmethod
-    def for_candidate(cls, candidate_id: str, **fields: Any) -> AttachRequest:
-        return cls(CANDIDATE, candidate_id, **fields)
+    def for_candidate(
+        cls,
+        candidate_id: str,
+        *,
+        file: str | os.PathLike[str] | None = None,
+        url: str | None = None,
+        type: str | None = None,
+        name: str | None = None,
+        content_type: str | None = None,
+        remote_fields: dict[str, Any] | None = None,
+    ) -> AttachRequest:
+        """A file or URL for the candidate with this Kombo ID."""
+        return cls(CANDIDATE, candidate_id, file, url, type, name, content_type, remote_fields)
 
     @classmethod
-    def for_application(cls, application_id: str, **fields: Any) -> AttachRequest:
-        return cls(APPLICATION, application_id, **fields)
+    def for_application(
+        cls,
+        application_id: str,
+        *,
+        file: str | os.PathLike[str] | None = None,
+        url: str | None = None,
+        type: str | None = None,
+        name: str | None = None,
+        content_type: str | None = None,
+        remote_fields: dict[str, Any] | None = None,
+    ) -> AttachRequest:
+        """A file or URL for the application with this Kombo ID."""
+        return cls(APPLICATION, application_id, file, url, type, name, content_type, remote_fields)
 
     @classmethod
-    def for_email(cls, email: str, **fields: Any) -> AttachRequest:
-        return cls(EMAIL, email, **fields)
+    def for_email(
+        cls,
+        email: str,
+        *,
+        file: str | os.PathLike[str] | None = None,
+        url: str | None = None,
+        type: str | None = None,
+        name: str | None = None,
+        content_type: str | None = None,
+        remote_fields: dict[str, Any] | None = None,
+    ) -> AttachRequest:
+        """A file or URL for the one candidate with this email address (looked up first)."""
+        return cls(EMAIL, email, file, url, type, name, content_type, remote_fields)
 
     @property
     def source(self) -> str:
