@@ -135,7 +135,9 @@ class BatchRun:
         return drained
 
     def interruption(self, single: bool) -> Interrupted:
-        """Ctrl-C: say which uploads may have been stored, and that the others were not."""
+        """Ctrl-C: say which uploads may have been stored, and that the others were not.
+
+        Speaks of the uploads `finish_after_interrupt()` found in flight: call that first."""
         pipeline = self.pipeline
         in_flight = self._in_flight_at_interrupt
         maybe = [job.entry for job in in_flight if not pipeline.certainly_not_stored(job)]
