@@ -19,15 +19,26 @@ from typing import Any, Callable
 from kombo_cli.errors import UsageError
 from kombo_cli.upload.files import LocalFile
 
-# 768 KiB of file -> 1 MiB of base64 per piece: large enough to keep per-chunk overhead
-# negligible, small enough that memory stays flat whatever the file size.
-DEFAULT_CHUNK_BYTES = 3 * 256 * 1024
+# 48 KiB of file -> 64 KiB of base64 per piece. Each piece is handed to the socket in one
+# send, and --timeout bounds how long one send may take: a timeout must measure a stall,
+# not how long a piece takes on a slow link (a 1 MiB piece needs 13 s at 80 kB/s). 64 KiB
+# still keeps the per-piece overhead negligible on a fast link, and memory flat.
+DEFAULT_CHUNK_BYTES = 3 * 16 * 1024
+# The largest piece of the body on the wire, whatever the JSON around the file.
+MAX_PIECE_BYTES = 64 * 1024
 
 ProgressCallback = Callable[[int], None]
 
 
 def base64_length(size: int) -> int:
     return 4 * ((size + 2) // 3)
+
+
+def _pieces(data: bytes) -> Iterator[bytes]:
+    """`data` in pieces of at most MAX_PIECE_BYTES (JSON around the file is rarely longer,
+    but `remote_fields` can be)."""
+    for start in range(0, len(data), MAX_PIECE_BYTES):
+        yield data[start : start + MAX_PIECE_BYTES]
 
 
 def _compact_json(value: Any) -> str:
@@ -45,8 +56,10 @@ class AttachmentBody:
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         on_progress: ProgressCallback | None = None,
     ) -> None:
-        if chunk_bytes <= 0 or chunk_bytes % 3:
-            raise ValueError("chunk_bytes must be a positive multiple of 3")
+        if chunk_bytes <= 0 or chunk_bytes % 3 or base64_length(chunk_bytes) > MAX_PIECE_BYTES:
+            raise ValueError(
+                f"chunk_bytes must be a positive multiple of 3, at most {MAX_PIECE_BYTES // 4 * 3}"
+            )
         self.attachment_fields = dict(attachment_fields)
         self.local_file = local_file
         self.remote_fields = remote_fields
@@ -68,7 +81,7 @@ class AttachmentBody:
     def __iter__(self) -> Iterator[bytes]:
         import base64
 
-        yield self._prefix
+        yield from _pieces(self._prefix)
         digest = hashlib.sha256()
         remaining = self.local_file.size
         changed = UsageError(
@@ -93,7 +106,7 @@ class AttachmentBody:
             # for a network failure.
             raise UsageError(f"Cannot read {self.local_file.display}: {exc.strerror}.") from None
         self.sha256 = digest.hexdigest()
-        yield self._suffix
+        yield from _pieces(self._suffix)
 
     def describe(self, sha256: str) -> dict[str, Any]:
         """The body as JSON with the base64 replaced by its size and hash (for --dry-run)."""
@@ -132,7 +145,7 @@ class UrlAttachmentBody:
         return len(self._bytes)
 
     def __iter__(self) -> Iterator[bytes]:
-        yield self._bytes
+        yield from _pieces(self._bytes)
 
     def describe(self, shown_url: str) -> dict[str, Any]:
         """The body for --dry-run, with the URL's query (often a signature) hidden."""
