@@ -1,8 +1,9 @@
 """The loopback Kombo the tests talk to: `kombo sandbox`'s server, recording every request.
 
 Tests get a fresh server with its own data directory, a key that looks like a real one
-(so leak checks mean something), every request as it arrived (`requests`), and replies
-they script (`queue`). Both are built on the sandbox's one extension point,
+(so leak checks mean something), every request as it arrived (`requests`, downloads of a
+listed `data_url` from /files/ included), and replies they script (`queue`, used up by
+downloads too). Both are built on the sandbox's one extension point,
 `SandboxServer.respond`: the override here records the request, then answers it with the
 next scripted reply, if any, instead of the sandbox's own answer.
 """
@@ -129,6 +130,8 @@ class KomboServer(SandboxServer):
         known_ids: set[str] | None = None,
         latency_s: float = 0.0,
         concurrency_limit: int = DEFAULT_CONCURRENCY_LIMIT,
+        undated: bool = False,
+        rename_as: str | None = None,
         **config: Any,
     ) -> None:
         self._data_dir = tempfile.TemporaryDirectory(prefix="kombo-test-")
@@ -143,6 +146,8 @@ class KomboServer(SandboxServer):
                 else {"candidate": set(known_ids), "application": set(known_ids)},
                 latency_s=latency_s,
                 concurrency_limit=concurrency_limit,
+                undated=undated,
+                rename_as=rename_as,
                 **config,
             )
         )

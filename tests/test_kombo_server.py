@@ -584,7 +584,8 @@ def test_get_lists_stored_attachments_in_kombo_shape(server: KomboServer) -> Non
         "Frank Doe CV.pdf",
         "application/pdf",
     )
-    assert item["data_url"] == f"https://resources.kombo.dev/{item['id']}"
+    # Served by the sandbox itself, under the origin the request reached it at.
+    assert item["data_url"] == f"{server.url}/files/{item['id']}"
     assert ISO_Z.fullmatch(item["remote_created_at"])
     assert ISO_Z.fullmatch(item["remote_updated_at"])
     assert again.json() == payload

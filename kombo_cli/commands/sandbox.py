@@ -33,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "--fail-rate": 0.0,
     "--ambiguous-rate": 0.0,
     "--concurrency-limit": 30,
+    "--undated": False,
+    "--rename-as": None,
 }
 
 
@@ -79,6 +81,19 @@ def sandbox(
     concurrency_limit: int = typer.Option(
         30, "--concurrency-limit", min=1, help="Attachment calls allowed in flight at once."
     ),
+    undated: bool = typer.Option(
+        False,
+        "--undated",
+        help="List remote_created_at and remote_updated_at as null, as some ATSs do.",
+    ),
+    rename_as: Optional[str] = typer.Option(
+        None,
+        "--rename-as",
+        metavar="TEMPLATE",
+        help="List each file under this name, {name} being the uploaded one"
+        ' ("Candidate - {name}"), as ATSs that rename files do.',
+        show_default=False,
+    ),
     demo: bool = typer.Option(
         False, "--demo", help="Attach a sample CV to a local sandbox, show the result, clean up."
     ),
@@ -101,6 +116,8 @@ def sandbox(
         "--fail-rate": fail_rate,
         "--ambiguous-rate": ambiguous_rate,
         "--concurrency-limit": concurrency_limit,
+        "--undated": undated,
+        "--rename-as": rename_as,
     }
     if demo:
         from kombo_cli.commands.sandbox_demo import run_demo
@@ -118,6 +135,11 @@ def sandbox(
 
     _check_credential(key, "--key")
     _check_credential(integration_id, "--integration-id")
+    if rename_as is not None and "{name}" not in rename_as:
+        raise UsageError(
+            "--rename-as must contain {name}, where the uploaded name goes.",
+            hint='for example --rename-as "Candidate - {name}"',
+        )
     if not host.strip():
         raise UsageError("--host is empty.", hint="use 127.0.0.1, or 0.0.0.0 for every interface")
     served = _candidates(candidates)
@@ -133,6 +155,8 @@ def sandbox(
         fail_rate=fail_rate,
         ambiguous_rate=ambiguous_rate,
         concurrency_limit=concurrency_limit,
+        undated=undated,
+        rename_as=rename_as,
     )
     try:
         code = _serve(console, config, strict_ids)

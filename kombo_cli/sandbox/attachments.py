@@ -3,13 +3,16 @@
 `store_upload` takes a body apart (upload_body), checks it against Kombo's rules
 (contract), and decodes the base64 straight into the target's folder (base64_decoder,
 store); nothing is recorded unless all of that succeeds. `list_attachments` gives what
-GET .../attachments returns, in Kombo's shape.
+GET .../attachments returns, in Kombo's shape, and `download` the bytes behind a listed
+`data_url`: a file stored from base64 is served by the sandbox itself, at
+`http://<host>/files/<attachment id>`, as Kombo serves its own from resources.kombo.dev.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import mmap
+from dataclasses import dataclass
 from typing import Any
 
 from kombo_cli.sandbox.base64_decoder import decode_base64_span
@@ -62,18 +65,37 @@ def store_upload(
     return attachment
 
 
+# Where a stored file can be downloaded, under the origin a request reached the sandbox at.
+DOWNLOAD_PREFIX = "/files/"
+
+
+@dataclass(frozen=True)
+class ListingStyle:
+    """How one listing shows its files: where they download from, and how the ATS keeps them.
+
+    `origin` is "http://host:port" as the client reached the sandbox; `undated` lists
+    `remote_created_at` and `remote_updated_at` as null; `rename_as` is a template in which
+    "{name}" stands for the name the file was uploaded with.
+    """
+
+    origin: str
+    undated: bool = False
+    rename_as: str | None = None
+
+
 def list_attachments(
     store: AttachmentStore,
     candidates: list[dict[str, Any]],
     kind: str,
     target_id: str,
+    style: ListingStyle,
 ) -> list[dict[str, Any]]:
     """Kombo lists a candidate's own files and those of all their applications."""
-    items = [_listing_item(a, kind) for a in store.for_target(kind, target_id)]
+    items = [_listing_item(a, kind, style) for a in store.for_target(kind, target_id)]
     if kind == "candidate":
         for application_id in _applications_of(candidates, target_id):
             for attachment in store.for_target("application", application_id):
-                item = _listing_item(attachment, "candidate")
+                item = _listing_item(attachment, "candidate", style)
                 item["application_id"] = application_id
                 item["candidate_id"] = target_id
                 items.append(item)
@@ -87,22 +109,53 @@ def _applications_of(candidates: list[dict[str, Any]], candidate_id: str) -> lis
     return []
 
 
-def _listing_item(attachment: StoredAttachment, kind: str) -> dict[str, Any]:
+def download(store: AttachmentStore, attachment_id: str) -> tuple[bytes, str] | None:
+    """The bytes and content type of a file stored from base64; None if there is none.
+
+    Raises OSError when the sandbox's own disk fails.
+    """
+    attachment = store.by_id(attachment_id)
+    if attachment is None or attachment.data_url is not None or attachment.path is None:
+        return None
+    data = attachment.path.read_bytes()
+    return data, _content_type(attachment)
+
+
+def _listing_item(attachment: StoredAttachment, kind: str, style: ListingStyle) -> dict[str, Any]:
     item: dict[str, Any] = {"id": attachment.id}
     if kind == "candidate":
         item["application_id"] = None
         item["candidate_id"] = attachment.target_id
+    if attachment.data_url is not None:
+        # The sandbox never fetched it, so the URL the client gave is all it has.
+        data_url = attachment.data_url
+    elif attachment.path is not None:
+        data_url = f"{style.origin}{DOWNLOAD_PREFIX}{attachment.id}"
+    else:
+        # Recorded without a file (tests set such entries up): nothing to serve.
+        data_url = f"https://resources.kombo.dev/{attachment.id}"
+    name = attachment.name
+    if style.rename_as is not None:
+        # Not str.format: any other braces in the template are kept as they are.
+        name = style.rename_as.replace("{name}", name)
+    dated = None if style.undated else attachment.created_at
     item.update(
         type=attachment.type,
         remote_id=attachment.remote_id,
-        data_url=attachment.data_url or f"https://resources.kombo.dev/{attachment.id}",
-        file_name=attachment.name,
-        # Kombo takes the type of a data_url upload from the download; the sandbox never
-        # downloads, so it goes by the name's extension.
-        content_type=attachment.content_type
-        or mimetypes.guess_type(attachment.name)[0]
-        or "application/octet-stream",
-        remote_created_at=attachment.created_at,
-        remote_updated_at=attachment.created_at,
+        data_url=data_url,
+        file_name=name,
+        content_type=_content_type(attachment),
+        remote_created_at=dated,
+        remote_updated_at=dated,
     )
     return item
+
+
+def _content_type(attachment: StoredAttachment) -> str:
+    # Kombo takes the type of a data_url upload from the download; the sandbox never
+    # downloads, so it goes by the name's extension.
+    return (
+        attachment.content_type
+        or mimetypes.guess_type(attachment.name)[0]
+        or "application/octet-stream"
+    )

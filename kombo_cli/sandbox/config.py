@@ -40,5 +40,10 @@ class SandboxConfig:
     fail_rate: float = 0.0
     ambiguous_rate: float = 0.0
     concurrency_limit: int = DEFAULT_CONCURRENCY_LIMIT
+    # How the ATS behind it keeps files: listings give `remote_created_at` and
+    # `remote_updated_at` as null (Kombo allows it), and give each file's name through this
+    # template, where "{name}" is the name it was uploaded with ("Candidate - {name}").
+    undated: bool = False
+    rename_as: str | None = None
     # Makes the rehearsals' random draws repeatable.
     random_seed: int | None = None

@@ -5,15 +5,25 @@ integration's X-Integration-Id. The paths are GET /v1/check-api-key, GET
 /v1/integrations/{id}, GET /v1/ats/candidates, and GET and POST
 /v1/ats/{candidates|applications}/{id}/attachments, the actions that count against the
 concurrency limit. Anything else is answered as Kombo answers it: 404, 405 or 401.
+
+Outside the API, GET /files/{attachment id} downloads a stored file, the `data_url` the
+listings give. Like Kombo's own signed download URLs it needs no key (one sent is ignored).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from kombo_cli.sandbox.attachments import list_attachments, store_upload
+from kombo_cli.sandbox.attachments import (
+    DOWNLOAD_PREFIX,
+    ListingStyle,
+    download,
+    list_attachments,
+    store_upload,
+)
 from kombo_cli.sandbox.candidate_queries import query_candidates
 from kombo_cli.sandbox.config import SandboxConfig
 from kombo_cli.sandbox.contract import Invalid
@@ -36,6 +46,11 @@ _ATTACHMENT_ROUTE = re.compile(r"^/v1/ats/(candidates|applications)/([^/?#]+)/at
 _INTEGRATION_ROUTE = re.compile(r"^/v1/integrations/(.+)$")
 # RFC 3986 pchar: a client that forgets to percent-encode an id is caught here.
 _PCHAR_SEGMENT = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+")
+# A Host header fit to be put in a URL: a name or IPv4 address, or a bracketed IPv6 one,
+# with an optional port. Anything else is not echoed back into a data_url.
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?"
+)
 
 
 def is_action(path: str) -> bool:
@@ -54,8 +69,11 @@ class KomboRoutes:
         environment_id: str,
         created_at: str,
         faults: FaultInjector,
+        own_origin: Callable[[], str],
     ) -> None:
+        """`own_origin` gives "http://host:port" for a request without a usable Host header."""
         self._config = config
+        self._own_origin = own_origin
         self._store = store
         self._candidates = candidates
         self._environment_id = environment_id
@@ -64,6 +82,8 @@ class KomboRoutes:
 
     def answer(self, request: Request) -> Reply:
         path, method, headers = request.path, request.method, request.headers
+        if path.startswith(DOWNLOAD_PREFIX):
+            return self._answer_download(request, path[len(DOWNLOAD_PREFIX) :])
         authorizations = headers.get_all("Authorization") or []
         if not authorizations:
             return error_reply(
@@ -189,9 +209,37 @@ class KomboRoutes:
         if method == "GET":
             if request.body.size:
                 return input_invalid("GET requests must not have a body.")
-            listing = list_attachments(self._store, self._candidates, kind, target_id)
+            style = ListingStyle(
+                origin=self._origin(request),
+                undated=self._config.undated,
+                rename_as=self._config.rename_as,
+            )
+            listing = list_attachments(self._store, self._candidates, kind, target_id, style)
             return success_reply({"results": listing})
         return self._answer_upload(request, kind, target_id)
+
+    def _answer_download(self, request: Request, raw_id: str) -> Reply:
+        if request.method not in ("GET", "HEAD"):
+            return method_not_allowed(request.method, request.path, "GET, HEAD")
+        try:
+            found = download(self._store, unquote(raw_id, errors="strict"))
+        except UnicodeDecodeError:
+            found = None
+        except OSError as exc:
+            return unknown_error(f"The sandbox could not read the file: {exc.strerror or exc}.")
+        if found is None:
+            return error_reply(
+                404, None, "Not found", f"No stored file has the ID {unquote(raw_id)!r}."
+            )
+        data, content_type = found
+        return Reply(200, data, [("Content-Type", content_type)])
+
+    def _origin(self, request: Request) -> str:
+        """The origin the client reached the sandbox at, so a proxy that keeps Host gets its own."""
+        hosts = request.headers.get_all("Host") or []
+        if len(hosts) == 1 and _HOST.fullmatch(hosts[0].strip()):
+            return f"http://{hosts[0].strip()}"
+        return self._own_origin()
 
     def _answer_upload(self, request: Request, kind: str, target_id: str) -> Reply:
         if not _is_json_media_type(request.headers.get("Content-Type")):

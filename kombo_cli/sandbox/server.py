@@ -56,7 +56,13 @@ class SandboxServer:
         self._limiter = ConcurrencyLimiter(config)
         self._faults = FaultInjector(config)
         self._routes = KomboRoutes(
-            config, self.store, self.candidates, self.environment_id, self.created_at, self._faults
+            config,
+            self.store,
+            self.candidates,
+            self.environment_id,
+            self.created_at,
+            self._faults,
+            own_origin=lambda: self.url,
         )
         self._transport: HTTPTransport | None = None
 

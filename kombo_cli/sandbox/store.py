@@ -133,6 +133,10 @@ class AttachmentStore:
         with self._lock:
             return [a for a in self._items if a.target_kind == kind and a.target_id == target_id]
 
+    def by_id(self, attachment_id: str) -> StoredAttachment | None:
+        with self._lock:
+            return next((a for a in self._items if a.id == attachment_id), None)
+
     def append(self, attachment: StoredAttachment) -> None:
         """Record an attachment (also used by tests to set up "already there" cases)."""
         attachment.root = self.root
