@@ -609,6 +609,7 @@ def test_a_stored_upload_whose_reply_is_lost_is_confirmed_by_listing_not_sent_ag
     assert [(r.method, r.path) for r in kombo_server.requests] == [
         ("POST", f"/v1/ats/candidates/{CANDIDATE_ID}/attachments"),
         ("GET", f"/v1/ats/candidates/{CANDIDATE_ID}/attachments"),
+        ("GET", f"/files/{kombo_server.attachments[0].id}"),
     ]
     assert "broke before Kombo answered" in result.stderr
     assert "so it was not sent again" in result.stderr

@@ -68,7 +68,13 @@ def test_giving_up_reports_the_attempts_in_json(
     kombo_server: KomboServer, server_env: dict[str, str], sample_file
 ) -> None:
     for _ in range(2):
-        kombo_server.queue(ScriptedResponse(status=503, headers={"retry-after-ms": "10"}))
+        kombo_server.queue(
+            ScriptedResponse(
+                status=503,
+                body=error_envelope("Busy.", code="PLATFORM.UNAVAILABLE"),
+                headers={"retry-after-ms": "10"},
+            )
+        )
     result = run_kombo_process(
         "attach",
         CANDIDATE_ID,

@@ -30,6 +30,7 @@ from kombo_cli.upload.ledger import Ledger, Listing
 from kombo_cli.upload.plan import AttachmentPlan, plan_attachment
 from tests.helpers import API_KEY, CANDIDATE_ID, INTEGRATION_ID, make_pdf, unused_port
 from tests.recording_server import KomboServer, ScriptedResponse, StoredAttachment, error_envelope
+from tests.seeding import seed_file
 
 POST_PATH = f"/v1/ats/candidates/{CANDIDATE_ID}/attachments"
 RATE_LIMITED = error_envelope("Rate limit exceeded.", code="PLATFORM.RATE_LIMIT_EXCEEDED")
@@ -86,6 +87,11 @@ def kombo_500() -> ScriptedResponse:
 
 def requests_made(server: KomboServer) -> list[tuple[str, str]]:
     return [(request.method, request.path) for request in server.requests]
+
+
+def download_of(attachment: StoredAttachment) -> tuple[str, str]:
+    """The request that fetches a stored file to compare its bytes."""
+    return ("GET", f"/files/{attachment.id}")
 
 
 # -- safe to retry: refused before any work ----------------------------------------------------
@@ -163,7 +169,6 @@ def test_the_jitter_spreads_the_pause_up_to_half_again() -> None:
 @pytest.mark.parametrize(
     "response",
     [
-        ScriptedResponse(status=503, body=HTML_503, headers={"Content-Type": "text/html"}),
         ScriptedResponse(
             status=503,
             body=error_envelope("The ATS is down.", code="REMOTE.SERVICE_UNAVAILABLE"),
@@ -174,7 +179,7 @@ def test_the_jitter_spreads_the_pause_up_to_half_again() -> None:
             headers={"Retry-After": "1"},
         ),
     ],
-    ids=["html-503", "json-503", "concurrency-429"],
+    ids=["json-503", "concurrency-429"],
 )
 def test_refusals_before_any_work_are_retried_without_listing(
     kombo_server: KomboServer,
@@ -249,8 +254,15 @@ def test_rejections_are_never_retried(
         ScriptedResponse(status=504, body=error_envelope("Slow.", code="PLATFORM.TASK_TIMED_OUT")),
         ScriptedResponse(drop_connection=True),
         ScriptedResponse(status=500, body=error_envelope("Oops."), cut_off=True),
+        ScriptedResponse(status=503, body=HTML_503, headers={"Content-Type": "text/html"}),
+        ScriptedResponse(
+            status=520, body=b"error code: 520", headers={"Content-Type": "text/plain"}
+        ),
+        ScriptedResponse(
+            status=524, body=b"error code: 524", headers={"Content-Type": "text/plain"}
+        ),
     ],
-    ids=["500", "502", "504", "dropped", "cut-off-500"],
+    ids=["500", "502", "504", "dropped", "cut-off-500", "html-503", "520", "524"],
 )
 def test_an_ambiguous_failure_that_stored_the_file_is_confirmed_and_not_sent_again(
     kombo_server: KomboServer,
@@ -264,12 +276,19 @@ def test_an_ambiguous_failure_that_stored_the_file_is_confirmed_and_not_sent_aga
     outcome = run(kombo_server, plan, recorder)
 
     assert outcome.confirmed_by_listing is True
+    # No listing from before the upload: the stored file's bytes are what proves it.
+    assert outcome.confirmed_by == "content"
     assert outcome.http_status is None
     assert "so it was not sent again" in outcome.notes[0]
     assert "earlier" not in outcome.notes[0]
     assert recorder.sleeps == [3.0]  # the settle pause before listing
-    assert requests_made(kombo_server) == [("POST", POST_PATH), ("GET", POST_PATH)]
-    assert [a.name for a in kombo_server.attachments] == ["cv.pdf"]
+    [stored] = kombo_server.attachments
+    assert requests_made(kombo_server) == [
+        ("POST", POST_PATH),
+        ("GET", POST_PATH),
+        download_of(stored),
+    ]
+    assert stored.name == "cv.pdf"
 
 
 @pytest.mark.parametrize(
@@ -392,6 +411,7 @@ def test_a_listing_refused_with_429_is_retried(
         ("POST", POST_PATH),
         ("GET", POST_PATH),
         ("GET", POST_PATH),
+        download_of(kombo_server.attachments[0]),
     ]
 
 
@@ -425,7 +445,10 @@ def test_after_a_timeout_a_file_not_listed_yet_is_not_sent_again(
     assert "Kombo may still be working on it" in caught.value.message
     assert caught.value.hint is not None
     assert "in a few minutes" in caught.value.hint
-    assert [r.method for r in kombo_server.requests] == ["POST", "GET"]
+    # Kombo's own answer means it is done with the request: one look. A gateway's 504 or
+    # the client's timeout: a second, later look first.
+    looks = 1 if response.status == 500 else 2
+    assert [r.method for r in kombo_server.requests] == ["POST"] + ["GET"] * looks
 
 
 def _earlier(created_at: str | None) -> StoredAttachment:
@@ -443,29 +466,61 @@ def _earlier(created_at: str | None) -> StoredAttachment:
 def test_an_older_file_of_the_same_name_is_not_taken_for_this_upload(
     kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder
 ) -> None:
-    kombo_server.attachments.append(_earlier("2024-01-02T03:04:05Z"))
+    earlier = seed_file(kombo_server, CANDIDATE_ID, "cv.pdf", b"an older CV")
     kombo_server.queue(kombo_500())
 
     outcome = run(kombo_server, plan, recorder)
 
     # Not stored by the lost attempt, so it was sent again: the old file plus this one.
     assert outcome.confirmed_by_listing is False
-    assert [r.method for r in kombo_server.requests] == ["POST", "GET", "POST"]
+    assert requests_made(kombo_server) == [
+        ("POST", POST_PATH),
+        ("GET", POST_PATH),
+        download_of(earlier),
+        ("POST", POST_PATH),
+    ]
     assert len(kombo_server.attachments) == 2
 
 
 @pytest.mark.parametrize("created_at", [None, "not a date", "0001-01-01T00:00:00+01:00"])
-def test_an_undated_file_of_the_same_name_makes_the_outcome_unknown(
+def test_an_undated_file_of_the_same_name_that_cannot_be_compared_makes_the_outcome_unknown(
     kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder, created_at: str | None
 ) -> None:
+    # Listed without bytes the client can fetch: neither its date nor its name can decide.
     kombo_server.attachments.append(_earlier(created_at))
     kombo_server.queue(ScriptedResponse(status=502))
 
     with pytest.raises(OutcomeUnknown) as caught:
         run(kombo_server, plan, recorder)
 
-    assert "without a date, so it cannot be told apart" in caught.value.message
-    assert [r.method for r in kombo_server.requests] == ["POST", "GET"]
+    assert "could not be compared" in caught.value.message
+    assert kombo_server.attachments[0].id in caught.value.message
+    assert [r.method for r in kombo_server.requests if r.path == POST_PATH] == ["POST", "GET"]
+    assert len(kombo_server.attachments) == 1
+
+
+@pytest.mark.parametrize("created_at", [None, "not a date", "0001-01-01T00:00:00+01:00"])
+def test_an_undated_file_of_the_same_name_with_other_bytes_is_not_this_upload(
+    kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder, created_at: str | None
+) -> None:
+    earlier = seed_file(kombo_server, CANDIDATE_ID, "cv.pdf", b"another CV", created_at=created_at)
+    kombo_server.queue(ScriptedResponse(status=502))
+
+    outcome = run(kombo_server, plan, recorder)
+
+    # Two looks (a proxy's 502), both showing only the other file: sent again, once.
+    assert outcome.confirmed_by_listing is False
+    assert outcome.attempts == 2
+    assert [r.method for r in kombo_server.requests if r.path == POST_PATH] == [
+        "POST",
+        "GET",
+        "GET",
+        "POST",
+    ]
+    assert sorted(a.data or b"" for a in kombo_server.attachments) == sorted(
+        [b"another CV", plan.local_file.path.read_bytes()]  # type: ignore[union-attr]
+    )
+    assert earlier.id in {a.id for a in kombo_server.attachments}
 
 
 def test_an_undated_listing_with_a_baseline_is_decided_by_counting(
@@ -477,8 +532,8 @@ def test_an_undated_listing_with_a_baseline_is_decided_by_counting(
 
     outcome = run(kombo_server, plan, recorder, listed_before=before)
 
-    assert outcome.confirmed_by_listing is True
-    assert "list one more cv.pdf than before" in outcome.notes[0]
+    assert outcome.confirmed_by == "id"
+    assert "1 new attachment since the run began" in outcome.notes[0]
     assert len(kombo_server.attachments) == 2
 
 
@@ -557,7 +612,9 @@ def test_ctrl_c_while_about_to_check_says_to_look(
 def test_the_progress_display_starts_over_on_a_retry(
     kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder
 ) -> None:
-    kombo_server.queue(ScriptedResponse(status=503))
+    kombo_server.queue(
+        ScriptedResponse(status=503, body=error_envelope("Busy.", code="PLATFORM.UNAVAILABLE"))
+    )
     shown: list[int] = []
 
     run(kombo_server, plan, recorder, on_progress=shown.append)
@@ -576,6 +633,7 @@ def test_classification_table() -> None:
     post = {
         "429": classify(api(429), idempotent=False),
         "503": classify(api(503), idempotent=False),
+        "503 kombo": classify(api(503, "REMOTE.SERVICE_UNAVAILABLE"), idempotent=False),
         "500": classify(api(500), idempotent=False),
         "502": classify(api(502), idempotent=False),
         "504": classify(api(504), idempotent=False),
@@ -589,11 +647,12 @@ def test_classification_table() -> None:
     safe, check, never = Retryability.SAFE, Retryability.CHECK_FIRST, Retryability.NEVER
     assert post == {
         "429": safe,
-        "503": safe,
+        "503": check,
+        "503 kombo": safe,
         "500": check,
         "502": check,
         "504": check,
-        "501": never,
+        "501": check,
         "409": never,
         "400 rate code": safe,
         "refused": safe,
@@ -710,14 +769,11 @@ def test_after_a_dropped_connection_a_file_that_appears_at_the_second_look_is_no
     def sleep(seconds: float) -> None:
         recorder.sleep(seconds)
         if len(recorder.sleeps) == 2:
-            kombo_server.attachments.append(
-                StoredAttachment(
-                    target_kind="candidate",
-                    target_id=CANDIDATE_ID,
-                    name="cv.pdf",
-                    type="OTHER",
-                    content_type="application/pdf",
-                )
+            seed_file(
+                kombo_server,
+                CANDIDATE_ID,
+                "cv.pdf",
+                plan.local_file.path.read_bytes(),  # type: ignore[union-attr]
             )
 
     outcome = deliver(
@@ -726,5 +782,6 @@ def test_after_a_dropped_connection_a_file_that_appears_at_the_second_look_is_no
 
     assert outcome.confirmed_by_listing is True
     assert recorder.sleeps == [3.0, 9.0]
-    assert [r.method for r in kombo_server.requests] == ["POST", "GET", "GET"]
+    assert [r.method for r in kombo_server.requests] == ["POST", "GET", "GET", "GET"]
+    assert kombo_server.requests[-1].path == f"/files/{kombo_server.attachments[0].id}"
     assert len(kombo_server.attachments) == 1

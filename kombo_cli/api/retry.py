@@ -3,11 +3,13 @@
 Kombo has no idempotency key and the attachment POST returns no id, so a blind retry can
 attach the same CV twice. Failures therefore fall into three kinds:
 
-- SAFE: Kombo refused the request before doing any work (429, 503, or the connection
-  could not even be opened). Sending it again after a pause cannot create a duplicate.
-- CHECK_FIRST: the request may have arrived and been stored (500, 502, 504, a read
-  timeout, a connection that broke after the body was sent). The caller must look before
-  sending again; see `kombo_cli.upload.delivery`.
+- SAFE: Kombo refused the request before doing any work (429, a 503 in Kombo's own JSON
+  envelope, or the connection could not even be opened). Sending it again after a pause
+  cannot create a duplicate.
+- CHECK_FIRST: the request may have arrived and been stored (any other 5xx, including a
+  proxy's 502, 520, 524 or HTML 503; a timeout; a connection that broke after the first
+  byte went out). The caller must look before sending again; see
+  `kombo_cli.upload.delivery`.
 - NEVER: Kombo rejected the request itself (400, 401, 403, 404, 409...). Sending it again
   gives the same answer.
 
@@ -39,7 +41,6 @@ SETTLE_DELAY_S = 3.0
 _REFUSED_BEFORE_WORK_CODES = frozenset(
     {"PLATFORM.RATE_LIMIT_EXCEEDED", "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED"}
 )
-_MAYBE_STORED_STATUSES = frozenset({500, 502, 504})
 
 
 class Retryability(Enum):
@@ -51,9 +52,13 @@ class Retryability(Enum):
 def classify(error: KomboError, *, idempotent: bool) -> Retryability:
     """How a failed request may be retried. `idempotent` is True for GETs."""
     if isinstance(error, ApiError):
-        if error.http_status in (429, 503) or error.code in _REFUSED_BEFORE_WORK_CODES:
+        if error.http_status == 429 or error.code in _REFUSED_BEFORE_WORK_CODES:
             return Retryability.SAFE
-        if error.http_status in _MAYBE_STORED_STATUSES:
+        if error.http_status == 503 and error.code is not None:
+            # Kombo's own 503 (its JSON envelope) is documented as refused before any work;
+            # a proxy's HTML 503 may come after the request was forwarded.
+            return Retryability.SAFE
+        if error.http_status >= 500:
             return Retryability.SAFE if idempotent else Retryability.CHECK_FIRST
         return Retryability.NEVER
     if isinstance(error, NetworkError) and error.transient:

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from kombo_cli.api.client import ApiResponse, KomboClient, RequestBody
+from kombo_cli.api.downloads import FileDigest
 from kombo_cli.api.targets import Target
 from kombo_cli.errors import ApiError
 
@@ -134,6 +135,10 @@ class ThrottledClient:
         # Kombo counts reading attachments as an action, so it takes a place too.
         with self._slot():
             return self.client.list_attachments(target)
+
+    def stored_file_digest(self, url: str, limit_bytes: int) -> FileDigest | None:
+        # A download of a stored file is not an action on the ATS: no place needed.
+        return self.client.stored_file_digest(url, limit_bytes)
 
     @contextmanager
     def _slot(self) -> Iterator[None]:

@@ -1,16 +1,13 @@
 """Deliver one attachment exactly once: retry what is safe, look before retrying the rest.
 
 Kombo cannot deduplicate uploads and does not say which attachment a POST created. When
-an upload fails in a way that leaves its fate open (500, 502, 504, a read timeout, a
-connection lost or an answer cut off after the body went out), this module waits a
-moment, lists the target's attachments and looks for this upload (see `evidence`).
+an upload fails in a way that leaves its fate open (a 5xx other than Kombo's own 503, a
+timeout, a connection lost or an answer cut off after the first byte went out), the
+evidence ladder (`ladder`, `evidence`) looks for it among the target's attachments:
 
-- Found: the upload worked and is not sent again.
-- Not found: it is sent again, within the retry budget; after a proxy failure or a
-  dropped connection only once a second, later look also misses it.
-- Unknown (the list cannot be read, a same-name file has no date, or a timed-out upload is
-  not listed yet and Kombo may still be storing it): it stops with exit 6 and says how to
-  check, rather than risk a duplicate.
+- Stored (a new attachment id, or a file with the same bytes): it is not sent again.
+- Absent: it is sent again, within the retry budget.
+- Unknown: it stops with exit 6 and says what to check, rather than risk a duplicate.
 """
 
 from __future__ import annotations
@@ -19,35 +16,34 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any, Callable, Protocol
+from typing import Callable
 
-from kombo_cli.api.client import ApiResponse, RequestBody
 from kombo_cli.api.retry import (
     OnRetry,
     Retryability,
     RetryNotice,
     RetryPolicy,
     Sleep,
-    call_idempotent,
     classify,
     describe_failure,
 )
-from kombo_cli.api.targets import Target
-from kombo_cli.errors import ApiError, Interrupted, KomboError, NetworkError, OutcomeUnknown
+from kombo_cli.errors import Interrupted, KomboError, OutcomeUnknown
 from kombo_cli.upload.body import ProgressCallback
-from kombo_cli.upload.evidence import Found, judge_listing
-from kombo_cli.upload.ledger import Ledger, Listing
+from kombo_cli.upload.evidence import REPLY, Fetch, Look, Verdict
+from kombo_cli.upload.ladder import (
+    AttachmentApi,
+    Situation,
+    may_still_be_processing,
+    settle,
+)
+from kombo_cli.upload.ledger import DigestCache, Ledger, Listing
 from kombo_cli.upload.plan import AttachmentPlan
 
+__all__ = ["AttachmentApi", "Delivered", "DeliveryState", "Stage", "Unfinished", "deliver"]
+
 Clock = Callable[[], datetime]
-
-
-class AttachmentApi(Protocol):
-    """The two calls an upload needs: KomboClient, or a throttled wrapper around it."""
-
-    def add_attachment(self, target: Target, body: RequestBody) -> ApiResponse: ...
-
-    def list_attachments(self, target: Target) -> list[dict[str, Any]]: ...
+# Told when an attempt is about to send its first byte: when it began, and the snapshot.
+OnSending = Callable[[datetime], None]
 
 
 @dataclass(frozen=True)
@@ -56,13 +52,26 @@ class Delivered:
 
     # The SHA-256 of the bytes sent; None for a data_url upload (no local bytes were read).
     sha256: str | None
-    # None when Kombo's reply was lost and the upload was confirmed by listing instead.
+    # None when Kombo's reply was lost and the upload was confirmed by evidence instead.
     http_status: int | None
     elapsed_s: float
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     attempts: int = 1
-    confirmed_by_listing: bool = False
+    # "reply" (Kombo's answer), "id" (a new attachment id) or "content" (the same bytes).
+    confirmed_by: str = REPLY
+
+    @property
+    def confirmed_by_listing(self) -> bool:
+        return self.confirmed_by != REPLY
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """An attempt an earlier run began and never finished (from a journal)."""
+
+    started_at: datetime
+    snapshot: Listing | None
 
 
 class Stage(Enum):
@@ -91,8 +100,11 @@ def deliver(
     *,
     on_progress: ProgressCallback | None = None,
     on_retry: OnRetry | None = None,
+    on_sending: OnSending | None = None,
     listed_before: Listing | None = None,
     ledger: Ledger | None = None,
+    digests: DigestCache | None = None,
+    unfinished: Unfinished | None = None,
     state: DeliveryState | None = None,
     sleep: Sleep = time.sleep,
     clock: Clock | None = None,
@@ -100,191 +112,221 @@ def deliver(
     """Upload `plan`, retrying per `policy`, never storing it twice.
 
     Raises the last KomboError when giving up, OutcomeUnknown when the upload may have
-    been stored and listing cannot tell, and Interrupted on Ctrl-C during a pause. When
-    uploads run in parallel, the caller holds `ledger.turn(plan)` around this call, so
-    that every earlier upload of the same name to the same target is counted in `ledger`
-    whenever a lost reply is checked.
+    been stored and the evidence cannot tell, and Interrupted on Ctrl-C during a pause.
+    `listed_before` is the target's listing from before this run's first upload there;
+    `ledger` holds this run's other uploads; `unfinished` is an attempt an earlier run left
+    open, settled by the evidence ladder before anything is sent.
     """
-    ledger = ledger or Ledger()
-    delivered = _deliver(
+    delivery = _Delivery(
         client,
         plan,
         policy,
-        on_progress,
-        on_retry,
+        ledger or Ledger(),
+        _cached_fetch(client, digests or DigestCache()),
         listed_before,
-        ledger,
         state or DeliveryState(),
         sleep,
-        clock,
+        clock or (lambda: datetime.now(timezone.utc)),
+        on_retry,
+        on_sending,
     )
-    ledger.record(plan)
-    return delivered
+    return delivery.run(on_progress, unfinished)
 
 
-def _deliver(
-    client: AttachmentApi,
-    plan: AttachmentPlan,
-    policy: RetryPolicy,
-    on_progress: ProgressCallback | None,
-    on_retry: OnRetry | None,
-    listed_before: Listing | None,
-    ledger: Ledger,
-    state: DeliveryState,
-    sleep: Sleep,
-    clock: Clock | None,
-) -> Delivered:
-    now = clock or (lambda: datetime.now(timezone.utc))
-    progress = _RewindableProgress(on_progress)
-    started = time.monotonic()
-    retries_used = 0
-    while True:
-        attempt = retries_used + 1
-        attempt_started_at = now()
-        # A data_url body has no file bytes to watch: it goes out as soon as it can.
-        state.stage = Stage.QUEUED if plan.local_file is not None else Stage.SENDING
-        progress.start_attempt(state)
-        body = plan.body(progress)
+class _Delivery:
+    def __init__(
+        self,
+        client: AttachmentApi,
+        plan: AttachmentPlan,
+        policy: RetryPolicy,
+        ledger: Ledger,
+        fetch: Fetch,
+        snapshot: Listing | None,
+        state: DeliveryState,
+        sleep: Sleep,
+        now: Clock,
+        on_retry: OnRetry | None,
+        on_sending: OnSending | None,
+    ) -> None:
+        self.client = client
+        self.plan = plan
+        self.policy = policy
+        self.ledger = ledger
+        self.fetch = fetch
+        self.snapshot = snapshot
+        self.state = state
+        self.sleep = sleep
+        self.now = now
+        self.on_retry = on_retry
+        self.on_sending = on_sending
+        self.started = time.monotonic()
+        self.upload = ledger.begin(plan)
+
+    def run(self, on_progress: ProgressCallback | None, unfinished: Unfinished | None) -> Delivered:
         try:
-            response = client.add_attachment(plan.target, body)
-        except KomboError as error:
-            error.attempts = attempt
-            verdict = classify(error, idempotent=False)
-            if verdict is Retryability.NEVER:
-                raise
-            if verdict is Retryability.SAFE:
-                if retries_used >= policy.retries:
+            delivered = self._run(on_progress, unfinished)
+        except (OutcomeUnknown, Interrupted):
+            # May be stored: it stays among this run's uploads to the target.
+            raise
+        except KomboError:
+            self.ledger.not_stored(self.upload)
+            raise
+        self.ledger.stored(self.upload)
+        return delivered
+
+    def _run(
+        self, on_progress: ProgressCallback | None, unfinished: Unfinished | None
+    ) -> Delivered:
+        plan = self.plan
+        if unfinished is not None:
+            self.state.stage = Stage.CHECKING
+            look = settle(
+                self.client,
+                self._situation(unfinished.started_at, unfinished.snapshot, plan.sha256()),
+                self.policy,
+                self.ledger,
+                self.fetch,
+                error=None,
+                on_retry=self.on_retry,
+                sleep=self.sleep,
+            )
+            if look.verdict is Verdict.STORED:
+                return self._found(
+                    look, attempt=0, reason="an earlier run stopped before Kombo answered"
+                )
+            if look.verdict is Verdict.UNKNOWN:
+                raise _unknown(plan, "an earlier run stopped while sending it", look.explanation)
+        progress = _RewindableProgress(on_progress)
+        retries_used = 0
+        while True:
+            attempt = retries_used + 1
+            attempt_started_at = self.now()
+            # A data_url body has no file bytes to watch: it goes out as soon as it can.
+            self.state.stage = Stage.QUEUED if plan.local_file is not None else Stage.SENDING
+            progress.start_attempt(self.state)
+            body = plan.body(progress)
+            if self.on_sending is not None:
+                self.on_sending(attempt_started_at)
+            try:
+                response = self.client.add_attachment(plan.target, body)
+            except KomboError as error:
+                error.attempts = attempt
+                verdict = classify(error, idempotent=False)
+                if verdict is Retryability.NEVER:
+                    raise
+                if verdict is Retryability.SAFE:
+                    if retries_used >= self.policy.retries:
+                        raise _gave_up(error) from None
+                    retries_used += 1
+                    wait = self.policy.delay_s(retries_used, getattr(error, "retry_after_s", None))
+                    _notify(self.on_retry, error, f"retrying in {wait:.1f} s")
+                    self.state.stage = Stage.WAITING
+                    _pause_to_retry(self.sleep, wait, plan)
+                    continue
+                # CHECK_FIRST: the file may be in the ATS already. Look before sending again.
+                self.state.stage = Stage.CHECKING
+                look = settle(
+                    self.client,
+                    self._situation(
+                        attempt_started_at, self.snapshot, body.sha256 or plan.sha256()
+                    ),
+                    self.policy,
+                    self.ledger,
+                    self.fetch,
+                    error=error,
+                    on_retry=self.on_retry,
+                    sleep=self.sleep,
+                )
+                if look.verdict is Verdict.STORED:
+                    return self._found(
+                        look,
+                        attempt,
+                        f"the reply to the upload was lost ({describe_failure(error)})",
+                    )
+                if look.verdict is Verdict.UNKNOWN:
+                    failure = f"the upload failed ({describe_failure(error)})"
+                    raise _unknown(plan, failure, look.explanation, attempts=attempt) from None
+                if may_still_be_processing(error):
+                    # Kombo may still be storing it after the client (or a gateway) stopped
+                    # waiting: a file not listed yet can appear later.
+                    raise _unknown(
+                        plan,
+                        f"the upload failed ({describe_failure(error)})",
+                        f"it is not among the {plan.target.kind}'s attachments yet, but Kombo"
+                        " may still be working on it",
+                        hint=f"check with `kombo attachments list {plan.target.shell_argument}`"
+                        " in a few minutes (or run the command again with the same --journal),"
+                        " and raise --timeout if the ATS is slow",
+                        attempts=attempt,
+                    ) from None
+                if retries_used >= self.policy.retries:
+                    error.hint = (
+                        f"it was not stored (the {plan.target.kind}'s attachments do not list"
+                        " it); run the command again later"
+                    )
                     raise _gave_up(error) from None
                 retries_used += 1
-                wait = policy.delay_s(retries_used, getattr(error, "retry_after_s", None))
-                _notify(on_retry, error, f"retrying in {wait:.1f} s")
-                state.stage = Stage.WAITING
-                _pause(sleep, wait, plan, stored=False)
-                continue
-
-            # CHECK_FIRST: the file may be in the ATS already. Look before sending again.
-            state.stage = Stage.CHECKING
-            _notify(
-                on_retry,
-                error,
-                f"checking the {plan.target.kind}'s attachments in {policy.settle_delay_s:.1f} s",
-            )
-            _pause(sleep, policy.settle_delay_s, plan, stored=None)
-            attachments = _list_or_give_up(client, plan, policy, error, on_retry, sleep)
-            found, explanation = judge_listing(
-                attachments, plan, attempt_started_at, listed_before, ledger.count(plan)
-            )
-            if (
-                found is Found.NOT_STORED
-                and not _kombo_answered(error)
-                and not _may_still_be_processing(error)
-            ):
-                # A proxy failed or the connection dropped: Kombo itself may still be
-                # storing the file. Look once more, later, before sending it again.
-                wait = policy.settle_delay_s * 3
-                _notify(on_retry, error, f"not listed yet; looking again in {wait:.1f} s")
-                _pause(sleep, wait, plan, stored=None)
-                attachments = _list_or_give_up(client, plan, policy, error, on_retry, sleep)
-                found, explanation = judge_listing(
-                    attachments, plan, attempt_started_at, listed_before, ledger.count(plan)
-                )
-            if found is Found.STORED:
-                return Delivered(
-                    sha256=plan.sha256(),
-                    http_status=None,
-                    elapsed_s=time.monotonic() - started,
-                    notes=[
-                        f"the reply to the upload was lost ({describe_failure(error)}), but"
-                        f" {explanation}, so it was not sent again"
-                    ],
-                    attempts=attempt,
-                    confirmed_by_listing=True,
-                )
-            if found is Found.UNKNOWN:
-                raise _unknown(plan, error, explanation) from None
-            if _may_still_be_processing(error):
-                # Kombo may still be storing it: a file not listed yet can appear later, and
-                # sending it again now could make two.
-                raise _unknown(
-                    plan,
+                _notify(
+                    self.on_retry,
                     error,
-                    f"it is not among the {plan.target.kind}'s attachments yet, but Kombo may"
-                    " still be working on it",
-                    hint=f"check with `kombo attachments list {plan.target.shell_argument}` in a"
-                    " few minutes, and raise --timeout if the ATS is slow",
-                ) from None
-            if retries_used >= policy.retries:
-                error.hint = (
-                    f"it was not stored (the {plan.target.kind}'s attachments do not list it);"
-                    " run the command again later"
+                    f"{plan.name} is not among the attachments; sending it again",
                 )
-                raise _gave_up(error) from None
-            retries_used += 1
-            _notify(on_retry, error, f"{plan.name} is not among the attachments; sending it again")
-            continue
+                continue
+            return Delivered(
+                # Computed while streaming, so it describes exactly the bytes that were
+                # sent; a server that answers before reading the whole body leaves it unset.
+                sha256=body.sha256 or plan.sha256(),
+                http_status=response.http_status,
+                elapsed_s=time.monotonic() - self.started,
+                warnings=response.warnings,
+                notes=response.notes,
+                attempts=attempt,
+            )
+
+    def _situation(
+        self, started_at: datetime, snapshot: Listing | None, sha256: str | None
+    ) -> Situation:
+        return Situation(self.plan, self.upload, started_at, snapshot, sha256)
+
+    def _found(self, look: Look, attempt: int, reason: str) -> Delivered:
+        assert look.confirmed_by is not None
         return Delivered(
-            # Computed while streaming, so it describes exactly the bytes that were sent; a
-            # server that answers before reading the whole body leaves it unset.
-            sha256=body.sha256 or plan.sha256(),
-            http_status=response.http_status,
-            elapsed_s=time.monotonic() - started,
-            warnings=response.warnings,
-            notes=response.notes,
+            sha256=self.plan.sha256(),
+            http_status=None,
+            elapsed_s=time.monotonic() - self.started,
+            notes=[f"{reason}, but {look.explanation}, so it was not sent again"],
             attempts=attempt,
+            confirmed_by=look.confirmed_by,
         )
 
 
-def _kombo_answered(error: KomboError) -> bool:
-    """An error answer from Kombo itself (its JSON envelope): it has finished with the
-    request. A bare 502 or a dropped connection may come from a proxy while Kombo works on."""
-    return isinstance(error, ApiError) and error.code is not None
+def _cached_fetch(client: AttachmentApi, cache: DigestCache) -> Fetch:
+    def fetch(url: str, limit_bytes: int) -> str | None:
+        known, digest = cache.get(url, limit_bytes)
+        if known:
+            return digest
+        found = client.stored_file_digest(url, limit_bytes)
+        digest = found.sha256 if found is not None else None
+        cache.put(url, limit_bytes, digest)
+        return digest
 
-
-def _may_still_be_processing(error: KomboError) -> bool:
-    if isinstance(error, NetworkError):
-        return error.timed_out
-    if isinstance(error, ApiError):
-        return error.http_status == 504 or error.code == "PLATFORM.TASK_TIMED_OUT"
-    return False
-
-
-def _list_or_give_up(
-    client: AttachmentApi,
-    plan: AttachmentPlan,
-    policy: RetryPolicy,
-    error: KomboError,
-    on_retry: OnRetry | None,
-    sleep: Sleep,
-) -> list[dict[str, Any]]:
-    target = plan.target
-    try:
-        return call_idempotent(
-            lambda: client.list_attachments(target),
-            policy,
-            what="listing the attachments",
-            on_retry=on_retry,
-            sleep=sleep,
-        )
-    except KomboError as list_error:
-        raise _unknown(
-            plan,
-            error,
-            f"the {target.kind}'s attachments could not be listed to check"
-            f" ({describe_failure(list_error)})",
-        ) from None
+    return fetch
 
 
 def _unknown(
-    plan: AttachmentPlan, error: KomboError, why: str, hint: str | None = None
+    plan: AttachmentPlan,
+    failure: str,
+    why: str,
+    hint: str | None = None,
+    attempts: int = 0,
 ) -> OutcomeUnknown:
     unknown = OutcomeUnknown(
-        f"{plan.name} may or may not have been stored: the upload failed"
-        f" ({describe_failure(error)}) and {why}.",
+        f"{plan.name} may or may not have been stored: {failure} and {why}.",
         hint=hint
         or f"look for it with `kombo attachments list {plan.target.shell_argument}` before"
         " running the command again",
     )
-    unknown.attempts = error.attempts
+    unknown.attempts = attempts
     return unknown
 
 
@@ -299,20 +341,14 @@ def _notify(on_retry: OnRetry | None, error: KomboError, next_step: str) -> None
         on_retry(RetryNotice(describe_failure(error), next_step))
 
 
-def _pause(sleep: Sleep, seconds: float, plan: AttachmentPlan, stored: bool | None) -> None:
-    """Sleep; Ctrl-C meanwhile says truthfully whether the file may have been stored."""
+def _pause_to_retry(sleep: Sleep, seconds: float, plan: AttachmentPlan) -> None:
+    """Sleep before a retry of a refused upload; Ctrl-C meanwhile: it was not stored."""
     try:
         sleep(seconds)
     except KeyboardInterrupt:
-        if stored is False:
-            raise Interrupted(
-                f"Interrupted while waiting to retry {plan.name}; it was not stored.",
-                hint="run the command again",
-            ) from None
         raise Interrupted(
-            f"Interrupted while checking whether {plan.name} was stored.",
-            hint=f"check the {plan.target.kind}'s attachments with `kombo attachments list"
-            f" {plan.target.shell_argument}` before running the command again",
+            f"Interrupted while waiting to retry {plan.name}; it was not stored.",
+            hint="run the command again",
         ) from None
 
 

@@ -1,68 +1,330 @@
-"""Whether a listing shows an upload whose reply was lost: stored, not stored, or unknown.
+"""Whether a listing shows an upload whose reply was lost: stored, absent, or unknown.
 
-Decided by counting, never by name alone: against a listing taken before the upload when
-the run has one, otherwise by the listed files' dates, never counting what this run stored
-itself or, for a candidate, the files of the candidate's applications.
+The Kombo API promises neither the stored file's name (an ATS may rename it) nor a date
+(`remote_created_at` may be null), so neither decides. The evidence, strongest first:
+
+- Identity: with a listing taken before the upload (a snapshot), the attachment ids that
+  are new since. More new ids than this run's other uploads to the target can account for
+  means this upload was stored, whatever the new file is called.
+- Content: the files that could be this upload (new ids with a snapshot; without one,
+  files of the same name, undated files and files dated since the upload began) are
+  fetched from their `data_url` and hashed. A file with the same SHA-256 as the local file
+  means the file is attached. The fetching is bounded (`MAX_FILES_COMPARED`,
+  `MAX_BYTES_COMPARED`), and a file is read no further than the largest file it could be.
+- Absence: everything that could be this upload is accounted for as something else (this
+  run's other uploads, or, without a snapshot, a file with other bytes that is older or
+  undated). Only then may the caller send the upload again.
+
+Anything else is unknown. The ATS is taken to store the bytes it was given (what
+`--verify` checks): a file with other bytes is not this upload, unless identity says so.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Any
+from typing import Any, Callable
 
 from kombo_cli.api.targets import CANDIDATE
+from kombo_cli.errors import KomboError
 from kombo_cli.upload.ledger import Listing, is_own_file
-from kombo_cli.upload.plan import AttachmentPlan
 
 # ATS clocks and ours disagree by a little: a listed file dated up to this long before the
-# upload started may still be this upload. Anything older is an earlier file.
+# upload started may still be this upload.
 CLOCK_SKEW = timedelta(minutes=2)
+# At most this many listed files are fetched to compare contents in one look...
+MAX_FILES_COMPARED = 20
+# ...and at most this many bytes in all.
+MAX_BYTES_COMPARED = 256 * 1024 * 1024
+
+ID = "id"
+CONTENT = "content"
+REPLY = "reply"
 
 
-class Found(Enum):
+class Verdict(Enum):
     STORED = "stored"
-    NOT_STORED = "not_stored"
+    ABSENT = "absent"
     UNKNOWN = "unknown"
 
 
-def judge_listing(
+@dataclass(frozen=True)
+class Look:
+    """What one look at the target's attachments found."""
+
+    verdict: Verdict
+    # For STORED, how it was found (a clause after "but"); for UNKNOWN, why not (after
+    # "and"); empty for ABSENT.
+    explanation: str = ""
+    # For STORED: ID or CONTENT.
+    confirmed_by: str | None = None
+    # For UNKNOWN: a later look may settle it (the listing lags behind this run's own
+    # uploads, or another upload of this run to the target is still under way).
+    settles_later: bool = False
+
+
+@dataclass(frozen=True)
+class Sought:
+    """The upload being looked for."""
+
+    name: str
+    target_kind: str
+    # None for a data_url upload: there are no local bytes to compare.
+    sha256: str | None
+    size: int | None
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class Sibling:
+    """Another upload of this run to the same target."""
+
+    sha256: str | None
+    size: int | None
+    # Confirmed stored; otherwise it may or may not be (under way, or unknown).
+    stored: bool
+
+
+# Fetches a listed file's bytes from its data_url: its SHA-256, or None when it is longer
+# than the limit. Raises KomboError when it cannot be fetched.
+Fetch = Callable[[str, int], "str | None"]
+
+
+@dataclass(frozen=True)
+class _Listed:
+    id: str | None
+    name: str
+    created_at: datetime | None
+    data_url: str | None
+
+
+_LONGER = "longer"
+
+
+def look_for(
     attachments: list[dict[str, Any]],
-    plan: AttachmentPlan,
-    attempt_started_at: datetime,
-    listed_before: Listing | None,
-    stored_earlier_this_run: int,
-) -> tuple[Found, str]:
-    """Whether the listing shows this upload, and a few words saying how that was decided."""
-    matches = [item for item in attachments if _is_match(item, plan)]
-    where = f"the {plan.target.kind}'s attachments"
-    if listed_before is not None:
-        # Exact: more files of this name than before the run and its own earlier uploads.
-        expected = listed_before.count(plan.name) + stored_earlier_this_run
-        if len(matches) > expected:
-            return Found.STORED, f"{where} list one more {plan.name} than before"
-        return Found.NOT_STORED, ""
-    earliest_possible = attempt_started_at - CLOCK_SKEW
-    dates = [_parse_time(item.get("remote_created_at")) for item in matches]
-    recent = sum(1 for date in dates if date is not None and date >= earliest_possible)
-    undated = sum(1 for date in dates if date is None)
-    if recent > stored_earlier_this_run and not undated:
-        return Found.STORED, f"{plan.name} is among {where}, dated since the upload began"
-    if recent + undated <= stored_earlier_this_run:
-        # Every match is older than this upload, or one this run stored itself.
-        return Found.NOT_STORED, ""
-    return Found.UNKNOWN, (
-        f"{where} list a {plan.name} without a date, so it cannot be told apart from an"
-        " earlier file of the same name"
+    sought: Sought,
+    snapshot: Listing | None,
+    siblings: list[Sibling],
+    fetch: Fetch,
+) -> Look:
+    """Whether `attachments` (a fresh listing of the target) show the sought upload."""
+    listed = [_parse(item) for item in attachments if _is_own(item, sought)]
+    comparer = _Comparer(fetch, sought, siblings)
+    if snapshot is not None and snapshot.complete and all(item.id for item in listed):
+        return _by_identity(listed, sought, snapshot, siblings, comparer)
+    return _by_content(listed, sought, siblings, comparer)
+
+
+def _by_identity(
+    listed: list[_Listed],
+    sought: Sought,
+    snapshot: Listing,
+    siblings: list[Sibling],
+    comparer: _Comparer,
+) -> Look:
+    new = [item for item in listed if item.id not in snapshot.ids]
+    where = f"the {sought.target_kind}'s attachments"
+    if len(new) > len(siblings):
+        return Look(
+            Verdict.STORED,
+            f"{where} list {_count(len(new), 'new attachment')} since the run began, more"
+            " than this run's other uploads there account for",
+            ID,
+        )
+    identical, left = comparer.sort_out(new)
+    if identical:
+        return Look(
+            Verdict.STORED, f"{where} list {_named(identical)} with the same bytes", CONTENT
+        )
+    stored_left = sum(1 for sibling in left.siblings if sibling.stored)
+    maybe_left = len(left.siblings) - stored_left
+    if len(left.files) > stored_left + maybe_left:
+        return Look(
+            Verdict.STORED,
+            f"{where} list {_named(left.files)}, new since the run began and not from this"
+            " run's other uploads",
+            ID,
+        )
+    if len(left.files) < stored_left:
+        return Look(
+            Verdict.UNKNOWN,
+            f"{where} do not list all of this run's stored uploads yet",
+            settles_later=True,
+        )
+    if len(left.files) > stored_left:
+        return Look(
+            Verdict.UNKNOWN,
+            f"{where} list {_named(left.files)}, which may be this upload or another one of"
+            " this run still under way",
+            settles_later=True,
+        )
+    return Look(Verdict.ABSENT)
+
+
+def _by_content(
+    listed: list[_Listed], sought: Sought, siblings: list[Sibling], comparer: _Comparer
+) -> Look:
+    where = f"the {sought.target_kind}'s attachments"
+    candidates = [item for item in listed if _could_be(item, sought)]
+    if not candidates:
+        return Look(Verdict.ABSENT)
+    if sought.sha256 is None:
+        return Look(
+            Verdict.UNKNOWN,
+            f"{where} list {_named(candidates)}, and an upload by URL has no local bytes to"
+            " compare with",
+        )
+    identical, left = comparer.sort_out(_most_likely_first(candidates, sought))
+    if identical:
+        return Look(
+            Verdict.STORED, f"{where} list {_named(identical)} with the same bytes", CONTENT
+        )
+    if left.unchecked:
+        return Look(
+            Verdict.UNKNOWN,
+            f"{_named(left.unchecked)} could not be compared ({left.why_unchecked})",
+        )
+    recent = [item for item in left.files if _is_recent(item.created_at, sought.started_at)]
+    if len(recent) > len(left.siblings):
+        return Look(
+            Verdict.UNKNOWN,
+            f"{where} list {_named(recent)}, dated since the upload began but with other"
+            " bytes (the ATS may have changed the file, or someone else uploaded one)",
+        )
+    return Look(Verdict.ABSENT)
+
+
+@dataclass
+class _Left:
+    """What content could not attribute: files, and the siblings not matched to any."""
+
+    files: list[_Listed]
+    siblings: list[Sibling]
+    unchecked: list[_Listed]
+    why_unchecked: str
+
+
+class _Comparer:
+    """Fetches candidates within the bounds and sorts them: this upload's bytes, a sibling's
+    bytes, or neither."""
+
+    def __init__(self, fetch: Fetch, sought: Sought, siblings: list[Sibling]) -> None:
+        self._fetch = fetch
+        self._sought = sought
+        self._siblings = siblings
+        sizes = [size for size in [sought.size, *(s.size for s in siblings)] if size is not None]
+        # No file longer than any this run sent there can match one of them.
+        self._limit = max(sizes, default=0)
+
+    def sort_out(self, files: list[_Listed]) -> tuple[list[_Listed], _Left]:
+        """(files identical to the sought upload beyond what siblings of the same bytes
+        account for, what is left)."""
+        siblings = sorted(self._siblings, key=lambda s: not s.stored)
+        wanted = Counter(s.sha256 for s in siblings if s.sha256)
+        if not wanted and self._sought.sha256 is None:
+            return [], _Left(list(files), siblings, [], "")
+        files_left, bytes_left = MAX_FILES_COMPARED, MAX_BYTES_COMPARED
+        identical: list[_Listed] = []
+        unmatched: list[_Listed] = []
+        unchecked: list[_Listed] = []
+        why = ""
+        for item in files:
+            if item.data_url is None:
+                unchecked.append(item)
+                why = "no download address is listed"
+                continue
+            if files_left == 0 or bytes_left < self._limit:
+                unchecked.append(item)
+                why = f"at most {MAX_FILES_COMPARED} files are fetched to compare"
+                continue
+            files_left -= 1
+            bytes_left -= self._limit
+            try:
+                digest = self._fetch(item.data_url, self._limit)
+            except KomboError as error:
+                unchecked.append(item)
+                why = error.message.rstrip(".")
+                continue
+            if digest is not None and digest == self._sought.sha256:
+                identical.append(item)
+            elif digest is not None and wanted[digest] > 0:
+                wanted[digest] -= 1
+                siblings = _without_one(siblings, digest)
+            else:
+                unmatched.append(item)
+        # Siblings with the sought bytes account for as many identical files first.
+        for _ in range(
+            min(len(identical), sum(1 for s in siblings if s.sha256 == self._sought.sha256))
+        ):
+            identical.pop()
+            siblings = _without_one(siblings, self._sought.sha256)
+        # A file that could not be compared may still be a sibling's (or this upload's).
+        return identical, _Left(unmatched + unchecked, siblings, unchecked, why)
+
+
+def _without_one(siblings: list[Sibling], sha256: str | None) -> list[Sibling]:
+    """`siblings` less the first (stored ones come first) with these bytes."""
+    for index, sibling in enumerate(siblings):
+        if sibling.sha256 == sha256:
+            return siblings[:index] + siblings[index + 1 :]
+    return siblings
+
+
+def _is_own(item: dict[str, Any], sought: Sought) -> bool:
+    """For a candidate, only the candidate's own files, not their applications'."""
+    return sought.target_kind != CANDIDATE or is_own_file(item)
+
+
+def _parse(item: dict[str, Any]) -> _Listed:
+    identity = item.get("id")
+    name = item.get("file_name")
+    url = item.get("data_url")
+    return _Listed(
+        id=identity if isinstance(identity, str) and identity else None,
+        name=name if isinstance(name, str) else "",
+        created_at=_parse_time(item.get("remote_created_at")),
+        data_url=url if isinstance(url, str) and url else None,
     )
 
 
-def _is_match(item: dict[str, Any], plan: AttachmentPlan) -> bool:
-    """A listed attachment that could be this upload: same name, and, for a candidate, one
-    of the candidate's own files."""
-    if item.get("file_name") != plan.name:
+def _could_be(item: _Listed, sought: Sought) -> bool:
+    return (
+        item.name == sought.name
+        or item.created_at is None
+        or _is_recent(item.created_at, sought.started_at)
+    )
+
+
+def _most_likely_first(items: list[_Listed], sought: Sought) -> list[_Listed]:
+    return sorted(items, key=lambda item: (item.name != sought.name, item.created_at is None))
+
+
+def _is_recent(moment: datetime | None, started_at: datetime) -> bool:
+    """Dated since the upload began, allowing for the ATS's clock, or, for a date without
+    a time of day, dated that day or the day before (time zones)."""
+    if moment is None:
         return False
-    return plan.target.kind != CANDIDATE or is_own_file(item)
+    earliest = started_at - CLOCK_SKEW
+    if moment >= earliest:
+        return True
+    midnight = moment.hour == moment.minute == moment.second == moment.microsecond == 0
+    return midnight and moment.date() >= earliest.date() - timedelta(days=1)
+
+
+def _named(items: list[_Listed]) -> str:
+    names = [
+        f"{item.name or 'a file without a name'}" + (f" (id {item.id})" if item.id else "")
+        for item in items[:3]
+    ]
+    more = f" and {len(items) - 3} more" if len(items) > 3 else ""
+    return ", ".join(names) + more
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _parse_time(value: Any) -> datetime | None:

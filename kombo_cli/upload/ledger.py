@@ -8,6 +8,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from kombo_cli.api.targets import CANDIDATE, Target
@@ -21,45 +22,87 @@ def is_own_file(item: dict[str, Any]) -> bool:
 
 
 class Listing:
-    """How many attachments of each name a target had before this run added any.
+    """A target's attachments before this run added any: the ids, and how many of each name.
 
-    Only the counts are kept, so a long run remembers thousands of targets cheaply. For a
-    candidate, only the candidate's own files count (see `is_own_file`).
+    The ids let a lost reply be settled by identity (an id that is new since). Only ids and
+    counts are kept, so a long run remembers thousands of targets cheaply. For a candidate,
+    only the candidate's own files count (see `is_own_file`).
     """
 
     def __init__(self, attachments: list[dict[str, Any]], own_files_only: bool = False) -> None:
+        own = [item for item in attachments if not own_files_only or is_own_file(item)]
         self._counts = Counter(
-            item["file_name"]
-            for item in attachments
-            if isinstance(item.get("file_name"), str) and (not own_files_only or is_own_file(item))
+            item["file_name"] for item in own if isinstance(item.get("file_name"), str)
         )
+        self.ids = frozenset(item["id"] for item in own if isinstance(item.get("id"), str))
+        # A listed file without an id cannot be told apart later: no identity evidence then.
+        self.complete = len(self.ids) == len(own)
 
     def count(self, name: str) -> int:
         return self._counts.get(name, 0)
 
 
-class Ledger:
-    """What this run has attached so far, per target and name. Thread-safe.
+@dataclass(eq=False)
+class OwnUpload:
+    """One upload of this run to a target, from its first attempt until the run ends."""
 
-    When a reply is lost, the listing shows files this run stored a moment ago under the
-    same name; the ledger keeps them from being mistaken for the lost upload. Uploads of
-    one name to one target also take turns (see `turn`), so at any check every earlier
-    one of them is already counted here. It keeps one small count per target and name.
+    plan: AttachmentPlan
+    # True once Kombo's reply (or the evidence ladder) confirmed it; until then it may or
+    # may not be stored.
+    stored: bool = False
+
+
+class Ledger:
+    """What this run has sent to each target: stored, or possibly stored. Thread-safe.
+
+    When a reply is lost, the listing shows files this run stored a moment ago, or is
+    storing right now; the ledger keeps them from being mistaken for the lost upload (see
+    evidence). Uploads of one name to one target also take turns (see `turn`), so that
+    --skip-existing sees an earlier upload of the same name.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._counts: dict[tuple[str, str, str], int] = {}
+        self._uploads: dict[tuple[str, str], list[OwnUpload]] = {}
         # Locks for the turns being taken now, with how many want each; dropped when idle.
         self._turns: dict[tuple[str, str, str], tuple[threading.RLock, int]] = {}
 
     def count(self, plan: AttachmentPlan) -> int:
+        """How many uploads of this name to this target this run has stored."""
         with self._lock:
-            return self._counts.get(_key(plan), 0)
+            uploads = self._uploads.get(_target_key(plan), [])
+            return sum(1 for upload in uploads if upload.stored and upload.plan.name == plan.name)
+
+    def begin(self, plan: AttachmentPlan) -> OwnUpload:
+        """An upload is about to be sent: from now on it may be stored."""
+        upload = OwnUpload(plan)
+        with self._lock:
+            self._uploads.setdefault(_target_key(plan), []).append(upload)
+        return upload
+
+    def stored(self, upload: OwnUpload) -> None:
+        with self._lock:
+            upload.stored = True
+
+    def not_stored(self, upload: OwnUpload) -> None:
+        """Certainly not stored (refused, or found absent before it is sent again)."""
+        with self._lock:
+            uploads = self._uploads.get(_target_key(upload.plan), [])
+            if upload in uploads:
+                uploads.remove(upload)
+
+    def others(self, upload: OwnUpload) -> list[OwnUpload]:
+        """This run's other uploads to the same target that are or may be stored."""
+        with self._lock:
+            return [
+                other
+                for other in self._uploads.get(_target_key(upload.plan), [])
+                if other is not upload
+            ]
 
     def record(self, plan: AttachmentPlan) -> None:
-        with self._lock:
-            self._counts[_key(plan)] = self._counts.get(_key(plan), 0) + 1
+        """Count an upload stored without going through `begin` (one found by the journal)."""
+        self.stored(self.begin(plan))
 
     @contextmanager
     def turn(self, plan: AttachmentPlan) -> Iterator[None]:
@@ -80,6 +123,10 @@ class Ledger:
                     self._turns[key] = (lock, waiting - 1)
 
 
+def _target_key(plan: AttachmentPlan) -> tuple[str, str]:
+    return (plan.target.kind, plan.target.id)
+
+
 def _key(plan: AttachmentPlan) -> tuple[str, str, str]:
     return (plan.target.kind, plan.target.id, plan.name)
 
@@ -94,6 +141,7 @@ class RunMemory:
 
     def __init__(self) -> None:
         self.ledger = Ledger()
+        self.digests = DigestCache()
         self._lock = threading.Lock()
         self._listings: dict[Target, Listing] = {}
         self._listing_locks: dict[Target, threading.Lock] = {}
@@ -111,3 +159,29 @@ class RunMemory:
             with self._lock:
                 self._listings[target] = listing
             return listing
+
+
+class DigestCache:
+    """SHA-256s of listed files already fetched this run, by data_url. Thread-safe.
+
+    A file found longer than a limit is remembered as such: it is longer than any smaller
+    limit too."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[str, tuple[str | None, int]] = {}
+
+    def get(self, url: str, limit_bytes: int) -> tuple[bool, str | None]:
+        """(whether the answer is known, the SHA-256 or None for "longer than the limit")."""
+        with self._lock:
+            found = self._known.get(url)
+        if found is None:
+            return False, None
+        digest, longer_than = found
+        if digest is not None:
+            return True, digest
+        return (limit_bytes <= longer_than), None
+
+    def put(self, url: str, limit_bytes: int, digest: str | None) -> None:
+        with self._lock:
+            self._known[url] = (digest, limit_bytes)
