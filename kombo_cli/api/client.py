@@ -108,7 +108,7 @@ class KomboClient:
             if connect_timeout_s is not None
             else min(DEFAULT_CONNECT_TIMEOUT_S, read_timeout_s)
         )
-        self.session = session or _pooled_session(pool_size)
+        self.session = session or _pooled_session(pool_size, read_timeout_s)
         self._host = urlsplit(self.base_url).netloc
 
     def __repr__(self) -> str:
@@ -285,15 +285,19 @@ class KomboClient:
         )
 
 
-def _pooled_session(pool_size: int | None) -> requests.Session:
+def _pooled_session(pool_size: int | None, stall_timeout_s: float) -> requests.Session:
+    """A session on which `stall_timeout_s` (--timeout) bounds a stall while sending too,
+    not only while waiting for the answer (see `transport`)."""
+    from kombo_cli.api.transport import StallBoundedAdapter
+
     session = requests.Session()
     if pool_size is not None:
-        from requests.adapters import HTTPAdapter
-
         # One host, and one connection per worker, reused from upload to upload.
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
+        adapter = StallBoundedAdapter(stall_timeout_s, pool_connections=1, pool_maxsize=pool_size)
+    else:
+        adapter = StallBoundedAdapter(stall_timeout_s)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     return session
 
 

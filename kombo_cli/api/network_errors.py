@@ -29,6 +29,16 @@ def network_error(
     read_timeout_s: float,
 ) -> NetworkError:
     """The NetworkError for a request that got no answer, with what retries need to know."""
+    if _send_stalled(exc):
+        # Checked first: urllib3 reports a stall found while waiting for the answer as a
+        # read timeout, and urllib3 1.26 any failure through a proxy as "Cannot connect to
+        # proxy", even one after part of the body went out.
+        return NetworkError(
+            f"{host} stopped taking the request: nothing could be sent for {read_timeout_s:g} s.",
+            hint="the connection stalled; --timeout sets how long a stall may last",
+            may_have_arrived=True,
+            timed_out=True,
+        )
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return NetworkError(
             f"Could not connect to {host} within {connect_timeout_s:g} s.",
@@ -100,6 +110,30 @@ def is_certificate_problem(exc: requests.exceptions.SSLError) -> bool:
         seen = inner or seen.__context__
     text = str(exc).lower()
     return "certificate" in text or "handshake" in text or "wrong version" in text
+
+
+def _send_stalled(exc: BaseException) -> bool:
+    """True when sending the request made no progress for the stall timeout (see
+    `transport`): bytes may have gone out, so like a read timeout it may have arrived."""
+    from kombo_cli.api.transport import SendStalled
+
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending and len(seen) < 20:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, SendStalled):
+            return True
+        # requests and urllib3 wrap the cause in args (ProtocolError("Connection aborted.",
+        # cause)) or in `reason` (MaxRetryError).
+        inner = [arg for arg in current.args if isinstance(arg, BaseException)]
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            inner.append(reason)
+        pending.extend([*inner, *filter(None, (current.__cause__, current.__context__))])
+    return False
 
 
 def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
