@@ -1,7 +1,9 @@
-"""Masking for secrets: what may be shown of an API key, and scrubbing it from text."""
+"""Masking for secrets: what may be shown of an API key, scrubbing it from text, and
+shortening what a server says before it is shown."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 # Kombo keys look like ks_prod_... / ks_dev_...; the prefix tells which environment a key
@@ -64,3 +66,22 @@ def url_secrets(url: str) -> list[str]:
     except ValueError:
         return []
     return [value for value in (parts.query, parts.password) if value]
+
+
+# Kombo's messages are a sentence or two. A server (or a proxy) that echoes the request
+# back would otherwise print the file's base64, a whole CV, on the terminal and into logs.
+SERVER_TEXT_LIMIT = 300
+# 40 characters of base64 are 30 bytes of the file; ids, codes and log links stay shorter.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/=_-]{40,}")
+_BREAKS = re.compile(r"[\s\x00-\x1f\x7f]+")
+
+
+def shorten_server_text(text: str, limit: int = SERVER_TEXT_LIMIT) -> str:
+    """Text from an answer (a message, title, code, warning or body) fit for one line of
+    output: every base64-looking run of 40 characters or more elided, whitespace and
+    control characters collapsed, and at most `limit` characters, ending in "…" if cut."""
+    elided = _BASE64_RUN.sub(lambda run: f"<… {len(run.group())} characters elided>", text)
+    collapsed = _BREAKS.sub(" ", elided).strip()
+    if len(collapsed) > limit:
+        collapsed = collapsed[: limit - 1].rstrip() + "…"
+    return collapsed

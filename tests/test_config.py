@@ -416,16 +416,22 @@ def test_folders_are_private_whatever_the_umask(tmp_path: Path) -> None:
     assert stat.S_IMODE((nested / "profiles" / "default.env").stat().st_mode) == 0o600
 
 
-def test_an_existing_loose_folder_is_tightened(config_env: dict[str, str]) -> None:
+def test_an_existing_loose_folder_keeps_its_mode_and_is_warned_about(
+    config_env: dict[str, str],
+) -> None:
+    # A folder kombo did not create may be shared on purpose; it is named, not changed.
     profiles = Path(config_env["KOMBO_CONFIG_DIR"]) / "profiles"
     profiles.mkdir(parents=True)
     profiles.chmod(0o777)
     profiles.parent.chmod(0o777)
 
-    run_kombo("config", "set", "api-key", API_KEY, env=config_env)
+    saved = run_kombo("config", "set", "api-key", API_KEY, env=config_env)
+    shown = run_kombo("config", "show", env=config_env)
 
-    assert stat.S_IMODE(profiles.stat().st_mode) == 0o700
-    assert stat.S_IMODE(profiles.parent.stat().st_mode) == 0o700
+    assert saved.returncode == 0, saved.stderr
+    assert stat.S_IMODE(profiles.stat().st_mode) == 0o777
+    assert stat.S_IMODE(profiles.parent.stat().st_mode) == 0o777
+    assert f"other users can access {profiles}" in shown.stderr
 
 
 def test_a_symlinked_profile_is_updated_where_it_lives(

@@ -345,7 +345,7 @@ def test_a_permission_error_even_as_root(tmp_path: Path, monkeypatch: pytest.Mon
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(remote_fields, "open", refuse, raising=False)
+    monkeypatch.setattr(remote_fields, "read_small_file", refuse)
     with pytest.raises(UsageError) as excinfo:
         load_remote_fields_option(f"@{tmp_path / 'rf.json'}")
     assert "permission denied" in usage_error(excinfo).message

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from kombo_cli.errors import ConfigError
+from kombo_cli.safe_read import RefusedFile, read_small_file
 
 
 def read_dotenv(
@@ -15,37 +16,44 @@ def read_dotenv(
     required: bool,
     interpolate: bool = True,
     optional_in_unsearchable_dir: bool = True,
+    what: str = "env file",
 ) -> dict[str, str] | None:
     """The variables of a dotenv file; None when it is absent and not required.
 
     python-dotenv skips lines it cannot parse with only a logged warning; a half-read
-    credentials file is worse than an error, so every line is checked first.
+    credentials file is worse than an error, so every line is checked first. Only a regular
+    file is read, and only up to a cap: a pipe or /dev/zero named .env is an error at once.
+    `what` names the file in messages ("env file", "profile file").
     """
     # Imported here: only commands that resolve settings pay for python-dotenv.
     from dotenv import dotenv_values
     from dotenv.parser import parse_stream
 
     try:
-        raw = path.read_bytes()
+        raw = read_small_file(path)
+    except RefusedFile as refused:
+        raise ConfigError(
+            f"The {what} {path} {refused.reason}.", hint="a dotenv file holds KEY=value lines"
+        ) from None
     except FileNotFoundError:
         if required:
-            raise ConfigError(f"The env file {path} does not exist.") from None
+            raise ConfigError(f"The {what} {path} does not exist.") from None
         return None
     except PermissionError:
         if optional_in_unsearchable_dir and not required and not os.access(path.parent, os.X_OK):
             # A current directory we may not search cannot be told to hold a .env at all;
             # settings from the environment must still work there.
             return None
-        raise ConfigError(f"The env file {path} cannot be read: permission denied.") from None
+        raise ConfigError(f"The {what} {path} cannot be read: permission denied.") from None
     except IsADirectoryError:
-        raise ConfigError(f"The env file {path} is a directory, not a file.") from None
+        raise ConfigError(f"The {what} {path} is a directory, not a file.") from None
     except OSError as exc:
-        raise ConfigError(f"The env file {path} cannot be read: {exc.strerror}.") from None
+        raise ConfigError(f"The {what} {path} cannot be read: {exc.strerror}.") from None
 
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         raise ConfigError(
-            f"The env file {path} is not a text file (NUL byte on line {line}).",
+            f"The {what} {path} is not a text file (NUL byte on line {line}).",
             hint="a dotenv file holds KEY=value lines",
         )
     try:
@@ -55,7 +63,7 @@ def read_dotenv(
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(
-            f"The env file {path} is not valid UTF-8 text (line {line}).",
+            f"The {what} {path} is not valid UTF-8 text (line {line}).",
             hint="a dotenv file holds KEY=value lines",
         ) from None
 
@@ -65,7 +73,7 @@ def read_dotenv(
         if binding.error or (binding.key is not None and binding.value is None):
             line = _first_statement_line(binding.original.string, binding.original.line)
             raise ConfigError(
-                f"The env file {path} has a line that cannot be parsed (line {line}).",
+                f"The {what} {path} has a line that cannot be parsed (line {line}).",
                 hint="each line must be KEY=value, export KEY=value, or a # comment",
             )
     values = dotenv_values(stream=io.StringIO(text), interpolate=interpolate)

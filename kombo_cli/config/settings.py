@@ -96,6 +96,20 @@ def normalize_credential(raw: str, label: str, where: str = "") -> str:
     return value
 
 
+def normalize_integration_id(raw: str, label: str = "integration id", where: str = "") -> str:
+    """A credential that also names a path segment: GET /integrations/{id}. `.` and `..`
+    would climb out of it (`..` reaches GET /v1/), and Kombo's ids never hold a `/`."""
+    value = normalize_credential(raw, label, where)
+    if value in (".", "..") or "/" in value:
+        raise InvalidSetting(
+            f"The {label}{where} is {value!r}; an integration id is never '.' or '..' and"
+            " never contains '/'.",
+            hint="copy the integration id from Kombo's dashboard, e.g."
+            " workday:HWUTwvyx2wLoSUHphiWVrp28",
+        )
+    return value
+
+
 def normalize_region(raw: str, label: str = "region", where: str = "") -> str:
     region = raw.strip().lower()
     if region not in REGION_BASE_URLS:
@@ -138,7 +152,7 @@ def normalize_base_url(raw: str, label: str = "base URL", where: str = "") -> st
 # The rule and the name used in messages, per typed setting name.
 SETTING_RULES: dict[str, tuple[Callable[[str, str, str], str], str]] = {
     "api-key": (normalize_credential, "API key"),
-    "integration-id": (normalize_credential, "integration id"),
+    "integration-id": (normalize_integration_id, "integration id"),
     "region": (normalize_region, "region"),
     "base-url": (normalize_base_url, "base URL"),
 }

@@ -88,7 +88,11 @@ class ConfigStore:
         # a profiles folder we may not read is an error, not "no settings".
         path = self.profile_path(profile)
         values = read_dotenv(
-            path, required=False, interpolate=False, optional_in_unsearchable_dir=False
+            path,
+            required=False,
+            interpolate=False,
+            optional_in_unsearchable_dir=False,
+            what="profile file",
         )
         return values or {}
 
@@ -133,7 +137,7 @@ class ConfigStore:
         try:
             _make_private_dir(self.directory)
             _make_private_dir(self.profiles_dir)
-            lock = open(self.profiles_dir / ".lock", "a")  # noqa: SIM115 - closed below
+            lock = _open_lock(self.profiles_dir / ".lock")
         except OSError as exc:
             raise ConfigError(
                 f"Cannot write to {self.profiles_dir}: {exc.strerror or exc}."
@@ -142,10 +146,10 @@ class ConfigStore:
             with contextlib.suppress(ImportError):  # no fcntl on Windows: best effort there
                 import fcntl
 
-                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+                fcntl.flock(lock, fcntl.LOCK_EX)
             yield
         finally:
-            lock.close()
+            os.close(lock)
 
     def _write(self, profile: str, values: Mapping[str, str]) -> Path:
         path = self.profile_path(profile)
@@ -159,11 +163,16 @@ class ConfigStore:
                 dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
             )
             try:
+                # The umask may have taken even the owner's bits (0277, 0777): the key stays
+                # private, but the next `kombo` run must be able to read it back.
+                if hasattr(os, "fchmod"):  # not on Windows before Python 3.13
+                    os.fchmod(descriptor, 0o600)
                 with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
                     handle.write(text)
                     handle.flush()
                     os.fsync(handle.fileno())
                 os.replace(temporary, target)
+                _sync_folder(target.parent)
             finally:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(temporary)
@@ -177,7 +186,12 @@ class ConfigStore:
 
 
 def _make_private_dir(directory: Path) -> None:
-    """Create the folder 0700 (whatever the umask), and tighten one of ours that is not."""
+    """Create the folder and any missing parents 0700, whatever the umask.
+
+    A folder that already exists keeps its mode: it may be shared on purpose (a sticky,
+    world-writable KOMBO_CONFIG_DIR such as /tmp), and `permission_warning` says when
+    others can reach the key.
+    """
     missing = []
     for folder in (directory, *directory.parents):
         if folder.exists():
@@ -185,11 +199,35 @@ def _make_private_dir(directory: Path) -> None:
         missing.append(folder)
     # Parents too: mkdir(parents=True) would create them with the umask's mode.
     for folder in reversed(missing):
-        with contextlib.suppress(FileExistsError):  # another kombo got there first
+        try:
             folder.mkdir(mode=0o700)
-    info = directory.stat()
-    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO) and info.st_uid == os.getuid():
-        directory.chmod(0o700)
+        except FileExistsError:  # another kombo got there first: its folder, not ours
+            continue
+        # mkdir's mode passes through the umask; 0277 would leave a folder we cannot write.
+        folder.chmod(0o700)
+
+
+def _open_lock(path: Path) -> int:
+    """The lock file's descriptor, created 0600 when missing. Non-blocking, so a pipe put in
+    its place is an error rather than a wait for a reader that never comes."""
+    flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return os.open(path, flags)
+    with contextlib.suppress(OSError, AttributeError):
+        os.fchmod(descriptor, 0o600)  # the umask may have left it 0000
+    return descriptor
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable, where the platform lets a folder be synced."""
+    with contextlib.suppress(OSError, AttributeError):
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
 def _quote(value: str) -> str:

@@ -29,11 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from kombo_cli.errors import UsageError
+from kombo_cli.safe_read import MAX_SETTINGS_FILE_BYTES, RefusedFile, read_small_file
 from kombo_cli.strict_json import BadJSON, json_kind, parse_strict_json, shown
 
 # remote_fields is a handful of small values; a bigger file is almost certainly the wrong one
 # (and reading /dev/zero must not exhaust memory).
-MAX_REMOTE_FIELDS_FILE_BYTES = 1024 * 1024
+MAX_REMOTE_FIELDS_FILE_BYTES = MAX_SETTINGS_FILE_BYTES
 
 FIELD_HINT = (
     "use PATH=VALUE for a text value or PATH:=JSON for a JSON value, "
@@ -126,8 +127,16 @@ def _read_file(name: str) -> str:
     if not name:
         raise UsageError("--remote-fields '@' names no file.", hint=FILE_HINT)
     try:
-        with open(Path(name), "rb") as handle:
-            data = handle.read(MAX_REMOTE_FIELDS_FILE_BYTES + 1)
+        # A regular file only: a pipe or /dev/zero after @ is refused at once, never read.
+        data = read_small_file(Path(name), MAX_REMOTE_FIELDS_FILE_BYTES)
+    except RefusedFile as refused:
+        too_large = refused.reason.startswith("is larger")
+        raise UsageError(
+            f"--remote-fields file {shown} {refused.reason}.",
+            hint="remote_fields is a small JSON object; check that this is the right file"
+            if too_large
+            else FILE_HINT,
+        ) from None
     except FileNotFoundError:
         raise UsageError(f"--remote-fields file {shown} does not exist.", hint=FILE_HINT) from None
     except IsADirectoryError:
@@ -144,12 +153,6 @@ def _read_file(name: str) -> str:
         raise UsageError(
             f"Cannot read --remote-fields file {shown}: {reason}.", hint=FILE_HINT
         ) from None
-    if len(data) > MAX_REMOTE_FIELDS_FILE_BYTES:
-        raise UsageError(
-            f"--remote-fields file {shown} is larger than "
-            f"{MAX_REMOTE_FIELDS_FILE_BYTES // 1024} KiB.",
-            hint="remote_fields is a small JSON object; check that this is the right file",
-        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
