@@ -23,6 +23,7 @@ from requests.auth import AuthBase
 
 from kombo_cli.api.defaults import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S
 from kombo_cli.api.network_errors import network_error, one_line
+from kombo_cli.api.downloads import FileDigest, digest_of, origin
 from kombo_cli.api.retry import parse_retry_after
 from kombo_cli.api.targets import Target
 from kombo_cli.errors import KOMBO_CODE_HINTS, ApiError, NetworkError
@@ -166,6 +167,19 @@ class KomboClient:
                 f"{self._host} answered the attachment listing without a list of results."
             )
         return [item for item in results if isinstance(item, dict)]
+
+    def stored_file_digest(self, url: str, limit_bytes: int) -> FileDigest | None:
+        """The SHA-256 of a listed attachment's bytes, from its `data_url`; None when it is
+        longer than `limit_bytes`. The key goes along only when the URL is on the API's own
+        origin. Raises DownloadFailed."""
+        same_origin = origin(url) == origin(self.base_url)
+        return digest_of(
+            self.session,
+            url,
+            limit_bytes,
+            auth=_BearerAuth(self._api_key) if same_origin else None,
+            timeout=(self.connect_timeout_s, self.read_timeout_s),
+        )
 
     def _send(
         self,
