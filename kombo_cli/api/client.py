@@ -22,18 +22,21 @@ from requests.__version__ import __version__ as requests_version
 from requests.auth import AuthBase
 
 from kombo_cli.api.defaults import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S
-from kombo_cli.api.network_errors import network_error, one_line
+from kombo_cli.api.network_errors import network_error
 from kombo_cli.api.downloads import FileDigest, digest_of, origin
 from kombo_cli.api.retry import parse_retry_after
 from kombo_cli.api.targets import Target
 from kombo_cli.errors import KOMBO_CODE_HINTS, ApiError, NetworkError
+from kombo_cli.redact import shorten_server_text
 from kombo_cli.version import __version__
 
 log = logging.getLogger("kombo_cli.http")
 
 USER_AGENT = f"kombo-cli/{__version__} python-requests/{requests_version}"
-# Kombo's own messages are kept whole; bodies that are not Kombo's are summarised.
-_MESSAGE_LIMIT = 2000
+# What an answer says is shown shortened, base64 elided (`shorten_server_text`): a server
+# that echoes the request must not print the file. Bodies that are not Kombo's are summarised.
+_CODE_LIMIT = 100
+_SUMMARY_LIMIT = 160
 
 
 class RequestBody(Protocol):
@@ -263,7 +266,7 @@ class KomboClient:
             for item in payload["warnings"]:
                 message = item.get("message") if isinstance(item, dict) else item
                 if isinstance(message, str) and message.strip():
-                    warnings.append(one_line(message))
+                    warnings.append(shorten_server_text(message))
         # requests' headers look names up case-insensitively, as HTTP requires.
         return ApiResponse(response.status_code, data, warnings, response.headers, elapsed, notes)
 
@@ -274,24 +277,27 @@ class KomboClient:
             code = _optional_str(envelope.get("code"))
             title = _optional_str(envelope.get("title"))
             message = _optional_str(envelope.get("message")) or title or f"HTTP {status}"
+            log_url = _optional_str(envelope.get("log_url"))
             return ApiError(
-                one_line(message, _MESSAGE_LIMIT),
+                shorten_server_text(message),
                 http_status=status,
-                code=code,
-                title=title,
-                log_url=_optional_str(envelope.get("log_url")),
+                code=shorten_server_text(code, _CODE_LIMIT) if code else None,
+                title=shorten_server_text(title) if title else None,
+                log_url=shorten_server_text(log_url) if log_url else None,
                 hint=KOMBO_CODE_HINTS.get(code or ""),
                 retry_after_s=parse_retry_after(response.headers),
             )
         if 300 <= status < 400:
             location = response.headers.get("Location", "another address")
             return ApiError(
-                f"{self._host} answered HTTP {status}, a redirect to {one_line(location)}.",
+                f"{self._host} answered HTTP {status}, a redirect to"
+                f" {shorten_server_text(location)}.",
                 http_status=status,
                 hint="check the base URL (KOMBO_BASE_URL / --region)",
             )
+        reason = shorten_server_text(response.reason or "")
         return ApiError(
-            f"{self._host} answered HTTP {status} {response.reason or ''}".rstrip()
+            f"{self._host} answered HTTP {status} {reason}".rstrip()
             + f"{_describe_foreign_body(response)}.",
             http_status=status,
             hint=_hint_for_status(status),
@@ -333,10 +339,11 @@ def _describe_foreign_body(response: requests.Response) -> str:
         return ""
     match = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
     if match:
-        return f' (an HTML page titled "{one_line(html.unescape(match.group(1)))}")'
+        title = shorten_server_text(html.unescape(match.group(1)), _SUMMARY_LIMIT)
+        return f' (an HTML page titled "{title}")'
     if "<html" in text.lower() or "<!doctype" in text.lower():
         return " (an HTML page)"
-    return f': "{one_line(text)}"'
+    return f': "{shorten_server_text(text, _SUMMARY_LIMIT)}"'
 
 
 def _hint_for_status(status: int) -> str | None:
