@@ -22,8 +22,8 @@ from requests.__version__ import __version__ as requests_version
 from requests.auth import AuthBase
 
 from kombo_cli.api.defaults import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S
-from kombo_cli.api.network_errors import network_error
 from kombo_cli.api.downloads import FileDigest, digest_of, origin
+from kombo_cli.api.network_errors import network_error
 from kombo_cli.api.retry import parse_retry_after
 from kombo_cli.api.targets import Target
 from kombo_cli.errors import KOMBO_CODE_HINTS, ApiError, NetworkError
