@@ -86,7 +86,7 @@ def timeout_option() -> Any:
         "--timeout",
         metavar="SECONDS",
         min=0.1,
-        help="How long to wait for Kombo's answer to each request.",
+        help="How long a request may stall, sending or waiting for Kombo's answer.",
     )
 
 
