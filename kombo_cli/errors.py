@@ -111,10 +111,27 @@ class OutcomeUnknown(NetworkError):
 
 
 class Interrupted(KomboError):
-    """The user pressed Ctrl-C."""
+    """The user pressed Ctrl-C.
+
+    `details` are lines shown under the message (every upload it speaks of, one a line);
+    `listed` goes into the JSON error object whole: `may_have_been_stored` (what each
+    upload was: target, file or URL, manifest line) and `stored_not_reported` (each stored
+    upload's result object, as `--json` prints it)."""
 
     exit_code = ExitCode.INTERRUPTED
     local_code = "CLI.INTERRUPTED"
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        details: list[str] | None = None,
+        listed: dict[str, list[dict[str, Any]]] | None = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.details = details or []
+        self.listed = listed or {"may_have_been_stored": [], "stored_not_reported": []}
 
 
 class LookupFailed(KomboError):
@@ -215,7 +232,7 @@ KOMBO_CODE_HINTS: dict[str, str] = {
 def error_json(err: KomboError) -> dict[str, Any]:
     """The `error` object of kombo's JSON output: Kombo's own envelope where it sent one."""
     api = err if isinstance(err, ApiError) else None
-    return {
+    payload: dict[str, Any] = {
         "code": api.code if api else err.local_code,
         "title": api.title if api else None,
         "message": err.message,
@@ -225,3 +242,6 @@ def error_json(err: KomboError) -> dict[str, Any]:
         "exit_code": int(err.exit_code),
         "attempts": err.attempts,
     }
+    if isinstance(err, Interrupted):
+        payload.update(err.listed)
+    return payload

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 
 from kombo_cli.api.targets import APPLICATION, CANDIDATE
@@ -23,7 +23,8 @@ from kombo_cli.errors import UsageError
 from kombo_cli.library import Kombo
 from kombo_cli.redact import mask_secret, url_secrets
 from kombo_cli.ui.console import Console
-from kombo_cli.upload.batch import BatchRun
+from kombo_cli.ui.interrupt import ctrl_c_stops
+from kombo_cli.upload.batch import INTERRUPT_GRACE_S, BatchRun
 from kombo_cli.upload.files import STDIN_ARGUMENT, LocalFile, spool_stdin
 from kombo_cli.upload.manifest import open_manifest, validate_manifest
 from kombo_cli.upload.plan import RunDefaults
@@ -180,21 +181,31 @@ def _run(
     single: bool,
     dry_run: bool,
 ) -> int:
-    with view.live_display(total):
+    console = view.console
+
+    def first_ctrl_c() -> None:  # in a signal handler: it only sets flags
+        batch.interrupt()
+        view.stopping()
+
+    ctrl_c = ctrl_c_stops(first_ctrl_c, console.stderr, INTERRUPT_GRACE_S)
+    with view.live_display(total), ctrl_c as pressed:
+        console.give_up_on_stdout = pressed.past_grace
         try:
-            for result in batch.results(entries):
-                view.report(result)
-        except KeyboardInterrupt:
+            with closing(batch.results(entries)) as results:
+                for result in results:
+                    if not view.report(result):
+                        break  # given up unwritten after Ctrl-C: named below instead
+        except KeyboardInterrupt:  # where no handler could be installed
+            pressed.press()
+        if batch.interrupted:
             if dry_run:
-                raise
-            drained = batch.finish_after_interrupt()
-            view.console.stop_live()
-            for result in drained:
-                view.report(result)
+                raise KeyboardInterrupt
+            console.stop_live()
+            batch.finish_after_interrupt(view.report, until=pressed.deadline, waiting=view.waiting)
             if not single:
-                # What did finish, counted as usual, before saying what was cut short.
+                # What was shown, counted as usual, before saying what was cut short.
                 view.summary(batch.tally)
-            raise batch.interruption(single) from None
+            raise batch.interruption(single)
     if dry_run:
         view.dry_run_summary(batch.tally)
     elif not single:

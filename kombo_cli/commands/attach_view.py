@@ -41,6 +41,7 @@ class AttachView(ConsoleObserver):
         self.single = single
         self._bars: BatchProgress | None = None
         self._single_bars: dict[object, ExitStack] = {}
+        self._stopping = False
 
     # -- while the work runs (any thread) ----------------------------------------------------
 
@@ -76,18 +77,22 @@ class AttachView(ConsoleObserver):
 
     # -- results (main thread) ---------------------------------------------------------------
 
-    def report(self, result: AttachResult) -> None:
+    def report(self, result: AttachResult) -> bool:
+        """Show a result; False when its line on stdout was given up unwritten (a reader
+        that stopped reading, after Ctrl-C): it must then not be counted."""
         console = self.console
+        shown = True
         if result.status == ERROR:
-            self._report_error(result)
+            shown = self._report_error(result)
         else:
             self._delivery_notes(result)
             if console.json_mode:
-                console.json(result.to_json())
+                shown = console.json(result.to_json())
             elif not console.quiet:
-                console.out(*self._line(result))
+                shown = console.out(*self._line(result))
         if self._bars is not None:
             self._bars.item_done()
+        return shown
 
     def _delivery_notes(self, result: AttachResult) -> None:
         """What Kombo and the delivery had to say about a stored upload, on stderr."""
@@ -144,13 +149,31 @@ class AttachView(ConsoleObserver):
         )
         return f"Attached {plan.name} to {plan.target} ({', '.join(details)}){timing}", "green"
 
-    def _report_error(self, result: AttachResult) -> None:
+    def _report_error(self, result: AttachResult) -> bool:
         error = result.error
         assert error is not None
         label = "" if self.single else result.entry.label_for(error.message)
         self.console.error(error, label)
-        if self.console.json_mode:
-            self.console.json(result.to_json())
+        return self.console.json(result.to_json()) if self.console.json_mode else True
+
+    # -- after Ctrl-C ----------------------------------------------------------------------------
+
+    def stopping(self) -> None:
+        """Ctrl-C was pressed: no retry will happen, so none is announced. Only sets a flag
+        (called from the signal handler)."""
+        self._stopping = True
+
+    def retrying(self, subject: str, notice: RetryNotice) -> None:
+        if not self._stopping:
+            super().retrying(subject, notice)
+
+    def waiting(self, uploads: int) -> None:
+        if not self.console.quiet:
+            self.console.err(
+                f"Interrupted: waiting a moment for {uploads} upload"
+                f"{'' if uploads == 1 else 's'} being sent (Ctrl-C again to stop at once)",
+                "yellow",
+            )
 
     # -- the end -------------------------------------------------------------------------------
 

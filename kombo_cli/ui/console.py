@@ -15,11 +15,12 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from kombo_cli.env import Environment
-from kombo_cli.errors import ApiError, KomboError, error_json
+from kombo_cli.errors import ApiError, Interrupted, KomboError, error_json
 from kombo_cli.redact import scrub
+from kombo_cli.ui.pipe import raw_fd, write_line
 from kombo_cli.ui.text import printable
 
 
@@ -50,6 +51,13 @@ class Console:
         # through its console, which prints them above the bars instead of across them.
         self._live_console: Any = None
         self._live_display: Any = None
+        # Results on a pipe or file are written to its descriptor directly, waiting for a
+        # slow reader in short steps, so that Ctrl-C is never stuck behind one and a line
+        # is known to be written or not (see `ui.pipe`).
+        self._stdout_fd = None if self.stdout_terminal else raw_fd(self.stdout)
+        self._stdout_lock = threading.Lock()
+        # Asked while stdout's reader is not reading: True gives the line up (after Ctrl-C).
+        self.give_up_on_stdout: Callable[[], bool] = lambda: False
 
     # -- secrets ---------------------------------------------------------------------------
 
@@ -73,18 +81,36 @@ class Console:
 
     # -- writers ---------------------------------------------------------------------------
 
-    def out(self, text: str, style: str | None = None) -> None:
-        """A result line (or lines) on stdout."""
+    def out(self, text: str, style: str | None = None) -> bool:
+        """A result line (or lines) on stdout. False if it was given up unwritten."""
+        if self._stdout_fd is not None:
+            return self._write_stdout(self.clean(text))
         self._write(self.stdout, text, style, self.stdout_color)
+        return True
 
     def err(self, text: str, style: str | None = None) -> None:
         """A line for the person watching, on stderr."""
         self._write(self.stderr, text, style, self.stderr_color)
 
-    def json(self, payload: dict[str, Any]) -> None:
-        """One JSON object on one line of stdout."""
+    def json(self, payload: dict[str, Any]) -> bool:
+        """One JSON object on one line of stdout. False if it was given up unwritten."""
         line = json.dumps(self._clean_json(payload), ensure_ascii=False)
+        if self._stdout_fd is not None:
+            return self._write_stdout(self.clean(line))
         self._write(self.stdout, line, None, False)
+        return True
+
+    def _write_stdout(self, text: str) -> bool:
+        stream = self.stdout
+        assert self._stdout_fd is not None
+        with self._stdout_lock:
+            try:
+                stream.flush()  # nothing should wait there, but order is kept if it does
+                return write_line(stream, self._stdout_fd, text, self.give_up_on_stdout)
+            except BrokenPipeError:
+                # As below: the reader went away, and the work goes on.
+                _discard_further_output(stream)
+                return True
 
     def _write(self, stream: TextIO, text: str, style: str | None, color: bool) -> None:
         with self._write_lock:
@@ -156,6 +182,9 @@ class Console:
             if err.log_url:
                 detail += f"; log: {err.log_url}"
             self.err(detail)
+        if isinstance(err, Interrupted):
+            for line in err.details:
+                self.err(f"  {line}")
         if err.hint:
             self.err(f"  Hint: {err.hint}", "cyan")
 

@@ -1,26 +1,39 @@
 """A run of many requests: workers, the tally and exit code, and what Ctrl-C leaves behind.
 
 `BatchRun.results()` hands each result to the caller's thread as it finishes (real runs
-on `workers` threads; dry runs on one, in file order) and counts it. After Ctrl-C,
-`finish_after_interrupt()` stops the workers and returns what finished meanwhile, and
-`interruption()` says truthfully which uploads may have been stored.
+on `workers` threads; dry runs on one, in file order) and counts it once the caller comes
+back for the next: a result is counted only after it has been shown.
+
+Ctrl-C (`interrupt()`, which a signal handler may call) starts nothing more: no worker
+takes a new item, and no upload attempt, first or retry, gets through the send gate (see
+`send_gate`). `finish_after_interrupt()` then gives the uploads on the wire a moment to
+finish, shows what finished, and `interruption()` names every upload that may have been
+stored without its result being shown: those cut off on the wire or while checking, and
+those stored whose line could not be written.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from kombo_cli.api.client import KomboClient
 from kombo_cli.api.defaults import DEFAULT_CONCURRENCY
-from kombo_cli.errors import ExitCode, Interrupted, KomboError
+from kombo_cli.api.throttle import ThrottledClient
+from kombo_cli.errors import ExitCode, Interrupted, KomboError, OutcomeUnknown
+from kombo_cli.upload import send_gate
 from kombo_cli.upload.files import STDIN_ARGUMENT
 from kombo_cli.upload.plan import AttachmentPlan
 from kombo_cli.upload.request import AttachRequest, Entry
-from kombo_cli.upload.result import ERROR, PLANNED_SKIP, SKIPPED, AttachResult
+from kombo_cli.upload.result import ERROR, PLANNED_SKIP, SKIPPED, SUCCESS, AttachResult
 from kombo_cli.upload.run import AttachPipeline
-from kombo_cli.upload.workers import Runner
+from kombo_cli.upload.workers import Finished, Runner
+
+# After Ctrl-C, how long uploads already on the wire get to finish before they are named
+# as "may or may not have been stored" and left behind.
+INTERRUPT_GRACE_S = 2.0
 
 
 @dataclass
@@ -36,8 +49,8 @@ class Tally:
     def start(self) -> None:
         self.first_started = time.monotonic()
 
-    def add(self, result: AttachResult) -> None:
-        self.last_finished = time.monotonic()
+    def add(self, result: AttachResult, finished: float | None = None) -> None:
+        self.last_finished = finished or time.monotonic()
         if result.status == ERROR:
             self.failed += 1
             self.first_failure = self.first_failure or result.error
@@ -66,13 +79,15 @@ class Tally:
         return ExitCode.PARTIAL
 
 
-class _Job:
+class _Job(send_gate.Work):
     """One entry's place in the run (an entry may be listed twice)."""
 
-    __slots__ = ("entry",)
+    __slots__ = ("entry", "finished")
 
-    def __init__(self, entry: Entry) -> None:
+    def __init__(self, entry: Entry, gate: send_gate.Gate) -> None:
+        super().__init__(gate)
         self.entry = entry
+        self.finished: float | None = None
 
 
 class BatchRun:
@@ -97,23 +112,60 @@ class BatchRun:
         self._dry_run = dry_run
         self._resolve = resolve
         self._request_preview = request_preview or (lambda _plan: None)
+        self._gate = send_gate.Gate()
+        # Without the gate (an API that is not Kombo's client) the pipeline's own stages
+        # decide what may have been stored.
+        self._gated = not dry_run and _install_gate(pipeline)
+        self.interrupted = False
+        # Results handed out (or about to be) whose line has not been shown yet.
+        self._unshown: dict[_Job, AttachResult] = {}
+        self._cut_short: list[_Job] = []
         self._in_flight_at_interrupt: list[_Job] = []
+        self._maybe_stored: list[Entry] = []
+        self._stored_unshown: list[AttachResult] = []
 
     def _work(self, job: _Job) -> AttachResult:
-        if self._dry_run:
-            return self.pipeline.preview(
-                job.entry, resolve=self._resolve, request_preview=self._request_preview
-            )
-        return self.pipeline.process(job.entry, token=job)
+        try:
+            if self._dry_run:
+                return self.pipeline.preview(
+                    job.entry, resolve=self._resolve, request_preview=self._request_preview
+                )
+            with send_gate.working_on(job):
+                try:
+                    return self.pipeline.process(job.entry, token=job)
+                except Interrupted as error:
+                    # Ctrl-C closed the gate before this attempt went out: not stored.
+                    job.refused = True
+                    return AttachResult(ERROR, job.entry, error=error)
+        finally:
+            job.finished = time.monotonic()
 
-    def results(self, entries: Iterable[Entry]) -> Iterator[AttachResult]:
-        """Each entry's result, on the caller's thread, as it finishes."""
+    def results(self, entries: Iterable[Entry]) -> Generator[AttachResult, None, None]:
+        """Each entry's result, on the caller's thread, as it finishes. A result counts once
+        the caller asks for the next one (it has been shown by then). After `interrupt()`
+        the iteration ends; `finish_after_interrupt()` collects the rest."""
         self.tally.start()
-        for finished in self._runner.run(_Job(entry) for entry in entries):
-            self.tally.add(finished.result)
-            yield finished.result
-            # Shown by now: Ctrl-C from here on cannot leave it unsaid.
-            self.pipeline.reported(finished.item)
+        runner = self._runner
+        for finished in runner.run(_Job(entry, self._gate) for entry in entries):
+            if self._take(finished):
+                yield finished.result
+                self._shown(finished.item)
+
+    def _take(self, finished: Finished[_Job, AttachResult]) -> bool:
+        """Note a result as handed out but not shown; False for work Ctrl-C cut short."""
+        job = finished.item
+        if job.refused:
+            self._cut_short.append(job)
+        else:
+            self._unshown[job] = finished.result
+        self._runner.release(job)
+        return not job.refused
+
+    def _shown(self, job: _Job) -> None:
+        result = self._unshown.pop(job)
+        self.tally.add(result, job.finished)
+        # Shown by now: Ctrl-C from here on cannot leave it unsaid.
+        self.pipeline.reported(job)
 
     def not_attempted(self, total: int | None) -> int:
         """Items never started because --fail-fast stopped the run."""
@@ -121,58 +173,155 @@ class BatchRun:
             return 0
         return total - self.tally.count
 
-    def finish_after_interrupt(self) -> list[AttachResult]:
-        """After Ctrl-C: start nothing more, and return (and count) the results that finished
-        in the last moment, so they are reported rather than left unsaid."""
-        self._runner.stop()
-        in_flight = self._runner.in_flight()
-        drained = []
-        for finished in self._runner.drain():
-            self.tally.add(finished.result)
-            drained.append(finished.result)
-            in_flight = [job for job in in_flight if job is not finished.item]
+    def interrupt(self) -> None:
+        """Ctrl-C: no item and no upload attempt starts any more. Only sets flags, so a
+        signal handler may call it."""
+        self.interrupted = True
+        self._gate.close()
+        self._runner.halt()
+
+    def finish_after_interrupt(
+        self,
+        show: Callable[[AttachResult], bool] | None = None,
+        *,
+        until: float | None = None,
+        waiting: Callable[[int], None] | None = None,
+    ) -> list[AttachResult]:
+        """After Ctrl-C: start nothing more; until the monotonic time `until` (default:
+        INTERRUPT_GRACE_S from now) wait for the uploads that may have been stored; show
+        each result that comes with `show` (which says whether its line was written), and
+        count those shown. Returns them. `waiting` hears how many uploads are waited for.
+        Without `show`, every result returned counts as shown."""
+        self.interrupt()
+        runner = self._runner
+        deadline = time.monotonic() + INTERRUPT_GRACE_S if until is None else until
+        shown: list[AttachResult] = []
+
+        def offer(job: _Job) -> None:
+            result = self._unshown[job]
+            if show is None or show(result):
+                self._shown(job)
+                shown.append(result)
+
+        # A result the caller could not show before: its reader may be back.
+        for job in list(self._unshown):
+            offer(job)
+        announced = False
+        while True:
+            finished = runner.next_finished(timeout=0.05)
+            if finished is not None:
+                if self._take(finished):
+                    offer(finished.item)
+                continue
+            pending = [job for job in runner.in_flight() if self._may_be_stored(job)]
+            if not pending or time.monotonic() >= deadline:
+                break
+            if waiting is not None and not announced:
+                waiting(len(pending))
+                announced = True
+        # Whatever is still out there is judged now. Nothing new can go out any more, and
+        # work judged not stored never sent anything, or waits to retry after a refusal.
+        in_flight = [job for job in runner.in_flight() if job not in self._unshown]
+        runner.abandon()
         self._in_flight_at_interrupt = in_flight
-        return drained
+        self._maybe_stored = [job.entry for job in in_flight if self._may_be_stored(job)]
+        for result in self._unshown.values():
+            if result.status == SUCCESS:
+                self._stored_unshown.append(result)
+            elif isinstance(result.error, OutcomeUnknown):
+                self._maybe_stored.append(result.entry)
+        return shown
+
+    def _may_be_stored(self, job: _Job) -> bool:
+        if not self._gated:
+            return not self.pipeline.certainly_not_stored(job)
+        return job.sent and not job.refused and not self.pipeline.waiting_to_retry(job)
 
     def interruption(self, single: bool) -> Interrupted:
         """Ctrl-C: say which uploads may have been stored, and that the others were not.
 
-        Speaks of the uploads `finish_after_interrupt()` found in flight: call that first."""
-        pipeline = self.pipeline
-        in_flight = self._in_flight_at_interrupt
-        maybe = [job.entry for job in in_flight if not pipeline.certainly_not_stored(job)]
-        if not maybe:
-            if single and in_flight:
-                shown = _shown(in_flight[0].entry)
-                return Interrupted(
-                    f"Interrupted while waiting to retry {shown}; it was not stored."
-                    if pipeline.waiting_to_retry(in_flight[0])
-                    else f"Interrupted before {shown} was sent; it was not stored.",
-                    hint="run the command again",
-                )
-            return Interrupted(
-                "Interrupted; no upload was being sent, so nothing more was stored.",
-                hint=None if single else "run the same command again with --skip-existing",
-            )
+        Speaks of what `finish_after_interrupt()` found: call that first."""
+        maybe = self._maybe_stored
+        stored = self._stored_unshown
+        listed = {
+            "may_have_been_stored": [_entry_json(entry) for entry in maybe],
+            "stored_not_reported": [result.to_json() for result in stored],
+        }
+        if not maybe and not stored:
+            interrupted = self._nothing_stored(single)
+            interrupted.listed = listed
+            return interrupted
         hint = (
-            f"check with `kombo attachments list {_list_argument(maybe[0])}` before running"
-            " the command again"
-            if single
-            else "run the same command again with --skip-existing to attach only what is missing"
+            "run the same command again with --skip-existing to attach only what is missing"
+            if not single
+            else f"check with `kombo attachments list {_list_argument(maybe[0])}` before"
+            " running the command again"
+            if maybe
+            else "it is attached: do not send it again"
         )
-        if len(maybe) == 1:
-            return Interrupted(
+        if single:
+            message = (
                 f"Interrupted while attaching {_shown(maybe[0])}; it may or may not have been"
-                " stored.",
-                hint=hint,
+                " stored."
+                if maybe
+                else f"Interrupted after {_shown(stored[0].entry)} was attached; the result"
+                " could not be written to standard output."
             )
-        names = [_shown(entry) for entry in maybe]
-        listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            return Interrupted(message, hint=hint, listed=listed)
+        parts = []
+        if maybe:
+            parts.append(f"{_count(maybe, 'upload')} may or may not have been stored")
+        if stored:
+            parts.append(
+                f"{_count(stored, 'upload')} {'was' if len(stored) == 1 else 'were'} stored"
+                " but not reported on standard output"
+            )
+        details = [f"may have been stored: {_shown(entry)}" for entry in maybe]
+        details += [f"stored, not reported: {_shown(result.entry)}" for result in stored]
         return Interrupted(
-            f"Interrupted with {len(names)} uploads being sent ({listed});"
-            " they may or may not have been stored.",
-            hint=hint,
+            f"Interrupted; {' and '.join(parts)}:", hint=hint, listed=listed, details=details
         )
+
+    def _nothing_stored(self, single: bool) -> Interrupted:
+        work = self._in_flight_at_interrupt + self._cut_short
+        if single and work:
+            shown = _shown(work[0].entry)
+            return Interrupted(
+                f"Interrupted while waiting to retry {shown}; it was not stored."
+                if self.pipeline.waiting_to_retry(work[0])
+                else f"Interrupted before {shown} was sent; it was not stored.",
+                hint="run the command again",
+            )
+        return Interrupted(
+            "Interrupted; no upload was being sent, so nothing more was stored.",
+            hint=None if single else "run the same command again with --skip-existing",
+        )
+
+
+def _install_gate(pipeline: AttachPipeline) -> bool:
+    """Mount the send gate in the HTTP session the pipeline's uploads go through."""
+    try:
+        api = pipeline.api()
+    except KomboError:  # no credentials: this run sends nothing
+        return False
+    client = api.client if isinstance(api, ThrottledClient) else api
+    if not isinstance(client, KomboClient):
+        return False
+    send_gate.install(client.session)
+    return True
+
+
+def _entry_json(entry: Entry) -> dict[str, Any]:
+    payload: dict[str, Any] = {}
+    if isinstance(entry, AttachRequest):
+        payload = {"target": entry.target_json(), **entry.source_json()}
+    if entry.line is not None:
+        payload["line"] = entry.line
+    return payload
+
+
+def _count(items: list[Any], noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
 
 
 def _list_argument(entry: Entry) -> str:

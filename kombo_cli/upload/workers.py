@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar, cast
@@ -46,6 +47,12 @@ class Runner(Generic[ItemT, ResultT]):
     leaves `run()` early (a `break`, an exception in its loop) starts nothing more and
     waits for what is in flight, whose results nobody reads any more. Each item must be its
     own object: items in flight are told apart by identity.
+
+    An item counts as in flight from when a worker takes it until the consumer `release`s
+    it, so an item whose result waits in the queue, or in a worker's hand, is never lost
+    from sight. `halt()` (Ctrl-C) stops handing out items and ends `run()` at once without
+    waiting for anyone; the results still coming are read with `next_finished()`. `stop()`
+    and `halt()` only set flags, so a signal handler may call them.
     """
 
     def __init__(
@@ -60,7 +67,9 @@ class Runner(Generic[ItemT, ResultT]):
         # Checked on the worker, before its next item: --fail-fast must not start one more.
         self._stop_after = stop_after
         self._workers = workers
-        self._stopped = threading.Event()
+        # Plain flags, not Events: set from a signal handler, they must take no lock.
+        self._stop_requested = False
+        self._halted = False
         # Set when nobody will read the results again: workers then drop them, not wait.
         self._abandoned = threading.Event()
         self._lock = threading.Lock()
@@ -68,26 +77,42 @@ class Runner(Generic[ItemT, ResultT]):
         self._results: queue.Queue[object] = queue.Queue()
 
     def stop(self) -> None:
-        self._stopped.set()
+        self._stop_requested = True
+
+    def halt(self) -> None:
+        """Start nothing more, and end `run()` at its next look at the queue, unwaited."""
+        self._stop_requested = True
+        self._halted = True
+
+    def abandon(self) -> None:
+        """Nobody reads results any more: workers drop them instead of waiting."""
+        self._stop_requested = True
+        self._abandoned.set()
 
     @property
     def stopped(self) -> bool:
-        return self._stopped.is_set()
+        return self._stop_requested
 
-    def drain(self) -> list[Finished[ItemT, ResultT]]:
-        """Results that finished but were not handed out yet (after Ctrl-C), without waiting."""
-        drained: list[Finished[ItemT, ResultT]] = []
+    def next_finished(self, timeout: float) -> Finished[ItemT, ResultT] | None:
+        """After `halt()`: the next result, waiting at most `timeout` seconds for one."""
+        deadline = time.monotonic() + timeout
         while True:
             try:
-                message = self._results.get_nowait()
+                message = self._results.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                return drained
+                return None
             if isinstance(message, Finished):
-                drained.append(message)
+                return message
 
     def in_flight(self) -> list[ItemT]:
+        """Items taken by a worker and not yet released by the consumer."""
         with self._lock:
             return list(self._in_flight.values())
+
+    def release(self, item: ItemT) -> None:
+        """The consumer has the item's result: it is no longer in flight."""
+        with self._lock:
+            self._in_flight.pop(id(item), None)
 
     def run(self, items: Iterable[ItemT]) -> Iterator[Finished[ItemT, ResultT]]:
         """Yield each item's result as it finishes. Re-raises an error from reading `items`."""
@@ -108,7 +133,7 @@ class Runner(Generic[ItemT, ResultT]):
             worker.start()
         running = self._workers
         try:
-            while running:
+            while running and not self._halted:
                 try:
                     message = results.get(timeout=_POLL_S)
                 except queue.Empty:
@@ -122,7 +147,11 @@ class Runner(Generic[ItemT, ResultT]):
                 else:
                     assert isinstance(message, Finished)
                     yield message
+                    self.release(message.item)
         except GeneratorExit:
+            if self._halted:
+                # Ctrl-C: whoever halted the run collects what is still coming.
+                raise
             # The consumer left early. Uploads in flight are not cut off half-way (their
             # fate would be unknown); none starts any more.
             self.stop()
@@ -136,13 +165,13 @@ class Runner(Generic[ItemT, ResultT]):
     ) -> None:
         try:
             for item in items:
-                while not self._stopped.is_set():
+                while not self._stop_requested:
                     try:
                         todo.put(item, timeout=_POLL_S)
                         break
                     except queue.Full:
                         continue
-                if self._stopped.is_set():
+                if self._stop_requested:
                     break
         except Exception as error:  # reported on the consumer's thread, not lost here
             self._put(results, _ItemsFailed(error))
@@ -156,21 +185,20 @@ class Runner(Generic[ItemT, ResultT]):
             if item is _DONE:
                 self._put(results, _DONE)
                 return
-            if self._stopped.is_set():
-                continue  # stopped: the rest of the queue is left undone
             job = cast(ItemT, item)
-            key = id(job)
             with self._lock:
-                self._in_flight[key] = job
+                # Checked under the lock: once `in_flight()` has been read after a stop,
+                # no item joins it any more.
+                if self._stop_requested:
+                    continue  # stopped: the rest of the queue is left undone
+                self._in_flight[id(job)] = job
             try:
                 result = self._work(job)
             except BaseException as error:
                 self.stop()
+                self.release(job)
                 self._put(results, _ItemsFailed(error))
                 continue
-            finally:
-                with self._lock:
-                    self._in_flight.pop(key, None)
             if self._stop_after is not None and self._stop_after(result):
                 self.stop()
             self._put(results, Finished(job, result))
