@@ -236,14 +236,23 @@ def test_a_link_that_stops_taking_the_body_fails_after_the_timeout(
     assert upload.complete is False
 
 
+@pytest.mark.parametrize(
+    "size",
+    [
+        # Stalls while pieces are still being handed to the socket.
+        12_000_000,
+        # Fits in the socket buffers: stalls while the last of it waits to leave.
+        300_000,
+    ],
+)
 def test_the_client_reports_a_stalled_send_as_a_timeout(
-    kombo_server: KomboServer, tmp_path: Path
+    kombo_server: KomboServer, tmp_path: Path, size: int
 ) -> None:
     path = tmp_path / "scan.pdf"
-    write_random(path, 12_000_000)
+    write_random(path, size)
     body = AttachmentBody(FIELDS, inspect_local_file(str(path)))
 
-    with SlowProxy(kombo_server.base_url, stall_after_bytes=256 * 1024) as proxy:
+    with SlowProxy(kombo_server.base_url, stall_after_bytes=100_000) as proxy:
         client = KomboClient(proxy.url, API_KEY, INTEGRATION_ID, read_timeout_s=1.5)
         started = time.monotonic()
         with pytest.raises(NetworkError) as caught:

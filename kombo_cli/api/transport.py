@@ -8,7 +8,10 @@ the short connect timeout, not --timeout, decided when it failed.
 The connections here keep the connect timeout for connecting (and a TLS handshake or a
 proxy's CONNECT), then set the socket's timeout to the stall timeout (the client's read
 timeout) before each piece of the request is sent. A send that makes no progress for that
-long raises SendStalled, which `network_errors` reports as a timeout.
+long raises SendStalled, which `network_errors` reports as a timeout. Before the answer is
+awaited, they also wait for the request to leave this machine (on Linux, which says how
+much of it the peer has not acknowledged): the kernel can hold megabytes of it, draining
+at the link's pace, and the read timeout must not count that time as the server's.
 
 The socket timeout bounds one whole send (`sendall`), which is why the body goes out in
 small pieces (`kombo_cli.upload.body`). Works with urllib3 1.26 and 2.x. A SOCKS proxy
@@ -29,6 +32,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.poolmanager import PoolManager, ProxyManager
 
+from kombo_cli.api.defaults import DEFAULT_TIMEOUT_S
+
 
 class SendStalled(socket.timeout):
     """Sending the request made no progress for `timeout_s` seconds."""
@@ -42,7 +47,7 @@ class StallBoundedHTTPConnection(HTTPConnection):
     """An HTTP connection whose sends time out after `stall_timeout_s` without progress."""
 
     # Set by the subclass `_pool_classes` makes for each timeout.
-    stall_timeout_s: float = 300.0
+    stall_timeout_s: float = DEFAULT_TIMEOUT_S
     _connecting = False
 
     def connect(self) -> None:
