@@ -12,14 +12,14 @@ docs/library.md shows the rest.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from kombo_cli.api.client import KomboClient
 from kombo_cli.api.defaults import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_S, MAX_CONCURRENCY
-from kombo_cli.api.retry import DEFAULT_RETRIES, RetryPolicy, call_idempotent
+from kombo_cli.api.retry import DEFAULT_RETRIES, SETTLE_DELAY_S, RetryPolicy, call_idempotent
 from kombo_cli.api.targets import APPLICATION, CANDIDATE, Target
 from kombo_cli.api.throttle import AdaptiveLimit, ThrottledClient
 from kombo_cli.config.settings import (
@@ -30,6 +30,7 @@ from kombo_cli.config.settings import (
     Settings,
     normalize_base_url,
     normalize_credential,
+    normalize_integration_id,
     normalize_region,
     resolve_settings,
 )
@@ -37,11 +38,13 @@ from kombo_cli.env import Environment
 from kombo_cli.errors import ConfigError
 from kombo_cli.upload.batch import BatchRun
 from kombo_cli.upload.files import LocalFile
+from kombo_cli.upload.journal import Journal
 from kombo_cli.upload.ledger import RunMemory
 from kombo_cli.upload.lookup import CandidateLookup
 from kombo_cli.upload.plan import DEFAULT_ATTACHMENT_TYPE, AttachmentPlan, RunDefaults
-from kombo_cli.upload.request import AttachRequest
+from kombo_cli.upload.request import AttachRequest, repeated_targets
 from kombo_cli.upload.result import AttachResult
+from kombo_cli.upload.resume import Resumption
 from kombo_cli.upload.run import AttachPipeline, RunObserver
 
 
@@ -62,6 +65,7 @@ class Kombo:
         region: str = DEFAULT_REGION,
         base_url: str | None = None,
         retries: int = DEFAULT_RETRIES,
+        settle_delay_s: float = SETTLE_DELAY_S,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         concurrency: int = DEFAULT_CONCURRENCY,
         observer: RunObserver | None = None,
@@ -70,7 +74,7 @@ class Kombo:
         a value kombo would refuse from any other source, ValueError for a bad number."""
         try:
             key = normalize_credential(api_key, "API key")
-            integration = normalize_credential(integration_id, "integration id")
+            integration = normalize_integration_id(integration_id)
             url = (
                 normalize_base_url(base_url)
                 if base_url is not None
@@ -78,31 +82,35 @@ class Kombo:
             )
         except InvalidSetting as invalid:
             raise ConfigError(invalid.message, hint=invalid.hint) from None
-        self._connect(key, integration, url, retries, timeout_s, concurrency, observer)
+        policy = RetryPolicy(retries=retries, settle_delay_s=settle_delay_s)
+        self._connect(key, integration, url, policy, timeout_s, concurrency, observer)
 
     def _connect(
         self,
         api_key: str | None,
         integration_id: str | None,
         base_url: str,
-        retries: int,
+        policy: RetryPolicy,
         timeout_s: float,
         concurrency: int,
         observer: RunObserver | None,
     ) -> None:
         if not 1 <= concurrency <= MAX_CONCURRENCY:
             raise ValueError(f"concurrency must be from 1 to {MAX_CONCURRENCY}")
-        if retries < 0:
+        if policy.retries < 0:
             raise ValueError("retries must be 0 or more")
+        if policy.settle_delay_s < 0:
+            raise ValueError("settle_delay_s must be 0 or more")
         if not timeout_s > 0:
             raise ValueError("timeout_s must be more than 0")
         self.base_url = base_url
         self.integration_id = integration_id
-        self.policy = RetryPolicy(retries=retries)
+        self.policy = policy
         self.concurrency = concurrency
         self.observer = observer or RunObserver()
         self._api_key = api_key
         self._memory = RunMemory()
+        self._journals: list[Journal] = []
         self.client: KomboClient | None = None
         self._throttled: ThrottledClient | None = None
         self._lookup: CandidateLookup | None = None
@@ -126,6 +134,7 @@ class Kombo:
         settings: Settings,
         *,
         retries: int = DEFAULT_RETRIES,
+        settle_delay_s: float = SETTLE_DELAY_S,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         concurrency: int = DEFAULT_CONCURRENCY,
         observer: RunObserver | None = None,
@@ -141,7 +150,7 @@ class Kombo:
             settings.api_key.value,
             settings.integration_id.value,
             settings.base_url_value,
-            retries,
+            RetryPolicy(retries=retries, settle_delay_s=settle_delay_s),
             timeout_s,
             concurrency,
             observer,
@@ -157,6 +166,7 @@ class Kombo:
         environ: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         retries: int = DEFAULT_RETRIES,
+        settle_delay_s: float = SETTLE_DELAY_S,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         concurrency: int = DEFAULT_CONCURRENCY,
         observer: RunObserver | None = None,
@@ -174,6 +184,7 @@ class Kombo:
         kombo = cls.from_settings(
             settings,
             retries=retries,
+            settle_delay_s=settle_delay_s,
             timeout_s=timeout_s,
             concurrency=concurrency,
             observer=observer,
@@ -200,6 +211,9 @@ class Kombo:
     def close(self) -> None:
         if self.client is not None:
             self.client.session.close()
+        for journal in self._journals:
+            journal.close()
+        self._journals.clear()
 
     # -- uploads ---------------------------------------------------------------------------
 
@@ -240,6 +254,8 @@ class Kombo:
         remote_fields: dict[str, Any] | None = None,
         skip_existing: bool = False,
         fail_fast: bool = False,
+        list_first: bool = False,
+        journal: Path | None = None,
     ) -> Iterator[AttachResult]:
         """Attach every request, `concurrency` at a time, yielding each result (failures
         too, with `.error`) as it finishes; uploads start as the results are asked for.
@@ -248,10 +264,15 @@ class Kombo:
         Leaving the loop early starts no more uploads and waits for those in flight. Ctrl-C
         while waiting for a result yields the results that finished meanwhile, then raises
         Interrupted naming the uploads that may or may not have been stored."""
+        # Known in advance only for a list: a stream is not read ahead.
+        repeated = repeated_targets(requests) if isinstance(requests, Sequence) else frozenset()
         batch = self.batch(
             RunDefaults(type, content_type, remote_fields),
             skip_existing=skip_existing,
             fail_fast=fail_fast,
+            list_first=list_first,
+            journal=journal,
+            repeated_targets=repeated,
         )
         try:
             yield from batch.results(requests)
@@ -270,6 +291,9 @@ class Kombo:
         preview_single: bool = False,
         stdin_file: LocalFile | None = None,
         name_items: bool = True,
+        list_first: bool = False,
+        journal: Path | None = None,
+        repeated_targets: Iterable[tuple[str, str]] = (),
     ) -> BatchRun:
         """A run of many entries, for callers that report as it goes and sum up at the end
         (`kombo attach` is one): `results()`, the `tally`, and what Ctrl-C leaves behind.
@@ -277,10 +301,19 @@ class Kombo:
         `dry_run` sends nothing (with `resolve`, it makes the read-only lookups and
         listings a real run would); `preview_single` adds the request that would be sent to
         each result; `stdin_file` is standard input, captured, for a request whose file is
-        "-"; `name_items` prefixes a plan's warnings with the request they are about."""
+        "-"; `name_items` prefixes a plan's warnings with the request they are about;
+        `list_first` lists every target before its first upload; `journal` is the file
+        --journal names (see `kombo_cli.upload.journal`); `repeated_targets` are the
+        (kind, value) targets several entries name, listed before their first upload."""
         pipeline = self._pipeline(
-            defaults, skip_existing=skip_existing, stdin_file=stdin_file, name_items=name_items
+            defaults,
+            skip_existing=skip_existing,
+            stdin_file=stdin_file,
+            name_items=name_items,
+            list_first=list_first,
+            journal=journal,
         )
+        pipeline.expect_repeated(repeated_targets)
         preview = None
         if preview_single:
 
@@ -303,7 +336,19 @@ class Kombo:
         skip_existing: bool = False,
         stdin_file: LocalFile | None = None,
         name_items: bool = True,
+        list_first: bool = False,
+        journal: Path | None = None,
     ) -> AttachPipeline:
+        resumption = None
+        if journal is not None:
+            opened = Journal.open(journal)
+            self._journals.append(opened)
+            resumption = Resumption(opened)
+            if opened.damaged_lines:
+                self.observer.warning(
+                    f"{journal}: {opened.damaged_lines} damaged line(s) ignored (a run that"
+                    " was killed while writing leaves one)"
+                )
         return AttachPipeline(
             self._throttled,
             self._lookup,
@@ -314,6 +359,8 @@ class Kombo:
             observer=self.observer,
             name_items=name_items,
             memory=self._memory,
+            list_first=list_first,
+            resumption=resumption,
         )
 
     # -- reading ---------------------------------------------------------------------------

@@ -76,6 +76,8 @@ class ScriptedResponse:
     store: bool = False
     # Send the headers and half the body, then close: an answer cut off in transit.
     cut_off: bool = False
+    # Only for a request with this method ("POST": the next upload); others pass it by.
+    method: Union[str, None] = None  # noqa: UP007 - read at run time on 3.9
 
     def reply(self) -> Reply:
         headers = [
@@ -190,7 +192,9 @@ class KomboServer(SandboxServer):
         if not request.routable:
             return super().respond(request)
         with self._lock:
-            scripted = self._scripted.popleft() if self._scripted else None
+            scripted = None
+            if self._scripted and self._scripted[0].method in (None, request.method):
+                scripted = self._scripted.popleft()
         if scripted is None:
             return super().respond(request)
         if scripted.store:

@@ -259,6 +259,7 @@ def test_json_success_object(
         "warnings": [],
         "notes": [],
         "attempts": 1,
+        "confirmed_by": "reply",
         "confirmed_by_listing": False,
     }
 

@@ -735,7 +735,10 @@ def test_fail_fast_with_a_malformed_row_sends_nothing(
 def _fail_first_upload(server: KomboServer) -> None:
     server.queue(
         ScriptedResponse(
-            400, error_envelope("The file was refused.", "PLATFORM.INPUT_INVALID", "Input invalid")
+            400,
+            error_envelope("The file was refused.", "PLATFORM.INPUT_INVALID", "Input invalid"),
+            # The run lists the candidate first (several files go there): the upload fails.
+            method="POST",
         )
     )
 

@@ -954,7 +954,9 @@ def test_validate_manifest_keeps_the_first_problems_and_counts_all(tmp_path: Pat
 def test_validate_manifest_of_a_clean_manifest(tmp_path: Path) -> None:
     path = jsonl_manifest(tmp_path, *({"email": "a@b.c", "file": f"{n}.pdf"} for n in range(5)))
     check = validate_manifest(str(path))
-    assert check == ManifestCheck(rows=5, problems=(), problem_count=0)
+    assert check == ManifestCheck(
+        rows=5, problems=(), problem_count=0, repeated_targets=frozenset({("email", "a@b.c")})
+    )
     assert check.ok
 
 

@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from kombo_cli.api.defaults import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+from kombo_cli.api.retry import SETTLE_DELAY_S
 from kombo_cli.commands.context import state_of
 from kombo_cli.commands.options import (
     RegionChoice,
@@ -148,6 +149,29 @@ def attach(
         help="Stop starting uploads after the first failure; with --manifest, send nothing if"
         " any row is malformed.",
     ),
+    journal: Optional[Path] = typer.Option(
+        None,
+        "--journal",
+        metavar="FILE",
+        help="Record each upload in FILE as it happens (JSON Lines, synced to disk). Run"
+        " the same command with the same FILE to resume: stored files are skipped, half-sent"
+        " ones are looked for before anything is sent again.",
+        show_default=False,
+    ),
+    list_first: bool = typer.Option(
+        False,
+        "--list-first",
+        help="List each target's attachments before its first upload, so a lost reply is"
+        " settled by attachment id (done anyway for targets with several files).",
+    ),
+    settle_delay: float = typer.Option(
+        SETTLE_DELAY_S,
+        "--settle-delay",
+        metavar="SECONDS",
+        min=0.0,
+        help="After an upload fails without a clear answer, wait this long before looking"
+        " for it among the target's attachments (a second look waits three times as long).",
+    ),
     resolve: bool = typer.Option(
         False,
         "--resolve",
@@ -199,4 +223,7 @@ def attach(
         skip_existing=skip_existing,
         fail_fast=fail_fast,
         resolve=resolve,
+        journal=journal,
+        list_first=list_first,
+        settle_delay_s=settle_delay,
     )

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 
+from kombo_cli.api.retry import SETTLE_DELAY_S
 from kombo_cli.api.targets import APPLICATION, CANDIDATE
 from kombo_cli.commands.attach_view import AttachView
 from kombo_cli.commands.context import AppState
@@ -26,10 +27,10 @@ from kombo_cli.ui.console import Console
 from kombo_cli.ui.interrupt import ctrl_c_stops
 from kombo_cli.upload.batch import INTERRUPT_GRACE_S, BatchRun
 from kombo_cli.upload.files import STDIN_ARGUMENT, LocalFile, spool_stdin
-from kombo_cli.upload.manifest import open_manifest, validate_manifest
+from kombo_cli.upload.manifest import ManifestCheck, open_manifest, validate_manifest
 from kombo_cli.upload.plan import RunDefaults
 from kombo_cli.upload.remote_fields import build_remote_fields
-from kombo_cli.upload.request import EMAIL, Entry, command_line_requests
+from kombo_cli.upload.request import EMAIL, Entry, command_line_requests, repeated_targets
 
 
 class AttachCommand:
@@ -59,6 +60,9 @@ class AttachCommand:
         skip_existing: bool,
         fail_fast: bool,
         resolve: bool,
+        journal: Path | None = None,
+        list_first: bool = False,
+        settle_delay_s: float = SETTLE_DELAY_S,
     ) -> int:
         """Attach every request; returns the exit code."""
         console = self.console
@@ -89,17 +93,21 @@ class AttachCommand:
             stdin_file = self._read_stdin(cleanup) if STDIN_ARGUMENT in files else None
             entries: Iterable[Entry]
             if manifest is not None:
-                total: int | None = self._check_manifest(manifest, fail_fast)
+                check = self._check_manifest(manifest, fail_fast)
+                total: int | None = check.rows + check.problem_count
+                repeated = check.repeated_targets
                 entries = _manifest_entries(manifest)
             else:
                 requests = command_line_requests(target_kind, target_value, files, urls, name)
                 total = len(requests)
+                repeated = repeated_targets(requests)
                 entries = requests
             single = manifest is None and total == 1
             view = AttachView(console, single=single)
             kombo = Kombo.from_settings(
                 settings,
                 retries=retries,
+                settle_delay_s=settle_delay_s,
                 timeout_s=timeout_s,
                 concurrency=concurrency,
                 observer=view,
@@ -111,6 +119,7 @@ class AttachCommand:
                 # names no candidate or several.
                 candidate_id = kombo.find_candidate(target_value)
                 entries = command_line_requests(CANDIDATE, candidate_id, files, urls, name)
+                repeated = repeated_targets(entries)
             batch = kombo.batch(
                 defaults,
                 skip_existing=skip_existing,
@@ -120,6 +129,9 @@ class AttachCommand:
                 preview_single=single,
                 stdin_file=stdin_file,
                 name_items=not single,
+                list_first=list_first,
+                journal=None if dry_run else journal,
+                repeated_targets=repeated,
             )
             code = _run(batch, entries, view, total, single=single, dry_run=dry_run)
         if dry_run:
@@ -140,9 +152,9 @@ class AttachCommand:
                 shown = mask_secret(resolved.value) if label == "API key" else resolved.value
                 console.detail(f"{label}: {shown} (from {resolved.origin})")
 
-    def _check_manifest(self, manifest: Path, fail_fast: bool) -> int:
-        """Read the whole manifest once, cheaply: count its rows, and with --fail-fast refuse
-        to start when any row is malformed. Returns the number of items."""
+    def _check_manifest(self, manifest: Path, fail_fast: bool) -> ManifestCheck:
+        """Read the whole manifest once, cheaply: count its rows (and the targets several
+        rows name), and with --fail-fast refuse to start when any row is malformed."""
         check = validate_manifest(manifest)
         if fail_fast and not check.ok:
             for problem in check.problems:
@@ -156,7 +168,7 @@ class AttachCommand:
             )
         if check.rows + check.problem_count == 0:
             self.console.warning(f"{manifest} has no rows; nothing to attach")
-        return check.rows + check.problem_count
+        return check
 
     def _read_stdin(self, cleanup: ExitStack) -> LocalFile:
         stream = self.env.stdin

@@ -85,6 +85,8 @@ class Sibling:
     size: int | None
     # Confirmed stored; otherwise it may or may not be (under way, or unknown).
     stored: bool
+    # When its first attempt began: one begun before a snapshot was taken is in it.
+    began_at: datetime | None = None
 
 
 # Fetches a listed file's bytes from its data_url: its SHA-256, or None when it is longer
@@ -113,7 +115,12 @@ def look_for(
     """Whether `attachments` (a fresh listing of the target) show the sought upload."""
     listed = [_parse(item) for item in attachments if _is_own(item, sought)]
     comparer = _Comparer(fetch, sought, siblings)
-    if snapshot is not None and snapshot.complete and all(item.id for item in listed):
+    if (
+        snapshot is not None
+        and snapshot.complete
+        and snapshot.before_any_upload
+        and all(item.id for item in listed)
+    ):
         return _by_identity(listed, sought, snapshot, siblings, comparer)
     return _by_content(listed, sought, siblings, comparer)
 
@@ -126,6 +133,8 @@ def _by_identity(
     comparer: _Comparer,
 ) -> Look:
     new = [item for item in listed if item.id not in snapshot.ids]
+    siblings = [s for s in siblings if s.began_at is None or s.began_at >= snapshot.taken_at]
+    comparer = comparer.among(siblings)
     where = f"the {sought.target_kind}'s attachments"
     if len(new) > len(siblings):
         return Look(
@@ -218,6 +227,9 @@ class _Comparer:
         sizes = [size for size in [sought.size, *(s.size for s in siblings)] if size is not None]
         # No file longer than any this run sent there can match one of them.
         self._limit = max(sizes, default=0)
+
+    def among(self, siblings: list[Sibling]) -> _Comparer:
+        return _Comparer(self._fetch, self._sought, siblings)
 
     def sort_out(self, files: list[_Listed]) -> tuple[list[_Listed], _Left]:
         """(files identical to the sought upload beyond what siblings of the same bytes

@@ -129,7 +129,7 @@ def _look(
         started_at=situation.started_at,
     )
     siblings = [
-        Sibling(other.plan.sha256(), other.plan.size, other.stored)
+        Sibling(other.sha256(), other.size, other.stored, other.began_at)
         for other in ledger.others(situation.upload)
     ]
     return look_for(attachments, sought, situation.snapshot, siblings, fetch)

@@ -8,7 +8,8 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from kombo_cli.api.targets import CANDIDATE, Target
@@ -37,6 +38,16 @@ class Listing:
         self.ids = frozenset(item["id"] for item in own if isinstance(item.get("id"), str))
         # A listed file without an id cannot be told apart later: no identity evidence then.
         self.complete = len(self.ids) == len(own)
+        self.before_any_upload = True
+        self.taken_at = datetime.now(timezone.utc)
+
+    @classmethod
+    def of_ids(cls, ids: frozenset[str], taken_at: datetime) -> Listing:
+        """A snapshot as a journal recorded it: ids only."""
+        listing = cls([])
+        listing.ids = ids
+        listing.taken_at = taken_at
+        return listing
 
     def count(self, name: str) -> int:
         return self._counts.get(name, 0)
@@ -44,12 +55,28 @@ class Listing:
 
 @dataclass(eq=False)
 class OwnUpload:
-    """One upload of this run to a target, from its first attempt until the run ends."""
+    """One upload of this run to a target, from its first attempt until the run ends (or
+    one an earlier run stored, read from a journal)."""
 
-    plan: AttachmentPlan
+    target: Target
+    name: str
+    size: int | None
+    # Reads the file's SHA-256 when evidence first needs it (None for a data_url upload).
+    read_sha256: Callable[[], str | None]
     # True once Kombo's reply (or the evidence ladder) confirmed it; until then it may or
     # may not be stored.
     stored: bool = False
+    began_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    _sha256: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, plan: AttachmentPlan) -> OwnUpload:
+        return cls(plan.target, plan.name, plan.size, plan.sha256)
+
+    def sha256(self) -> str | None:
+        if self._sha256 is None:
+            self._sha256 = self.read_sha256()
+        return self._sha256
 
 
 class Ledger:
@@ -63,21 +90,27 @@ class Ledger:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._uploads: dict[tuple[str, str], list[OwnUpload]] = {}
+        self._uploads: dict[Target, list[OwnUpload]] = {}
         # Locks for the turns being taken now, with how many want each; dropped when idle.
         self._turns: dict[tuple[str, str, str], tuple[threading.RLock, int]] = {}
 
     def count(self, plan: AttachmentPlan) -> int:
         """How many uploads of this name to this target this run has stored."""
         with self._lock:
-            uploads = self._uploads.get(_target_key(plan), [])
-            return sum(1 for upload in uploads if upload.stored and upload.plan.name == plan.name)
+            uploads = self._uploads.get(plan.target, [])
+            return sum(1 for upload in uploads if upload.stored and upload.name == plan.name)
+
+    def has_uploads(self, target: Target) -> bool:
+        with self._lock:
+            return bool(self._uploads.get(target))
 
     def begin(self, plan: AttachmentPlan) -> OwnUpload:
         """An upload is about to be sent: from now on it may be stored."""
-        upload = OwnUpload(plan)
+        return self.add(OwnUpload.of(plan))
+
+    def add(self, upload: OwnUpload) -> OwnUpload:
         with self._lock:
-            self._uploads.setdefault(_target_key(plan), []).append(upload)
+            self._uploads.setdefault(upload.target, []).append(upload)
         return upload
 
     def stored(self, upload: OwnUpload) -> None:
@@ -87,22 +120,14 @@ class Ledger:
     def not_stored(self, upload: OwnUpload) -> None:
         """Certainly not stored (refused, or found absent before it is sent again)."""
         with self._lock:
-            uploads = self._uploads.get(_target_key(upload.plan), [])
+            uploads = self._uploads.get(upload.target, [])
             if upload in uploads:
                 uploads.remove(upload)
 
     def others(self, upload: OwnUpload) -> list[OwnUpload]:
         """This run's other uploads to the same target that are or may be stored."""
         with self._lock:
-            return [
-                other
-                for other in self._uploads.get(_target_key(upload.plan), [])
-                if other is not upload
-            ]
-
-    def record(self, plan: AttachmentPlan) -> None:
-        """Count an upload stored without going through `begin` (one found by the journal)."""
-        self.stored(self.begin(plan))
+            return [other for other in self._uploads.get(upload.target, []) if other is not upload]
 
     @contextmanager
     def turn(self, plan: AttachmentPlan) -> Iterator[None]:
@@ -121,10 +146,6 @@ class Ledger:
                     del self._turns[key]
                 else:
                     self._turns[key] = (lock, waiting - 1)
-
-
-def _target_key(plan: AttachmentPlan) -> tuple[str, str]:
-    return (plan.target.kind, plan.target.id)
 
 
 def _key(plan: AttachmentPlan) -> tuple[str, str, str]:
@@ -155,7 +176,14 @@ class RunMemory:
                 cached = self._listings.get(target)
             if cached is not None:
                 return cached
+            uploaded_before = self.ledger.has_uploads(target)
+            # Read before the request goes out: anything begun after this is not in it.
+            taken_at = datetime.now(timezone.utc)
             listing = Listing(fetch(), own_files_only=target.kind == CANDIDATE)
+            # Taken before any upload of this run to the target began: only then are all of
+            # this run's uploads there new ids since (see evidence).
+            listing.before_any_upload = not uploaded_before and not self.ledger.has_uploads(target)
+            listing.taken_at = taken_at
             with self._lock:
                 self._listings[target] = listing
             return listing

@@ -58,7 +58,7 @@ from kombo_cli.upload.manifest_rows import (
     entry_from_values,
     jsonl_values,
 )
-from kombo_cli.upload.request import Entry, RowProblem
+from kombo_cli.upload.request import Entry, RowProblem, TargetCounter
 
 CSV = "csv"
 JSONL = "jsonl"
@@ -84,6 +84,8 @@ class ManifestCheck:
     problems: tuple[RowProblem, ...]
     # How many rows have a problem, including those not kept.
     problem_count: int
+    # Targets (kind, value as written) that more than one row names.
+    repeated_targets: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -314,8 +316,10 @@ def validate_manifest(path: Path | str, *, max_problems: int = MAX_KEPT_PROBLEMS
     rows = 0
     problems: list[RowProblem] = []
     problem_count = 0
+    targets = TargetCounter()
     with open_manifest(path) as manifest:
         for entry in manifest:
+            targets.add(entry)
             if isinstance(entry, RowProblem):
                 problem_count += 1
                 if len(problems) < max_problems:
@@ -326,6 +330,7 @@ def validate_manifest(path: Path | str, *, max_problems: int = MAX_KEPT_PROBLEMS
             rows=rows,
             problems=tuple(problems),
             problem_count=problem_count,
+            repeated_targets=frozenset(targets.repeated),
         )
 
 

@@ -10,6 +10,7 @@ reported in order with everything else.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -168,3 +169,26 @@ def command_line_requests(
     requests = [AttachRequest(target_kind, target_value, file=file, name=name) for file in files]
     requests += [AttachRequest(target_kind, target_value, url=url, name=name) for url in urls]
     return requests
+
+
+class TargetCounter:
+    """Notes the targets requests name, to find those named more than once."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, str]] = set()
+        self.repeated: set[tuple[str, str]] = set()
+
+    def add(self, entry: Entry) -> None:
+        if isinstance(entry, AttachRequest):
+            key = (entry.target_kind, entry.target_value)
+            if key in self._seen:
+                self.repeated.add(key)
+            self._seen.add(key)
+
+
+def repeated_targets(entries: Iterable[Entry]) -> frozenset[tuple[str, str]]:
+    """The (kind, value) targets more than one of `entries` names."""
+    counter = TargetCounter()
+    for entry in entries:
+        counter.add(entry)
+    return frozenset(counter.repeated)

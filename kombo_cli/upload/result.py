@@ -23,6 +23,8 @@ PLANNED = "dry_run"
 PLANNED_SKIP = "dry_run_skip"
 
 SKIP_REASON = "an attachment with this name exists"
+# Why an item was skipped, when it is not SKIP_REASON.
+JOURNAL = "stored by an earlier run, as the journal records"
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class AttachResult:
     error: KomboError | None = None
     # --dry-run of a single file: the request that would be sent (see AttachmentPlan.preview).
     preview: dict[str, Any] | None = None
+    # Why it was skipped, when not for SKIP_REASON (JOURNAL).
+    skip_reason: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -70,7 +74,7 @@ class AttachResult:
         if self.preview is not None:
             return {**common, "request": self.preview}
         if self.status in (SKIPPED, PLANNED_SKIP):
-            return {**common, "name": plan.name, "reason": SKIP_REASON}
+            return {**common, "name": plan.name, "reason": self.skip_reason or SKIP_REASON}
         content_type = plan.content_type.content_type if plan.content_type else None
         if self.status == PLANNED:
             if self.unresolved_email is not None:
@@ -95,6 +99,9 @@ class AttachResult:
             "notes": delivered.notes,
             "elapsed_s": round(delivered.elapsed_s, 3),
             "attempts": delivered.attempts,
+            # "reply", "id" or "content": what showed the upload was stored.
+            "confirmed_by": delivered.confirmed_by,
+            # Kept for scripts written before confirmed_by: true unless "reply".
             "confirmed_by_listing": delivered.confirmed_by_listing,
         }
 

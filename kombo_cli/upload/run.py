@@ -10,19 +10,30 @@ one. It may be called from several threads at once; it never prints, but tells a
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, Callable
 
 from kombo_cli.api.retry import OnRetry, RetryNotice, RetryPolicy, call_idempotent
 from kombo_cli.api.targets import APPLICATION, CANDIDATE, Target
 from kombo_cli.errors import ConfigError, Interrupted, KomboError, UsageError
 from kombo_cli.upload.body import ProgressCallback
-from kombo_cli.upload.delivery import AttachmentApi, DeliveryState, Stage, deliver
+from kombo_cli.upload.delivery import AttachmentApi, DeliveryState, Stage, Unfinished, deliver
 from kombo_cli.upload.files import LocalFile
 from kombo_cli.upload.ledger import Listing, RunMemory
 from kombo_cli.upload.lookup import CandidateLookup
 from kombo_cli.upload.plan import AttachmentPlan, RunDefaults, plan_request
 from kombo_cli.upload.request import EMAIL, AttachRequest, Entry, RowProblem
-from kombo_cli.upload.result import ERROR, PLANNED, PLANNED_SKIP, SKIPPED, SUCCESS, AttachResult
+from kombo_cli.upload.result import (
+    ERROR,
+    JOURNAL,
+    PLANNED,
+    PLANNED_SKIP,
+    SKIPPED,
+    SUCCESS,
+    AttachResult,
+)
+from kombo_cli.upload.resume import Resumption
 
 
 class RunObserver:
@@ -57,6 +68,8 @@ class AttachPipeline:
         observer: RunObserver | None = None,
         name_items: bool = True,
         memory: RunMemory | None = None,
+        list_first: bool = False,
+        resumption: Resumption | None = None,
     ) -> None:
         self._api = api
         self._lookup = find_candidates
@@ -69,6 +82,13 @@ class AttachPipeline:
         self.name_items = name_items
         self.memory = memory or RunMemory()
         self.ledger = self.memory.ledger
+        # Every target's listing is taken before its first upload (identity evidence).
+        self.list_first = list_first
+        # Targets (as requested) that more than one entry names: they get a listing first.
+        self._shared: set[tuple[str, str]] = set()
+        self.resumption = resumption
+        if resumption is not None:
+            resumption.remember_stored(self.ledger)
         self._lock = threading.Lock()
         # Where each upload under way stands, for what Ctrl-C should say about it.
         self._states: dict[object, DeliveryState] = {}
@@ -111,6 +131,18 @@ class AttachPipeline:
 
         return self.memory.listing(target, fetch)
 
+    def expect_repeated(self, targets: Iterable[tuple[str, str]]) -> None:
+        """Targets (kind, value as requested) that several entries of the run name: each is
+        listed before its first upload, so a lost reply there is settled by identity."""
+        self._shared.update(targets)
+
+    def _wants_listing(self, entry: AttachRequest) -> bool:
+        return (
+            self.skip_existing
+            or self.list_first
+            or (entry.target_kind, entry.target_value) in self._shared
+        )
+
     # -- one entry, for real ----------------------------------------------------------------
 
     def process(self, entry: Entry, token: object = None) -> AttachResult:
@@ -122,16 +154,31 @@ class AttachPipeline:
             return AttachResult(ERROR, entry, error=UsageError(entry.message))
         target: Target | None = None
         plan: AttachmentPlan | None = None
+        item = self.resumption.item(entry) if self.resumption is not None else None
         try:
+            record = self.resumption.last(item) if self.resumption and item else None
+            recorded_target = Resumption.stored_target(record)
+            if recorded_target is not None:
+                # Planned against the recorded target: an email is not looked up again.
+                plan = plan_request(entry, recorded_target, self.defaults, self.stdin_file)
+                if Resumption.stored_before(record, plan):
+                    return AttachResult(SKIPPED, entry, recorded_target, plan, skip_reason=JOURNAL)
             target = self.resolve_target(entry)
             plan = self.plan(entry, target)
-            listing = self.listing(target) if self.skip_existing else None
+            listing = self.listing(target) if self._wants_listing(entry) else None
             # The one place the turn is taken, before the check: of two items with one name
             # for one target, the second sees the first's upload, whether it skips or sends.
             with self.ledger.turn(plan):
-                if listing is not None and listing.count(plan.name) + self.ledger.count(plan):
+                if (
+                    self.skip_existing
+                    and listing is not None
+                    and listing.count(plan.name) + self.ledger.count(plan)
+                ):
                     return AttachResult(SKIPPED, entry, target, plan)
-                return self._deliver(entry, target, plan, listing, token or object())
+                unfinished = Resumption.unfinished(record, plan)
+                return self._deliver(
+                    entry, target, plan, listing, token or object(), item, unfinished
+                )
         except Interrupted:
             raise
         except KomboError as error:
@@ -144,8 +191,18 @@ class AttachPipeline:
         plan: AttachmentPlan,
         listing: Listing | None,
         token: object,
+        item: str | None = None,
+        unfinished: Unfinished | None = None,
     ) -> AttachResult:
         key = object()
+        resumption = self.resumption
+        on_sending = None
+        if resumption is not None and item is not None:
+
+            def on_sending(started_at: datetime) -> None:
+                assert resumption is not None and item is not None
+                resumption.sending(item, plan, listing, started_at)
+
         on_progress = self.observer.upload_started(key, plan.name, plan.size)
         state = DeliveryState()
         with self._lock:
@@ -157,17 +214,24 @@ class AttachPipeline:
                 self.policy,
                 on_progress=on_progress,
                 on_retry=self._retry_callback(plan.name),
+                on_sending=on_sending,
                 listed_before=listing,
                 ledger=self.ledger,
+                digests=self.memory.digests,
+                unfinished=unfinished,
                 state=state,
             )
             state.stage = Stage.DONE
-        except KomboError:
+        except KomboError as error:
             with self._lock:
                 self._states.pop(token, None)
+            if resumption is not None and item is not None and not isinstance(error, Interrupted):
+                resumption.failed(item, error)
             raise
         finally:
             self.observer.upload_finished(key)
+        if resumption is not None and item is not None:
+            resumption.stored(item, plan, delivered)
         # The state stays until the result is reported (see `reported`): Ctrl-C in between
         # must not call a stored upload "not stored".
         return AttachResult(SUCCESS, entry, target, plan, delivered)

@@ -1,0 +1,126 @@
+"""What a run writes to its journal and what it makes of one an earlier run left.
+
+The pipeline asks three questions of an item before it sends anything: was it stored by
+an earlier run (skip it, no call), was it left half-sent (settle it by evidence first), or
+neither (send it). It then records each step as it happens. See `journal` for the format.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Callable
+
+from kombo_cli.api.targets import Target
+from kombo_cli.errors import KomboError, OutcomeUnknown
+from kombo_cli.upload.delivery import Delivered, Unfinished
+from kombo_cli.upload.journal import (
+    FAILED,
+    SENDING,
+    STORED,
+    UNKNOWN,
+    Journal,
+    Record,
+    target_json,
+    time_text,
+)
+from kombo_cli.upload.ledger import Ledger, Listing, OwnUpload
+from kombo_cli.upload.plan import AttachmentPlan
+from kombo_cli.upload.request import AttachRequest
+
+
+class Resumption:
+    """One run's use of a journal. Thread-safe, as the journal is."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+
+    def remember_stored(self, ledger: Ledger) -> None:
+        """Put what earlier runs stored into this run's ledger, so that evidence for a
+        lost reply does not take one of them for it."""
+        for record in self.journal.stored_records():
+            if record.target is None or record.name is None:
+                continue
+            upload = OwnUpload(record.target, record.name, record.size, _known(record.sha256))
+            upload.stored = True
+            if record.started_at is not None:
+                upload.began_at = record.started_at
+            ledger.add(upload)
+
+    def item(self, request: AttachRequest) -> str:
+        source = request.url if request.url is not None else os.path.abspath(request.path or "")
+        return self.journal.item(request.target_kind, request.target_value, source)
+
+    def last(self, item: str) -> Record | None:
+        return self.journal.last(item)
+
+    @staticmethod
+    def stored_target(record: Record | None) -> Target | None:
+        """Where the journal says an earlier run stored the item, if it says so."""
+        return record.target if record is not None and record.event == STORED else None
+
+    @staticmethod
+    def stored_before(record: Record | None, plan: AttachmentPlan) -> bool:
+        """The journal says an earlier run stored these very bytes."""
+        return (
+            record is not None
+            and record.event == STORED
+            and record.sha256 is not None
+            and record.sha256 == plan.sha256()
+        )
+
+    @staticmethod
+    def unfinished(record: Record | None, plan: AttachmentPlan) -> Unfinished | None:
+        """The attempt an earlier run left open for these bytes, if any."""
+        if record is None or record.event not in (SENDING, UNKNOWN):
+            return None
+        if record.started_at is None or record.target != plan.target:
+            return None
+        if record.sha256 != plan.sha256():
+            # The file changed since: the earlier attempt was of other bytes.
+            return None
+        snapshot = None
+        if record.snapshot is not None and record.snapshot_at is not None:
+            snapshot = Listing.of_ids(record.snapshot, record.snapshot_at)
+        return Unfinished(record.started_at, snapshot)
+
+    def sending(
+        self, item: str, plan: AttachmentPlan, snapshot: Listing | None, started_at: datetime
+    ) -> None:
+        usable = snapshot is not None and snapshot.complete and snapshot.before_any_upload
+        self.journal.write(
+            item,
+            SENDING,
+            target=target_json(plan.target),
+            source=plan.source,
+            name=plan.name,
+            size=plan.size,
+            sha256=plan.sha256(),
+            started_at=time_text(started_at),
+            snapshot=sorted(snapshot.ids) if usable and snapshot is not None else None,
+            snapshot_at=time_text(snapshot.taken_at) if usable and snapshot is not None else None,
+        )
+
+    def stored(self, item: str, plan: AttachmentPlan, delivered: Delivered) -> None:
+        self.journal.write(
+            item,
+            STORED,
+            target=target_json(plan.target),
+            name=plan.name,
+            size=plan.size,
+            sha256=delivered.sha256 or plan.sha256(),
+            confirmed_by=delivered.confirmed_by,
+        )
+
+    def failed(self, item: str, error: KomboError) -> None:
+        event = UNKNOWN if isinstance(error, OutcomeUnknown) else FAILED
+        self.journal.write(item, event, code=error.local_code if event == UNKNOWN else _code(error))
+
+
+def _known(digest: str | None) -> Callable[[], str | None]:
+    return lambda: digest
+
+
+def _code(error: KomboError) -> str:
+    code = getattr(error, "code", None)
+    return code if isinstance(code, str) and code else error.local_code
