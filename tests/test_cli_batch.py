@@ -958,7 +958,7 @@ def test_ctrl_c_in_a_batch_names_the_uploads_being_sent_and_sums_up(tmp_path: Pa
     stderr = result.stderr
     assert result.returncode == 130
     assert "0 attached, 0 failed" in stderr
-    assert "Error: Interrupted; 2 uploads may or may not have been stored:" in stderr
+    assert "Error: Interrupted; 2 uploads may or may not have been stored." in stderr
     for path in files[:2]:
         assert f"  may have been stored: {path}\n" in stderr
     assert "--skip-existing" in stderr

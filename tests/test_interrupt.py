@@ -202,7 +202,7 @@ def test_every_stored_upload_is_shown_or_named_and_counts_are_the_lines_shown(
             if line.startswith("  may have been stored: ")
         }
         assert f"{len(attached)} attached, 0 failed" in err
-        assert "Error: Interrupted; 6 uploads may or may not have been stored:" in err
+        assert "Error: Interrupted; 6 uploads may or may not have been stored." in err
         assert all(by_name[name] in err for name in named)
     assert len(shown) == 6
     assert shown | named == stored
@@ -232,7 +232,7 @@ def test_a_second_ctrl_c_exits_130_at_once_while_an_answer_is_held(
         process.kill()
 
     assert process.returncode == 130
-    assert took < 1.0
+    assert took < 1.5
     lines = err.splitlines()
     # What the first press said while waiting, then the one line of the second.
     assert lines[-1] == SECOND_PRESS_LINE.decode().rstrip("\n")
@@ -289,7 +289,7 @@ def test_stored_uploads_are_named_when_stdouts_reader_never_reads_again(
     assert lines_after_filler(output[0]) == []
     assert len(stored_names(server)) == 6
     assert "0 attached, 0 failed" in err
-    assert "Error: Interrupted; 6 uploads were stored but not reported on standard output:" in err
+    assert "Error: Interrupted; 6 uploads were stored but not reported on standard output." in err
     named = [
         line.split(": ", 1)[1] for line in err.splitlines() if line.startswith("  stored, not ")
     ]

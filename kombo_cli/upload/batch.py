@@ -279,7 +279,7 @@ class BatchRun:
         details = [f"may have been stored: {_shown(entry)}" for entry in maybe]
         details += [f"stored, not reported: {_shown(result.entry)}" for result in stored]
         return Interrupted(
-            f"Interrupted; {' and '.join(parts)}:", hint=hint, listed=listed, details=details
+            f"Interrupted; {' and '.join(parts)}.", hint=hint, listed=listed, details=details
         )
 
     def _nothing_stored(self, single: bool) -> Interrupted:
