@@ -110,6 +110,20 @@ class OutcomeUnknown(NetworkError):
     local_code = "CLI.OUTCOME_UNKNOWN"
 
 
+class VerifyMismatch(KomboError):
+    """Kombo accepted the upload, but the file the ATS lists has other bytes (--verify).
+
+    The upload is stored (it is not sent again); what is stored is not what was sent."""
+
+    exit_code = ExitCode.REJECTED
+    local_code = "CLI.VERIFY_MISMATCH"
+
+    def __init__(self, message: str, hint: str | None = None, *, delivered: Any = None) -> None:
+        super().__init__(message, hint)
+        # How it was stored (a Delivered), for the journal and the result.
+        self.delivered = delivered
+
+
 class Interrupted(KomboError):
     """The user pressed Ctrl-C.
 

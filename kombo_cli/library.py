@@ -229,6 +229,7 @@ class Kombo:
         content_type: str | None = None,
         remote_fields: dict[str, Any] | None = None,
         skip_existing: bool = False,
+        verify: bool = False,
     ) -> AttachResult:
         """Attach one local file (`source`) or URL to a candidate (an application with
         `application=True`). Returns the result; raises the KomboError when it fails."""
@@ -239,6 +240,7 @@ class Kombo:
             RunDefaults(type, content_type, remote_fields),
             skip_existing=skip_existing,
             name_items=False,
+            verify=verify,
         )
         result = pipeline.process(request)
         if result.error is not None:
@@ -256,6 +258,7 @@ class Kombo:
         fail_fast: bool = False,
         list_first: bool = False,
         journal: Path | None = None,
+        verify: bool = False,
     ) -> Iterator[AttachResult]:
         """Attach every request, `concurrency` at a time, yielding each result (failures
         too, with `.error`) as it finishes; uploads start as the results are asked for.
@@ -273,6 +276,7 @@ class Kombo:
             list_first=list_first,
             journal=journal,
             repeated_targets=repeated,
+            verify=verify,
         )
         try:
             yield from batch.results(requests)
@@ -294,6 +298,7 @@ class Kombo:
         list_first: bool = False,
         journal: Path | None = None,
         repeated_targets: Iterable[tuple[str, str]] = (),
+        verify: bool = False,
     ) -> BatchRun:
         """A run of many entries, for callers that report as it goes and sum up at the end
         (`kombo attach` is one): `results()`, the `tally`, and what Ctrl-C leaves behind.
@@ -312,6 +317,7 @@ class Kombo:
             name_items=name_items,
             list_first=list_first,
             journal=journal,
+            verify=verify,
         )
         pipeline.expect_repeated(repeated_targets)
         preview = None
@@ -338,6 +344,7 @@ class Kombo:
         name_items: bool = True,
         list_first: bool = False,
         journal: Path | None = None,
+        verify: bool = False,
     ) -> AttachPipeline:
         resumption = None
         if journal is not None:
@@ -361,6 +368,7 @@ class Kombo:
             memory=self._memory,
             list_first=list_first,
             resumption=resumption,
+            verify=verify,
         )
 
     # -- reading ---------------------------------------------------------------------------

@@ -158,6 +158,12 @@ def attach(
         " ones are looked for before anything is sent again.",
         show_default=False,
     ),
+    verify: bool = typer.Option(
+        False,
+        "--verify",
+        help="After each upload, find the stored file and compare its bytes with what was"
+        ' sent: "verified", or an error when the ATS stored something else.',
+    ),
     list_first: bool = typer.Option(
         False,
         "--list-first",
@@ -224,6 +230,7 @@ def attach(
         fail_fast=fail_fast,
         resolve=resolve,
         journal=journal,
+        verify=verify,
         list_first=list_first,
         settle_delay_s=settle_delay,
     )

@@ -61,6 +61,7 @@ class AttachCommand:
         fail_fast: bool,
         resolve: bool,
         journal: Path | None = None,
+        verify: bool = False,
         list_first: bool = False,
         settle_delay_s: float = SETTLE_DELAY_S,
     ) -> int:
@@ -131,6 +132,7 @@ class AttachCommand:
                 name_items=not single,
                 list_first=list_first,
                 journal=None if dry_run else journal,
+                verify=verify,
                 repeated_targets=repeated,
             )
             code = _run(batch, entries, view, total, single=single, dry_run=dry_run)

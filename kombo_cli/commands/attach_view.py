@@ -107,6 +107,10 @@ class AttachView(ConsoleObserver):
             self.console.warning(f"Kombo: {warning}")
         for note in delivered.notes:
             self.console.warning(note)
+        verification = delivered.verification
+        if verification is not None and verification.verified is None:
+            name = result.plan.name if result.plan is not None else "the upload"
+            self.console.warning(f"{name} could not be verified: {verification.note}")
 
     def _line(self, result: AttachResult) -> tuple[str, str | None]:
         """The human line of a result that is not an error, and its style."""
@@ -142,6 +146,8 @@ class AttachView(ConsoleObserver):
         assert delivered is not None
         details = [plan.type, plan.content_type_text]
         details.append(human_size(plan.size) if plan.size is not None else f"from {plan.source}")
+        if delivered.verification is not None and delivered.verification.verified:
+            details.append("verified")
         timing = (
             f" in {human_duration(delivered.elapsed_s)}"
             if not self.single and result.line is not None

@@ -13,7 +13,7 @@ evidence ladder (`ladder`, `evidence`) looks for it among the target's attachmen
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Callable
@@ -27,9 +27,9 @@ from kombo_cli.api.retry import (
     classify,
     describe_failure,
 )
-from kombo_cli.errors import Interrupted, KomboError, OutcomeUnknown
+from kombo_cli.errors import Interrupted, KomboError, OutcomeUnknown, VerifyMismatch
 from kombo_cli.upload.body import ProgressCallback
-from kombo_cli.upload.evidence import REPLY, Fetch, Look, Verdict
+from kombo_cli.upload.evidence import CONTENT, REPLY, Fetch, Look, Verdict
 from kombo_cli.upload.ladder import (
     AttachmentApi,
     Situation,
@@ -38,6 +38,7 @@ from kombo_cli.upload.ladder import (
 )
 from kombo_cli.upload.ledger import DigestCache, Ledger, Listing
 from kombo_cli.upload.plan import AttachmentPlan
+from kombo_cli.upload.verify import Verification, verify
 
 __all__ = ["AttachmentApi", "Delivered", "DeliveryState", "Stage", "Unfinished", "deliver"]
 
@@ -60,6 +61,8 @@ class Delivered:
     attempts: int = 1
     # "reply" (Kombo's answer), "id" (a new attachment id) or "content" (the same bytes).
     confirmed_by: str = REPLY
+    # With --verify: whether the stored bytes were found to be the ones sent.
+    verification: Verification | None = None
 
     @property
     def confirmed_by_listing(self) -> bool:
@@ -105,6 +108,7 @@ def deliver(
     ledger: Ledger | None = None,
     digests: DigestCache | None = None,
     unfinished: Unfinished | None = None,
+    verify_stored: bool = False,
     state: DeliveryState | None = None,
     sleep: Sleep = time.sleep,
     clock: Clock | None = None,
@@ -115,7 +119,9 @@ def deliver(
     been stored and the evidence cannot tell, and Interrupted on Ctrl-C during a pause.
     `listed_before` is the target's listing from before this run's first upload there;
     `ledger` holds this run's other uploads; `unfinished` is an attempt an earlier run left
-    open, settled by the evidence ladder before anything is sent.
+    open, settled by the evidence ladder before anything is sent. With `verify_stored`, the
+    stored file is found and its bytes compared (VerifyMismatch when they differ; the upload
+    is counted as stored all the same).
     """
     delivery = _Delivery(
         client,
@@ -129,6 +135,7 @@ def deliver(
         clock or (lambda: datetime.now(timezone.utc)),
         on_retry,
         on_sending,
+        verify_stored,
     )
     return delivery.run(on_progress, unfinished)
 
@@ -147,6 +154,7 @@ class _Delivery:
         now: Clock,
         on_retry: OnRetry | None,
         on_sending: OnSending | None,
+        verify_after: bool = False,
     ) -> None:
         self.client = client
         self.plan = plan
@@ -159,6 +167,9 @@ class _Delivery:
         self.now = now
         self.on_retry = on_retry
         self.on_sending = on_sending
+        self.verify = verify_after
+        # When the attempt that was stored began (what --verify looks for).
+        self.attempt_started_at = now()
         self.started = time.monotonic()
         self.upload = ledger.begin(plan)
 
@@ -172,7 +183,33 @@ class _Delivery:
             self.ledger.not_stored(self.upload)
             raise
         self.ledger.stored(self.upload)
+        if self.verify:
+            delivered = self._verified(delivered)
         return delivered
+
+    def _verified(self, delivered: Delivered) -> Delivered:
+        """Raises VerifyMismatch when the ATS lists other bytes than were sent."""
+        plan = self.plan
+        if delivered.confirmed_by == CONTENT:
+            # Confirmed by the stored bytes themselves.
+            return replace(delivered, verification=Verification(True))
+        checked = verify(
+            self.client,
+            Situation(plan, self.upload, self.attempt_started_at, self.snapshot, delivered.sha256),
+            self.policy,
+            self.ledger,
+            self.fetch,
+            on_retry=self.on_retry,
+            sleep=self.sleep,
+        )
+        if checked.verified is False:
+            raise VerifyMismatch(
+                f"{plan.name} was stored, but the stored file is not the one sent: {checked.note}.",
+                hint=f"compare with `kombo attachments list {plan.target.shell_argument}`; it"
+                " was not sent again",
+                delivered=replace(delivered, verification=checked),
+            )
+        return replace(delivered, verification=checked)
 
     def _run(
         self, on_progress: ProgressCallback | None, unfinished: Unfinished | None
@@ -200,7 +237,7 @@ class _Delivery:
         retries_used = 0
         while True:
             attempt = retries_used + 1
-            attempt_started_at = self.now()
+            attempt_started_at = self.attempt_started_at = self.now()
             # A data_url body has no file bytes to watch: it goes out as soon as it can.
             self.state.stage = Stage.QUEUED if plan.local_file is not None else Stage.SENDING
             progress.start_attempt(self.state)

@@ -50,6 +50,20 @@ class Verdict(Enum):
     UNKNOWN = "unknown"
 
 
+class Doubt(Enum):
+    """Why a look is UNKNOWN."""
+
+    # A file that could be this upload has other bytes (the ATS changed it, or someone
+    # else uploaded one).
+    OTHER_BYTES = "other_bytes"
+    # Files that could be this upload could not be compared (not fetched, or no bytes).
+    UNCOMPARED = "uncompared"
+    # The listing lags behind this run, or another upload of this run is under way.
+    NOT_SETTLED = "not_settled"
+    # The listing could not be read.
+    UNLISTED = "unlisted"
+
+
 @dataclass(frozen=True)
 class Look:
     """What one look at the target's attachments found."""
@@ -60,9 +74,14 @@ class Look:
     explanation: str = ""
     # For STORED: ID or CONTENT.
     confirmed_by: str | None = None
-    # For UNKNOWN: a later look may settle it (the listing lags behind this run's own
-    # uploads, or another upload of this run to the target is still under way).
-    settles_later: bool = False
+    # For UNKNOWN: why.
+    doubt: Doubt | None = None
+
+    @property
+    def settles_later(self) -> bool:
+        """A later look may settle it (the listing lags behind this run's own uploads, or
+        another upload of this run to the target is still under way)."""
+        return self.doubt is Doubt.NOT_SETTLED
 
 
 @dataclass(frozen=True)
@@ -161,14 +180,14 @@ def _by_identity(
         return Look(
             Verdict.UNKNOWN,
             f"{where} do not list all of this run's stored uploads yet",
-            settles_later=True,
+            doubt=Doubt.NOT_SETTLED,
         )
     if len(left.files) > stored_left:
         return Look(
             Verdict.UNKNOWN,
             f"{where} list {_named(left.files)}, which may be this upload or another one of"
             " this run still under way",
-            settles_later=True,
+            doubt=Doubt.NOT_SETTLED,
         )
     return Look(Verdict.ABSENT)
 
@@ -185,6 +204,7 @@ def _by_content(
             Verdict.UNKNOWN,
             f"{where} list {_named(candidates)}, and an upload by URL has no local bytes to"
             " compare with",
+            doubt=Doubt.UNCOMPARED,
         )
     identical, left = comparer.sort_out(_most_likely_first(candidates, sought))
     if identical:
@@ -195,6 +215,7 @@ def _by_content(
         return Look(
             Verdict.UNKNOWN,
             f"{_named(left.unchecked)} could not be compared ({left.why_unchecked})",
+            doubt=Doubt.UNCOMPARED,
         )
     recent = [item for item in left.files if _is_recent(item.created_at, sought.started_at)]
     if len(recent) > len(left.siblings):
@@ -202,6 +223,7 @@ def _by_content(
             Verdict.UNKNOWN,
             f"{where} list {_named(recent)}, dated since the upload began but with other"
             " bytes (the ATS may have changed the file, or someone else uploaded one)",
+            doubt=Doubt.OTHER_BYTES,
         )
     return Look(Verdict.ABSENT)
 

@@ -24,7 +24,7 @@ from kombo_cli.api.retry import (
 )
 from kombo_cli.api.targets import Target
 from kombo_cli.errors import ApiError, Interrupted, KomboError, NetworkError
-from kombo_cli.upload.evidence import Fetch, Look, Sibling, Sought, Verdict, look_for
+from kombo_cli.upload.evidence import Doubt, Fetch, Look, Sibling, Sought, Verdict, look_for
 from kombo_cli.upload.ledger import Ledger, Listing, OwnUpload
 from kombo_cli.upload.plan import AttachmentPlan
 
@@ -87,17 +87,17 @@ def settle(
     kind = situation.plan.target.kind
     _notify(on_retry, reason, f"checking the {kind}'s attachments in {policy.settle_delay_s:.1f} s")
     pause(sleep, policy.settle_delay_s, situation.plan)
-    look = _look(api, situation, policy, ledger, fetch, on_retry, sleep)
+    found = look(api, situation, policy, ledger, fetch, on_retry, sleep)
     needs_second_look = error is None or not kombo_answered(error)
-    if (look.verdict is Verdict.ABSENT and needs_second_look) or look.settles_later:
+    if (found.verdict is Verdict.ABSENT and needs_second_look) or found.settles_later:
         wait = policy.settle_delay_s * SECOND_LOOK_FACTOR
         _notify(on_retry, reason, f"not settled yet; looking again in {wait:.1f} s")
         pause(sleep, wait, situation.plan)
-        look = _look(api, situation, policy, ledger, fetch, on_retry, sleep)
-    return look
+        found = look(api, situation, policy, ledger, fetch, on_retry, sleep)
+    return found
 
 
-def _look(
+def look(
     api: AttachmentApi,
     situation: Situation,
     policy: RetryPolicy,
@@ -120,6 +120,7 @@ def _look(
             Verdict.UNKNOWN,
             f"the {plan.target.kind}'s attachments could not be listed to check"
             f" ({describe_failure(list_error)})",
+            doubt=Doubt.UNLISTED,
         )
     sought = Sought(
         name=plan.name,

@@ -88,6 +88,13 @@ class AttachResult:
             }
         delivered = self.delivered
         assert delivered is not None
+        verification = delivered.verification
+        checked: dict[str, Any] = {}
+        if verification is not None:
+            # --verify: true, or null with the reason (a mismatch is an error instead).
+            checked["verified"] = verification.verified
+            if verification.verified is None:
+                checked["unverified_because"] = verification.note
         return {
             **common,
             "name": plan.name,
@@ -103,6 +110,7 @@ class AttachResult:
             "confirmed_by": delivered.confirmed_by,
             # Kept for scripts written before confirmed_by: true unless "reply".
             "confirmed_by_listing": delivered.confirmed_by_listing,
+            **checked,
         }
 
     def _target_json(self) -> dict[str, Any]:

@@ -110,6 +110,7 @@ class Resumption:
             size=plan.size,
             sha256=delivered.sha256 or plan.sha256(),
             confirmed_by=delivered.confirmed_by,
+            verified=None if delivered.verification is None else delivered.verification.verified,
         )
 
     def failed(self, item: str, error: KomboError) -> None:

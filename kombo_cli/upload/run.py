@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from kombo_cli.api.retry import OnRetry, RetryNotice, RetryPolicy, call_idempotent
 from kombo_cli.api.targets import APPLICATION, CANDIDATE, Target
-from kombo_cli.errors import ConfigError, Interrupted, KomboError, UsageError
+from kombo_cli.errors import ConfigError, Interrupted, KomboError, UsageError, VerifyMismatch
 from kombo_cli.upload.body import ProgressCallback
 from kombo_cli.upload.delivery import AttachmentApi, DeliveryState, Stage, Unfinished, deliver
 from kombo_cli.upload.files import LocalFile
@@ -70,6 +70,7 @@ class AttachPipeline:
         memory: RunMemory | None = None,
         list_first: bool = False,
         resumption: Resumption | None = None,
+        verify: bool = False,
     ) -> None:
         self._api = api
         self._lookup = find_candidates
@@ -87,6 +88,8 @@ class AttachPipeline:
         # Targets (as requested) that more than one entry names: they get a listing first.
         self._shared: set[tuple[str, str]] = set()
         self.resumption = resumption
+        # --verify: compare the stored bytes after each accepted upload.
+        self.verify = verify
         if resumption is not None:
             resumption.remember_stored(self.ledger)
         self._lock = threading.Lock()
@@ -219,9 +222,17 @@ class AttachPipeline:
                 ledger=self.ledger,
                 digests=self.memory.digests,
                 unfinished=unfinished,
+                verify_stored=self.verify,
                 state=state,
             )
             state.stage = Stage.DONE
+        except VerifyMismatch as mismatch:
+            # Stored, with other bytes than were sent: never to be sent again. The state
+            # stays until the result is reported, as for any stored upload.
+            state.stage = Stage.DONE
+            if resumption is not None and item is not None:
+                resumption.stored(item, plan, mismatch.delivered)
+            raise
         except KomboError as error:
             with self._lock:
                 self._states.pop(token, None)
