@@ -97,10 +97,8 @@ class Kombo:
     ) -> None:
         if not 1 <= concurrency <= MAX_CONCURRENCY:
             raise ValueError(f"concurrency must be from 1 to {MAX_CONCURRENCY}")
-        if policy.retries < 0:
-            raise ValueError("retries must be 0 or more")
-        if policy.settle_delay_s < 0:
-            raise ValueError("settle_delay_s must be 0 or more")
+        if policy.retries < 0 or policy.settle_delay_s < 0:
+            raise ValueError("retries and settle_delay_s must be 0 or more")
         if not timeout_s > 0:
             raise ValueError("timeout_s must be more than 0")
         self.base_url = base_url
@@ -119,8 +117,7 @@ class Kombo:
         client = KomboClient(
             base_url, api_key, integration_id, read_timeout_s=timeout_s, pool_size=concurrency
         )
-        observer_ = self.observer
-        self.client = client
+        observer_, self.client = self.observer, client
         self._throttled = ThrottledClient(client, AdaptiveLimit(concurrency))
         self._lookup = CandidateLookup(
             client.find_candidates,
@@ -348,14 +345,8 @@ class Kombo:
     ) -> AttachPipeline:
         resumption = None
         if journal is not None:
-            opened = Journal.open(journal)
-            self._journals.append(opened)
-            resumption = Resumption(opened)
-            if opened.damaged_lines:
-                self.observer.warning(
-                    f"{journal}: {opened.damaged_lines} damaged line(s) ignored (a run that"
-                    " was killed while writing leaves one)"
-                )
+            resumption = Resumption.open(journal, self.observer.warning)
+            self._journals.append(resumption.journal)
         return AttachPipeline(
             self._throttled,
             self._lookup,

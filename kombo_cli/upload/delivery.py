@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from enum import Enum
 from typing import Callable
 
 from kombo_cli.api.retry import (
@@ -29,10 +28,12 @@ from kombo_cli.api.retry import (
 )
 from kombo_cli.errors import Interrupted, KomboError, OutcomeUnknown, VerifyMismatch
 from kombo_cli.upload.body import ProgressCallback
+from kombo_cli.upload.delivery_state import DeliveryState, RewindableProgress, Stage
 from kombo_cli.upload.evidence import CONTENT, REPLY, Fetch, Look, Verdict
 from kombo_cli.upload.ladder import (
     AttachmentApi,
     Situation,
+    cached_fetch,
     may_still_be_processing,
     settle,
 )
@@ -77,25 +78,6 @@ class Unfinished:
     snapshot: Listing | None
 
 
-class Stage(Enum):
-    """Where a delivery stands, for what Ctrl-C should say about it."""
-
-    # Not a byte of the file sent yet (waiting for a slot, connecting): not stored.
-    QUEUED = "queued"
-    SENDING = "sending"
-    # Refused before any work and waiting to retry: certainly not stored.
-    WAITING = "waiting"
-    # The reply was lost; waiting or listing to find out whether it was stored.
-    CHECKING = "checking"
-    # Stored; the result is on its way to being reported.
-    DONE = "done"
-
-
-@dataclass
-class DeliveryState:
-    stage: Stage = Stage.QUEUED
-
-
 def deliver(
     client: AttachmentApi,
     plan: AttachmentPlan,
@@ -128,7 +110,7 @@ def deliver(
         plan,
         policy,
         ledger or Ledger(),
-        _cached_fetch(client, digests or DigestCache()),
+        cached_fetch(client, digests or DigestCache()),
         listed_before,
         state or DeliveryState(),
         sleep,
@@ -233,7 +215,7 @@ class _Delivery:
                 )
             if look.verdict is Verdict.UNKNOWN:
                 raise _unknown(plan, "an earlier run stopped while sending it", look.explanation)
-        progress = _RewindableProgress(on_progress)
+        progress = RewindableProgress(on_progress)
         retries_used = 0
         while True:
             attempt = retries_used + 1
@@ -337,19 +319,6 @@ class _Delivery:
         )
 
 
-def _cached_fetch(client: AttachmentApi, cache: DigestCache) -> Fetch:
-    def fetch(url: str, limit_bytes: int) -> str | None:
-        known, digest = cache.get(url, limit_bytes)
-        if known:
-            return digest
-        found = client.stored_file_digest(url, limit_bytes)
-        digest = found.sha256 if found is not None else None
-        cache.put(url, limit_bytes, digest)
-        return digest
-
-    return fetch
-
-
 def _unknown(
     plan: AttachmentPlan,
     failure: str,
@@ -387,27 +356,3 @@ def _pause_to_retry(sleep: Sleep, seconds: float, plan: AttachmentPlan) -> None:
             f"Interrupted while waiting to retry {plan.name}; it was not stored.",
             hint="run the command again",
         ) from None
-
-
-class _RewindableProgress:
-    """Forwards bytes sent to a progress display, winds it back when a retry starts, and
-    notes when the first bytes of an attempt go out."""
-
-    def __init__(self, on_progress: ProgressCallback | None) -> None:
-        self._on_progress = on_progress
-        self._sent = 0
-        self._state: DeliveryState | None = None
-
-    def start_attempt(self, state: DeliveryState) -> None:
-        if self._on_progress is not None and self._sent:
-            self._on_progress(-self._sent)
-        self._sent = 0
-        self._state = state
-
-    def __call__(self, sent: int) -> None:
-        if self._state is not None and self._state.stage is Stage.QUEUED:
-            # The first piece of the file has gone out: from now on it may be stored.
-            self._state.stage = Stage.SENDING
-        self._sent += sent
-        if self._on_progress is not None:
-            self._on_progress(sent)

@@ -25,7 +25,7 @@ from kombo_cli.api.retry import (
 from kombo_cli.api.targets import Target
 from kombo_cli.errors import ApiError, Interrupted, KomboError, NetworkError
 from kombo_cli.upload.evidence import Doubt, Fetch, Look, Sibling, Sought, Verdict, look_for
-from kombo_cli.upload.ledger import Ledger, Listing, OwnUpload
+from kombo_cli.upload.ledger import DigestCache, Ledger, Listing, OwnUpload
 from kombo_cli.upload.plan import AttachmentPlan
 
 
@@ -151,3 +151,18 @@ def pause(sleep: Sleep, seconds: float, plan: AttachmentPlan) -> None:
 def _notify(on_retry: OnRetry | None, reason: str, next_step: str) -> None:
     if on_retry is not None:
         on_retry(RetryNotice(reason, next_step))
+
+
+def cached_fetch(client: AttachmentApi, cache: DigestCache) -> Fetch:
+    """What evidence fetches with: the client's downloads, each file's hash kept for the run."""
+
+    def fetch(url: str, limit_bytes: int) -> str | None:
+        known, digest = cache.get(url, limit_bytes)
+        if known:
+            return digest
+        found = client.stored_file_digest(url, limit_bytes)
+        digest = found.sha256 if found is not None else None
+        cache.put(url, limit_bytes, digest)
+        return digest
+
+    return fetch

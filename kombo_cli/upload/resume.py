@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from pathlib import Path
 from typing import Callable
 
 from kombo_cli.api.targets import Target
@@ -34,6 +35,17 @@ class Resumption:
 
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
+
+    @classmethod
+    def open(cls, path: Path, warn: Callable[[str], None]) -> Resumption:
+        """Open the journal at `path`; a damaged line (left by a killed run) is reported."""
+        journal = Journal.open(path)
+        if journal.damaged_lines:
+            warn(
+                f"{path}: {journal.damaged_lines} damaged line(s) ignored (a run killed while"
+                " writing leaves one)"
+            )
+        return cls(journal)
 
     def remember_stored(self, ledger: Ledger) -> None:
         """Put what earlier runs stored into this run's ledger, so that evidence for a

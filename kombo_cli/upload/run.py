@@ -16,7 +16,14 @@ from typing import Any, Callable
 
 from kombo_cli.api.retry import OnRetry, RetryNotice, RetryPolicy, call_idempotent
 from kombo_cli.api.targets import APPLICATION, CANDIDATE, Target
-from kombo_cli.errors import ConfigError, Interrupted, KomboError, UsageError, VerifyMismatch
+from kombo_cli.errors import (
+    ConfigError,
+    Interrupted,
+    KomboError,
+    OutcomeUnknown,
+    UsageError,
+    VerifyMismatch,
+)
 from kombo_cli.upload.body import ProgressCallback
 from kombo_cli.upload.delivery import AttachmentApi, DeliveryState, Stage, Unfinished, deliver
 from kombo_cli.upload.files import LocalFile
@@ -234,8 +241,11 @@ class AttachPipeline:
                 resumption.stored(item, plan, mismatch.delivered)
             raise
         except KomboError as error:
-            with self._lock:
-                self._states.pop(token, None)
+            if not isinstance(error, (OutcomeUnknown, Interrupted)):
+                # Certainly not stored. An unknown outcome keeps its state (CHECKING) until
+                # reported: Ctrl-C in between must not call it "not stored".
+                with self._lock:
+                    self._states.pop(token, None)
             if resumption is not None and item is not None and not isinstance(error, Interrupted):
                 resumption.failed(item, error)
             raise
