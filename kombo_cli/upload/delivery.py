@@ -118,6 +118,7 @@ def deliver(
         on_retry,
         on_sending,
         verify_stored,
+        resumed=unfinished is not None,
     )
     return delivery.run(on_progress, unfinished)
 
@@ -137,6 +138,7 @@ class _Delivery:
         on_retry: OnRetry | None,
         on_sending: OnSending | None,
         verify_after: bool = False,
+        resumed: bool = False,
     ) -> None:
         self.client = client
         self.plan = plan
@@ -153,7 +155,8 @@ class _Delivery:
         # When the attempt that was stored began (what --verify looks for).
         self.attempt_started_at = now()
         self.started = time.monotonic()
-        self.upload = ledger.begin(plan)
+        # An attempt an earlier run left open is in the ledger already (from the journal).
+        self.upload = ledger.resume(plan) if resumed else ledger.begin(plan)
 
     def run(self, on_progress: ProgressCallback | None, unfinished: Unfinished | None) -> Delivered:
         try:

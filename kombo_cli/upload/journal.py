@@ -135,6 +135,11 @@ class Journal:
         with self._lock:
             return [record for record in self._records.values() if record.event == STORED]
 
+    def open_records(self) -> list[Record]:
+        """Every item an earlier run left "sending" or "unknown": it may be stored."""
+        with self._lock:
+            return [r for r in self._records.values() if r.event in (SENDING, UNKNOWN)]
+
     def write(self, item: str, event: str, **fields: Any) -> None:
         """Append one record and fsync it before returning."""
         assert event in _EVENTS

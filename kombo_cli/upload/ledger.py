@@ -67,6 +67,9 @@ class OwnUpload:
     # may not be stored.
     stored: bool = False
     began_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # Left open by an earlier run (read from a journal) and not yet taken over by this
+    # run's delivery of the same item (see `Ledger.resume`).
+    left_open: bool = False
     _sha256: str | None = field(default=None, repr=False)
 
     @classmethod
@@ -107,6 +110,18 @@ class Ledger:
     def begin(self, plan: AttachmentPlan) -> OwnUpload:
         """An upload is about to be sent: from now on it may be stored."""
         return self.add(OwnUpload.of(plan))
+
+    def resume(self, plan: AttachmentPlan) -> OwnUpload:
+        """An upload an earlier run left open is settled and, if absent, sent again: it
+        takes over the entry the journal put in (else that entry would stand for another
+        upload with the same bytes, and hide this one's file), or begins one."""
+        sha256 = plan.sha256()
+        with self._lock:
+            for upload in self._uploads.get(plan.target, []):
+                if upload.left_open and upload.name == plan.name and upload.sha256() == sha256:
+                    upload.left_open = False
+                    return upload
+        return self.begin(plan)
 
     def add(self, upload: OwnUpload) -> OwnUpload:
         with self._lock:

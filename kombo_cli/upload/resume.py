@@ -48,13 +48,20 @@ class Resumption:
         return cls(journal)
 
     def remember_stored(self, ledger: Ledger) -> None:
-        """Put what earlier runs stored into this run's ledger, so that evidence for a
-        lost reply does not take one of them for it."""
-        for record in self.journal.stored_records():
+        """Put what earlier runs stored, or may have stored, into this run's ledger, so
+        that evidence for a lost reply does not take one of them for it.
+
+        The uploads they left open ("sending", "unknown") go in as "may be stored": one
+        of them may be in the listing although its item has not been settled yet, and
+        left out it would count as a new attachment no upload of this run accounts for,
+        which "confirms" whichever open upload is settled first. Each is taken over by
+        its own item's delivery when that item is settled (see `Ledger.resume`)."""
+        for record in self.journal.stored_records() + self.journal.open_records():
             if record.target is None or record.name is None:
                 continue
             upload = OwnUpload(record.target, record.name, record.size, _known(record.sha256))
-            upload.stored = True
+            upload.stored = record.event == STORED
+            upload.left_open = not upload.stored
             if record.started_at is not None:
                 upload.began_at = record.started_at
             ledger.add(upload)
