@@ -305,3 +305,67 @@ def _now_iso() -> str:
     from datetime import datetime, timezone
 
     return datetime.now(timezone.utc).isoformat()
+
+
+def test_a_half_sent_item_that_cannot_be_looked_for_stays_unknown(tmp_path: Path) -> None:
+    path = tmp_path / "cv.pdf"
+    path.write_bytes(make_pdf())
+    journal_path = tmp_path / "run.journal"
+    journal = Journal.open(journal_path)
+    journal.write(
+        journal.item("candidate", CANDIDATE_ID, str(path)),
+        "unknown",
+        target={"kind": "candidate", "id": CANDIDATE_ID},
+        name="cv.pdf",
+        sha256=hashlib.sha256(make_pdf()).hexdigest(),
+        started_at="2026-01-01T00:00:00+00:00",
+    )
+    journal.close()
+    with KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID) as server:
+        # The listing taken first fails: the item may still be stored, so not "failed".
+        server.queue(ScriptedResponse(status=500, body=b"oops", method="GET"))
+        result = run_kombo(
+            "attach",
+            CANDIDATE_ID,
+            str(path),
+            "--journal",
+            str(journal_path),
+            "--list-first",
+            "--retries",
+            "0",
+            "--json",
+            env=env_for(server),
+        )
+
+        assert result.returncode == 6
+        error = json.loads(result.stdout)["error"]
+        assert error["code"] == "CLI.OUTCOME_UNKNOWN"
+        assert "an earlier run stopped while sending it" in error["message"]
+        assert posts(server) == 0
+
+
+def test_a_download_that_fails_once_is_asked_again(tmp_path: Path) -> None:
+    path = tmp_path / "cv.pdf"
+    path.write_bytes(make_pdf())
+    with KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID) as server:
+        server.queue(
+            ScriptedResponse(drop_connection=True, store=True, method="POST"),
+            # The listing as usual, then a proxy's 502 on the stored file's download.
+            ScriptedResponse(store=True, method="GET"),
+            ScriptedResponse(status=502, body=b"Bad gateway", method="GET"),
+        )
+        result = run_kombo(
+            "attach",
+            CANDIDATE_ID,
+            str(path),
+            "--settle-delay",
+            "0",
+            "--json",
+            env=env_for(server),
+        )
+
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["confirmed_by"] == "content"
+        downloads = [r for r in server.requests if r.path.startswith("/files/")]
+        assert len(downloads) == 2
+        assert posts(server) == 1

@@ -533,7 +533,7 @@ def test_an_undated_listing_with_a_baseline_is_decided_by_counting(
     outcome = run(kombo_server, plan, recorder, listed_before=before)
 
     assert outcome.confirmed_by == "id"
-    assert "1 new attachment since the run began" in outcome.notes[0]
+    assert "1 new attachment since they were listed before the upload" in outcome.notes[0]
     assert len(kombo_server.attachments) == 2
 
 

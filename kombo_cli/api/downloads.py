@@ -61,14 +61,17 @@ def digest_of(
     Raises DownloadFailed.
     """
     if origin(url) is None:
-        raise DownloadFailed("the stored file's address is not an http(s) URL")
+        raise DownloadFailed("the stored file's address is not an http(s) URL", transient=False)
     try:
         with session.get(
             url, auth=auth, timeout=timeout, stream=True, headers={"Accept": "*/*"}
         ) as response:
-            if response.status_code != 200:
+            status = response.status_code
+            if status != 200:
+                # Worth asking again only when the host says it is busy or failing.
                 raise DownloadFailed(
-                    f"fetching the stored file answered HTTP {response.status_code}"
+                    f"fetching the stored file answered HTTP {status}",
+                    transient=status in (408, 429) or status >= 500,
                 )
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > limit_bytes:

@@ -110,7 +110,7 @@ def deliver(
         plan,
         policy,
         ledger or Ledger(),
-        cached_fetch(client, digests or DigestCache()),
+        cached_fetch(client, digests or DigestCache(), policy, on_retry=on_retry, sleep=sleep),
         listed_before,
         state or DeliveryState(),
         sleep,

@@ -158,8 +158,8 @@ def _by_identity(
     if len(new) > len(siblings):
         return Look(
             Verdict.STORED,
-            f"{where} list {_count(len(new), 'new attachment')} since the run began, more"
-            " than this run's other uploads there account for",
+            f"{where} list {_count(len(new), 'new attachment')} since they were listed before"
+            " the upload, more than this run's other uploads there account for",
             ID,
         )
     identical, left = comparer.sort_out(new)
@@ -172,8 +172,8 @@ def _by_identity(
     if len(left.files) > stored_left + maybe_left:
         return Look(
             Verdict.STORED,
-            f"{where} list {_named(left.files)}, new since the run began and not from this"
-            " run's other uploads",
+            f"{where} list {_named(left.files)}, new since they were listed before the upload"
+            " and not from this run's other uploads",
             ID,
         )
     if len(left.files) < stored_left:

@@ -153,14 +153,29 @@ def _notify(on_retry: OnRetry | None, reason: str, next_step: str) -> None:
         on_retry(RetryNotice(reason, next_step))
 
 
-def cached_fetch(client: AttachmentApi, cache: DigestCache) -> Fetch:
-    """What evidence fetches with: the client's downloads, each file's hash kept for the run."""
+def cached_fetch(
+    client: AttachmentApi,
+    cache: DigestCache,
+    policy: RetryPolicy,
+    *,
+    on_retry: OnRetry | None,
+    sleep: Sleep,
+) -> Fetch:
+    """What evidence fetches with: the client's downloads, retried like any read (a proxy's
+    502 on one download should not leave an outcome unknown), each file's hash kept for
+    the run."""
 
     def fetch(url: str, limit_bytes: int) -> str | None:
         known, digest = cache.get(url, limit_bytes)
         if known:
             return digest
-        found = client.stored_file_digest(url, limit_bytes)
+        found = call_idempotent(
+            lambda: client.stored_file_digest(url, limit_bytes),
+            policy,
+            what="fetching a listed file to compare",
+            on_retry=on_retry,
+            sleep=sleep,
+        )
         digest = found.sha256 if found is not None else None
         cache.put(url, limit_bytes, digest)
         return digest

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+from kombo_cli.api.retry import describe_failure
 from kombo_cli.api.targets import Target
 from kombo_cli.errors import KomboError, OutcomeUnknown
 from kombo_cli.upload.delivery import Delivered, Unfinished
@@ -72,6 +73,20 @@ class Resumption:
 
     def last(self, item: str) -> Record | None:
         return self.journal.last(item)
+
+    @staticmethod
+    def still_open(
+        record: Record | None, request: AttachRequest, error: KomboError
+    ) -> OutcomeUnknown | None:
+        """For an item an earlier run left half-sent, `error` (raised before it could be
+        looked for) as an unknown outcome; None for any other item."""
+        if record is None or record.event not in (SENDING, UNKNOWN):
+            return None
+        return OutcomeUnknown(
+            f"{request.label} may or may not have been stored: an earlier run stopped while"
+            f" sending it, and it could not be looked for now ({describe_failure(error)}).",
+            hint="run the same command again with the same --journal",
+        )
 
     @staticmethod
     def stored_target(record: Record | None) -> Target | None:

@@ -173,9 +173,14 @@ class AttachPipeline:
                 plan = plan_request(entry, recorded_target, self.defaults, self.stdin_file)
                 if Resumption.stored_before(record, plan):
                     return AttachResult(SKIPPED, entry, recorded_target, plan, skip_reason=JOURNAL)
-            target = self.resolve_target(entry)
-            plan = self.plan(entry, target)
-            listing = self.listing(target) if self._wants_listing(entry) else None
+            try:
+                target = self.resolve_target(entry)
+                plan = self.plan(entry, target)
+                listing = self.listing(target) if self._wants_listing(entry) else None
+            except KomboError as error:
+                # An upload an earlier run left half-sent may be stored: a failure before
+                # it could be looked for leaves it unknown, not failed.
+                raise Resumption.still_open(record, entry, error) or error from None
             # The one place the turn is taken, before the check: of two items with one name
             # for one target, the second sees the first's upload, whether it skips or sends.
             with self.ledger.turn(plan):
