@@ -97,9 +97,9 @@ class Kombo:
     ) -> None:
         if not 1 <= concurrency <= MAX_CONCURRENCY:
             raise ValueError(f"concurrency must be from 1 to {MAX_CONCURRENCY}")
-        if policy.retries < 0 or policy.settle_delay_s < 0:
+        if policy.retries < 0 or not 0 <= policy.settle_delay_s < float("inf"):
             raise ValueError("retries and settle_delay_s must be 0 or more")
-        if not timeout_s > 0:
+        if not 0 < timeout_s < float("inf"):
             raise ValueError("timeout_s must be more than 0")
         self.base_url = base_url
         self.integration_id = integration_id

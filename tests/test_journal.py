@@ -369,3 +369,81 @@ def test_a_download_that_fails_once_is_asked_again(tmp_path: Path) -> None:
         downloads = [r for r in server.requests if r.path.startswith("/files/")]
         assert len(downloads) == 2
         assert posts(server) == 1
+
+
+@pytest.mark.parametrize("how", [("--list-first",), ()], ids=["list-first", "two-files"])
+def test_verify_with_a_listing_taken_first_compares_bytes(
+    tmp_path: Path, how: tuple[str, ...]
+) -> None:
+    first, second = tmp_path / "a.pdf", tmp_path / "b.pdf"
+    first.write_bytes(make_pdf() + b"a")
+    second.write_bytes(make_pdf() + b"b")
+    files = [str(first)] + ([] if how else [str(second)])
+    with KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID) as server:
+        result = run_kombo(
+            "attach",
+            CANDIDATE_ID,
+            *files,
+            *how,
+            "--verify",
+            "--json",
+            "-j",
+            "1",
+            env=env_for(server),
+        )
+
+    assert result.returncode == 0, result.stderr
+    results = [json.loads(line) for line in result.stdout.splitlines()]
+    uploads = [r for r in results if "status" in r]
+    assert len(uploads) == len(files)
+    assert all(r["verified"] is True for r in uploads)
+
+
+def test_a_file_that_is_not_a_journal_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "cv.pdf"
+    path.write_bytes(make_pdf())
+    other = tmp_path / "notes.txt"
+    other.write_text("candidate_id,file\n")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"candidate_id,file\n{CANDIDATE_ID},{path}\n")
+    with KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID) as server:
+        not_journal = run_kombo(
+            "attach", CANDIDATE_ID, str(path), "--journal", str(other), env=env_for(server)
+        )
+        is_manifest = run_kombo(
+            "attach",
+            "--manifest",
+            str(manifest),
+            "--journal",
+            str(manifest),
+            env=env_for(server),
+        )
+        is_upload = run_kombo(
+            "attach", CANDIDATE_ID, str(path), "--journal", str(path), env=env_for(server)
+        )
+        assert server.requests == []
+
+    assert not_journal.returncode == 2
+    assert "is not a kombo journal" in not_journal.stderr
+    assert other.read_text() == "candidate_id,file\n"
+    assert is_manifest.returncode == 2
+    assert "is the manifest" in is_manifest.stderr
+    assert is_upload.returncode == 2
+    assert "is a file to upload" in is_upload.stderr
+    assert path.read_bytes() == make_pdf()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_settle_delay_and_timeout_must_be_real_numbers_of_seconds(
+    tmp_path: Path, value: str
+) -> None:
+    path = tmp_path / "cv.pdf"
+    path.write_bytes(make_pdf())
+    with KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID) as server:
+        for option in ("--settle-delay", "--timeout"):
+            result = run_kombo(
+                "attach", CANDIDATE_ID, str(path), option, value, env=env_for(server)
+            )
+            assert result.returncode == 2, (option, result.stderr)
+            assert option in result.stderr
+        assert server.requests == []

@@ -15,6 +15,7 @@ from kombo_cli.commands.options import (
     RegionChoice,
     base_url_option,
     env_file_option,
+    finite_seconds,
     integration_id_option,
     profile_option,
     region_option,
@@ -175,6 +176,8 @@ def attach(
         "--settle-delay",
         metavar="SECONDS",
         min=0.0,
+        max=600.0,
+        callback=finite_seconds,
         help="After an upload fails without a clear answer, wait this long before looking"
         " for it among the target's attachments (a second look waits three times as long).",
     ),

@@ -10,6 +10,7 @@ code is 0, or 7 when any item failed. The work is the library's (`Kombo.batch`);
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, closing, contextmanager
@@ -79,6 +80,8 @@ class AttachCommand:
             raise UsageError(
                 "--resolve only goes with --dry-run.", hint="add --dry-run, or drop --resolve"
             )
+        if journal is not None:
+            _refuse_shared_journal(journal, manifest, files)
         sends = not dry_run or resolve
         if sends:
             # Before reading anything: a missing key should not wait for a whole stream.
@@ -305,3 +308,19 @@ def _http_log(console: Console) -> Iterator[None]:
         logger.removeHandler(handler)
         logger.setLevel(previous[0])
         logger.propagate = previous[1]
+
+
+def _refuse_shared_journal(journal: Path, manifest: Path | None, files: list[str]) -> None:
+    """A journal must be a file of its own: appending to the manifest or a file being
+    uploaded would damage it."""
+    others = [(manifest, "the manifest")] if manifest is not None else []
+    others += [(Path(file), "a file to upload") for file in files if file != STDIN_ARGUMENT]
+    for other, what in others:
+        try:
+            same = os.path.samefile(journal, other)
+        except OSError:
+            continue
+        if same:
+            raise UsageError(
+                f"The journal {journal} is {what}.", hint="give --journal a file of its own"
+            )

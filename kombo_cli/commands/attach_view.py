@@ -16,7 +16,7 @@ from kombo_cli.ui.console import Console
 from kombo_cli.ui.progress import Advance, BatchProgress, batch_progress, upload_progress
 from kombo_cli.ui.text import human_duration, human_size
 from kombo_cli.upload.batch import Tally
-from kombo_cli.upload.result import ERROR, PLANNED, PLANNED_SKIP, SKIPPED, AttachResult
+from kombo_cli.upload.result import ERROR, JOURNAL, PLANNED, PLANNED_SKIP, SKIPPED, AttachResult
 from kombo_cli.upload.run import RunObserver
 
 
@@ -103,10 +103,12 @@ class AttachView(ConsoleObserver):
             self.console.detail(
                 f"Kombo answered HTTP {delivered.http_status} in {delivered.elapsed_s:.2f} s"
             )
+        # In a batch, say which upload a note is about.
+        about = "" if self.single else f"{result.entry.label}: "
         for warning in delivered.warnings:
-            self.console.warning(f"Kombo: {warning}")
+            self.console.warning(f"{about}Kombo: {warning}")
         for note in delivered.notes:
-            self.console.warning(note)
+            self.console.warning(f"{about}{note}")
         verification = delivered.verification
         if verification is not None and verification.verified is None:
             name = result.plan.name if result.plan is not None else "the upload"
@@ -116,6 +118,8 @@ class AttachView(ConsoleObserver):
         """The human line of a result that is not an error, and its style."""
         plan = result.plan
         assert plan is not None
+        if result.status == SKIPPED and result.skip_reason == JOURNAL:
+            return f"Skipped {plan.name}: the journal records it as stored by an earlier run", None
         if result.status == SKIPPED:
             return (
                 f"Skipped {plan.name}: {plan.target} already has an attachment of that name",

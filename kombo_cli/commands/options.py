@@ -80,12 +80,21 @@ def retries_option() -> Any:
     )
 
 
+def finite_seconds(value: float) -> float:
+    """Refuses nan and infinity, which Click's range checks let through."""
+    if value != value or value in (float("inf"), float("-inf")):
+        raise typer.BadParameter("must be a number of seconds")
+    return value
+
+
 def timeout_option() -> Any:
     return typer.Option(
         DEFAULT_TIMEOUT_S,
         "--timeout",
         metavar="SECONDS",
         min=0.1,
+        max=86400.0,
+        callback=finite_seconds,
         help="How long a request may stall, sending or waiting for Kombo's answer.",
     )
 

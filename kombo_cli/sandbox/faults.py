@@ -1,9 +1,9 @@
 """Rehearsed failures: `--latency-ms`, `--fail-rate` and `--ambiguous-rate`.
 
 They let a client's retries be tried before a real outage tries them: every reply can come
-late, a share of uploads is refused as an overloaded Kombo or its load balancer would
-refuse them (nothing stored, Retry-After given), and a share is stored and then answered
-with a 500, the case in which a naive retry stores the file twice.
+late, a share of uploads is refused as an overloaded Kombo would refuse them (nothing
+stored, Retry-After given), and a share is stored and then answered with a 500, the case
+in which a naive retry stores the file twice.
 """
 
 from __future__ import annotations
@@ -14,11 +14,6 @@ from dataclasses import replace
 from kombo_cli.sandbox.config import SandboxConfig
 from kombo_cli.sandbox.exchange import Reply
 from kombo_cli.sandbox.replies import error_reply, success_reply, unknown_error
-
-_LOAD_BALANCER_503 = (
-    b"<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n"
-    b"<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n</body>\r\n</html>\r\n"
-)
 
 
 class FaultInjector:
@@ -39,7 +34,16 @@ class FaultInjector:
             return None
         retry_after = [("Retry-After", "1")]
         if self._random.random() < 0.5:
-            return Reply(503, _LOAD_BALANCER_503, [("Content-Type", "text/html"), *retry_after])
+            # Kombo's own 503 (its JSON envelope) is documented as refused before any work;
+            # a load balancer's HTML 503 could come after forwarding, so it is not rehearsed
+            # as a refusal.
+            return error_reply(
+                503,
+                "REMOTE.SERVICE_UNAVAILABLE",
+                "Service unavailable",
+                "The ATS is unavailable; retry after the time given in Retry-After.",
+                headers=retry_after,
+            )
         return error_reply(
             429,
             "PLATFORM.RATE_LIMIT_EXCEEDED",

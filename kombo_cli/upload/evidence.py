@@ -130,8 +130,12 @@ def look_for(
     snapshot: Listing | None,
     siblings: list[Sibling],
     fetch: Fetch,
+    *,
+    compare_first: bool = False,
 ) -> Look:
-    """Whether `attachments` (a fresh listing of the target) show the sought upload."""
+    """Whether `attachments` (a fresh listing of the target) show the sought upload.
+
+    `compare_first` (for --verify) compares bytes even where identity alone would do."""
     listed = [_parse(item) for item in attachments if _is_own(item, sought)]
     comparer = _Comparer(fetch, sought, siblings)
     if (
@@ -140,7 +144,7 @@ def look_for(
         and snapshot.before_any_upload
         and all(item.id for item in listed)
     ):
-        return _by_identity(listed, sought, snapshot, siblings, comparer)
+        return _by_identity(listed, sought, snapshot, siblings, comparer, compare_first)
     return _by_content(listed, sought, siblings, comparer)
 
 
@@ -150,12 +154,13 @@ def _by_identity(
     snapshot: Listing,
     siblings: list[Sibling],
     comparer: _Comparer,
+    compare_first: bool,
 ) -> Look:
     new = [item for item in listed if item.id not in snapshot.ids]
     siblings = [s for s in siblings if s.began_at is None or s.began_at >= snapshot.taken_at]
     comparer = comparer.among(siblings)
     where = f"the {sought.target_kind}'s attachments"
-    if len(new) > len(siblings):
+    if len(new) > len(siblings) and not compare_first:
         return Look(
             Verdict.STORED,
             f"{where} list {_count(len(new), 'new attachment')} since they were listed before"

@@ -101,7 +101,12 @@ class Journal:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise UsageError(f"The journal {shown} is not a regular file.")
             _lock(fd, shown)
-            records, damaged, ends_cleanly = _read(fd)
+            records, damaged, ends_cleanly, first_line = _read(fd)
+            if first_line and not first_line.startswith(_RECORD_START):
+                raise UsageError(
+                    f"{shown} is not a kombo journal; nothing was written to it.",
+                    hint="give --journal a new file, or one an earlier kombo run wrote",
+                )
             if not ends_cleanly:
                 # A torn last line: start the next record on a line of its own.
                 os.write(fd, b"\n")
@@ -178,6 +183,9 @@ def time_text(moment: datetime) -> str:
 
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+# How every record begins (compact JSON, "v" first): even a torn one, so a file whose first
+# line does not is something else (a manifest, a CV) and is left alone.
+_RECORD_START = b'{"v":'
 
 
 def _lock(fd: int, shown: str) -> None:
@@ -194,8 +202,9 @@ def _lock(fd: int, shown: str) -> None:
         ) from None
 
 
-def _read(fd: int) -> tuple[dict[str, Record], int, bool]:
-    """(last record per item, damaged lines, whether the file ends with a newline)."""
+def _read(fd: int) -> tuple[dict[str, Record], int, bool, bytes]:
+    """(last record per item, damaged lines, whether the file ends with a newline, the
+    first non-empty line)."""
     chunks = []
     os.lseek(fd, 0, os.SEEK_SET)
     while True:
@@ -222,7 +231,8 @@ def _read(fd: int) -> tuple[dict[str, Record], int, bool]:
         records[item] = (
             _merge(previous, record) if previous is not None and record.event != SENDING else record
         )
-    return records, damaged, not data or data.endswith(b"\n")
+    first = next((line.strip() for line in data.split(b"\n") if line.strip()), b"")
+    return records, damaged, not data or data.endswith(b"\n"), first
 
 
 def _merge(previous: Record, outcome: Record) -> Record:

@@ -105,6 +105,8 @@ def look(
     fetch: Fetch,
     on_retry: OnRetry | None,
     sleep: Sleep,
+    *,
+    compare_first: bool = False,
 ) -> Look:
     plan = situation.plan
     try:
@@ -133,7 +135,9 @@ def look(
         Sibling(other.sha256(), other.size, other.stored, other.began_at)
         for other in ledger.others(situation.upload)
     ]
-    return look_for(attachments, sought, situation.snapshot, siblings, fetch)
+    return look_for(
+        attachments, sought, situation.snapshot, siblings, fetch, compare_first=compare_first
+    )
 
 
 def pause(sleep: Sleep, seconds: float, plan: AttachmentPlan) -> None:

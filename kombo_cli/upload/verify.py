@@ -38,13 +38,13 @@ def verify(
     if situation.sha256 is None:
         return Verification(None, "an upload by URL has no local bytes to compare with")
     kind = situation.plan.target.kind
-    found = look(api, situation, policy, ledger, fetch, on_retry, sleep)
+    found = look(api, situation, policy, ledger, fetch, on_retry, sleep, compare_first=True)
     if _needs_second_look(found):
         wait = policy.settle_delay_s * SECOND_LOOK_FACTOR
         if on_retry is not None:
             on_retry(RetryNotice("verifying", f"not listed yet; looking again in {wait:.1f} s"))
         pause(sleep, wait, situation.plan)
-        found = look(api, situation, policy, ledger, fetch, on_retry, sleep)
+        found = look(api, situation, policy, ledger, fetch, on_retry, sleep, compare_first=True)
     if found.verdict is Verdict.STORED and found.confirmed_by == CONTENT:
         return Verification(True)
     if found.verdict is Verdict.STORED or found.doubt is Doubt.OTHER_BYTES:
