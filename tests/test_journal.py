@@ -447,3 +447,62 @@ def test_settle_delay_and_timeout_must_be_real_numbers_of_seconds(
             assert result.returncode == 2, (option, result.stderr)
             assert option in result.stderr
         assert server.requests == []
+
+
+def test_ctrl_c_while_settling_half_sent_items_names_them_and_points_to_the_journal(
+    tmp_path: Path,
+) -> None:
+    journal_path = tmp_path / "run.journal"
+    journal = Journal.open(journal_path)
+    lines = ["candidate_id,file"]
+    for n, target in enumerate(TARGETS[:2]):
+        path = tmp_path / f"cv{n}.pdf"
+        path.write_bytes(make_pdf() + bytes([n]))
+        lines.append(f"{target},{path}")
+        journal.write(
+            journal.item("candidate", target, str(path)),
+            "sending",
+            target={"kind": "candidate", "id": target},
+            name=path.name,
+            sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+            started_at="2026-01-01T00:00:00+00:00",
+        )
+    journal.close()
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("\n".join(lines) + "\n")
+    with KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID) as server:
+        process = start_kombo(
+            "attach",
+            "--manifest",
+            str(manifest),
+            "--journal",
+            str(journal_path),
+            "--settle-delay",
+            "30",
+            "--json",
+            "-j",
+            "2",
+            env=env_for(server),
+        )
+        try:
+            # Wait until both items say they are in the pause before their first look.
+            assert process.stderr is not None
+            seen = b""
+            deadline = time.monotonic() + 20
+            while seen.count(b"checking the candidate's attachments") < 2:
+                assert time.monotonic() < deadline, seen
+                seen += process.stderr.readline()
+            process.send_signal(signal.SIGINT)
+            stdout, stderr = process.communicate(timeout=20)
+            stderr = seen + stderr
+        finally:
+            process.kill()
+
+    assert process.returncode == 130, stderr
+    lines_out = [json.loads(line) for line in stdout.decode().splitlines()]
+    error = lines_out[-1]["error"]
+    assert error["code"] == "CLI.INTERRUPTED"
+    named = {item["file"] for item in error["may_have_been_stored"]}
+    assert named == {str(tmp_path / "cv0.pdf"), str(tmp_path / "cv1.pdf")}
+    assert "--journal" in error["hint"]
+    assert server.requests == []

@@ -221,7 +221,7 @@ def _run(
             batch.finish_after_interrupt(view.report, until=pressed.deadline, waiting=view.waiting)
             if not single:
                 # What was shown, counted as usual, before saying what was cut short.
-                view.summary(batch.tally)
+                view.summary(batch.tally, batch.left_undone(total), because="interrupted")
             raise batch.interruption(single)
     if dry_run:
         view.dry_run_summary(batch.tally)

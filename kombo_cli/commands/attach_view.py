@@ -187,7 +187,8 @@ class AttachView(ConsoleObserver):
 
     # -- the end -------------------------------------------------------------------------------
 
-    def summary(self, tally: Tally, not_attempted: int = 0) -> None:
+    def summary(self, tally: Tally, not_attempted: int = 0, because: str = "--fail-fast") -> None:
+        """The counts; `not_attempted` items were left undone (`because` says why)."""
         console = self.console
         if console.json_mode:
             console.json(
@@ -203,14 +204,14 @@ class AttachView(ConsoleObserver):
             )
         if console.json_mode or (console.quiet and not tally.failed):
             if not_attempted and not console.quiet:
-                console.err(f"{not_attempted} not attempted after the first failure (--fail-fast)")
+                console.err(f"{not_attempted} not attempted ({because})")
             return
         parts = [f"{tally.succeeded} attached"]
         if tally.skipped:
             parts.append(f"{tally.skipped} skipped")
         parts.append(f"{tally.failed} failed")
         if not_attempted:
-            parts.append(f"{not_attempted} not attempted (--fail-fast)")
+            parts.append(f"{not_attempted} not attempted ({because})")
         console.err(
             f"{', '.join(parts)} in {human_duration(tally.elapsed_s)}",
             "red" if tally.failed else "green",

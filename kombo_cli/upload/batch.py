@@ -173,6 +173,14 @@ class BatchRun:
             return 0
         return total - self.tally.count
 
+    def left_undone(self, total: int | None) -> int:
+        """After Ctrl-C: items neither shown nor named as possibly stored (never started,
+        or certainly not stored). Speaks of what `finish_after_interrupt()` found."""
+        if total is None:
+            return 0
+        named = len(self._maybe_stored) + len(self._stored_unshown)
+        return max(0, total - self.tally.count - named)
+
     def interrupt(self) -> None:
         """Ctrl-C: no item and no upload attempt starts any more. Only sets flags, so a
         signal handler may call it."""
@@ -233,6 +241,10 @@ class BatchRun:
         return shown
 
     def _may_be_stored(self, job: _Job) -> bool:
+        if self.pipeline.checking(job):
+            # Looking for an upload whose fate is open (perhaps one an earlier run left
+            # half-sent, so nothing went out in this run).
+            return True
         if not self._gated:
             return not self.pipeline.certainly_not_stored(job)
         return job.sent and not job.refused and not self.pipeline.waiting_to_retry(job)
@@ -252,7 +264,7 @@ class BatchRun:
             interrupted.listed = listed
             return interrupted
         hint = (
-            "run the same command again with --skip-existing to attach only what is missing"
+            self._rerun_hint()
             if not single
             else f"check with `kombo attachments list {_list_argument(maybe[0])}` before"
             " running the command again"
@@ -294,8 +306,13 @@ class BatchRun:
             )
         return Interrupted(
             "Interrupted; no upload was being sent, so nothing more was stored.",
-            hint=None if single else "run the same command again with --skip-existing",
+            hint=None if single else self._rerun_hint(),
         )
+
+    def _rerun_hint(self) -> str:
+        if self.pipeline.resumption is not None:
+            return "run the same command again with the same --journal to finish the rest"
+        return "run the same command again with --skip-existing to attach only what is missing"
 
 
 def _install_gate(pipeline: AttachPipeline) -> bool:

@@ -298,6 +298,12 @@ class AttachPipeline:
         with self._lock:
             self._states.pop(token, None)
 
+    def checking(self, token: object) -> bool:
+        """The work is looking for an upload whose fate is open: it may be stored."""
+        with self._lock:
+            state = self._states.get(token)
+        return state is not None and state.stage is Stage.CHECKING
+
     def waiting_to_retry(self, token: object) -> bool:
         with self._lock:
             state = self._states.get(token)
