@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         NetworkError,
         OutcomeUnknown,
         UsageError,
+        VerifyMismatch,
     )
     from kombo_cli.library import Kombo
     from kombo_cli.upload.request import AttachRequest
@@ -36,6 +37,7 @@ _ERRORS = (
     "NetworkError",
     "OutcomeUnknown",
     "UsageError",
+    "VerifyMismatch",
 )
 __all__ = [
     "ApiError",
@@ -51,6 +53,7 @@ __all__ = [
     "OutcomeUnknown",
     "RunObserver",
     "UsageError",
+    "VerifyMismatch",
     "__version__",
 ]
 

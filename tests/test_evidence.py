@@ -162,7 +162,9 @@ def test_a_same_name_file_with_other_bytes_dated_since_the_upload_began_is_not_t
         assert result.returncode == 6
         error = json.loads(result.stdout)["error"]
         assert error["code"] == "CLI.OUTCOME_UNKNOWN"
-        assert "dated since the upload began but with other bytes" in error["message"]
+        assert (
+            "dated about when the upload began or later, but with other bytes" in error["message"]
+        )
         assert server.attachments[0].id in error["message"]
         assert posts(server) == 1
         assert stored_bytes(server) == [b"another CV"]
@@ -250,3 +252,16 @@ def test_an_upload_by_url_is_settled_by_identity_or_reported_unknown(tmp_path: P
         assert result.returncode == 6
         assert "no local bytes to compare" in json.loads(result.stdout)["error"]["message"]
         assert posts(server) == 1
+
+
+def test_the_debug_log_shows_the_download_but_never_the_key(tmp_path: Path) -> None:
+    path = cv(tmp_path)
+    with KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID) as server:
+        server.queue(ScriptedResponse(status=502, body=b"Bad gateway", store=True))
+        result = run_kombo(
+            "attach", CANDIDATE_ID, str(path), "-vv", "--settle-delay", "0", env=env_for(server)
+        )
+
+    assert result.returncode == 0, result.stderr
+    assert "a listed file, to compare its SHA-256; with the key" in result.stderr
+    assert API_KEY not in result.stderr + result.stdout

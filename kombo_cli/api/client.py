@@ -27,7 +27,7 @@ from kombo_cli.api.network_errors import network_error
 from kombo_cli.api.retry import parse_retry_after
 from kombo_cli.api.targets import Target
 from kombo_cli.errors import KOMBO_CODE_HINTS, ApiError, NetworkError
-from kombo_cli.redact import shorten_server_text
+from kombo_cli.redact import display_url, shorten_server_text
 from kombo_cli.version import __version__
 
 log = logging.getLogger("kombo_cli.http")
@@ -176,6 +176,10 @@ class KomboClient:
         longer than `limit_bytes`. The key goes along only when the URL is on the API's own
         origin. Raises DownloadFailed."""
         same_origin = origin(url) == origin(self.base_url)
+        if log.isEnabledFor(logging.DEBUG):
+            # The address may be signed: its query is not shown.
+            key = "with the key" if same_origin else "without the key"
+            log.debug("> GET %s (a listed file, to compare its SHA-256; %s)", display_url(url), key)
         return digest_of(
             self.session,
             url,

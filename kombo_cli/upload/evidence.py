@@ -226,8 +226,9 @@ def _by_content(
     if len(recent) > len(left.siblings):
         return Look(
             Verdict.UNKNOWN,
-            f"{where} list {_named(recent)}, dated since the upload began but with other"
-            " bytes (the ATS may have changed the file, or someone else uploaded one)",
+            f"{where} list {_named(recent)}, dated about when the upload began or later, but"
+            " with other bytes (the ATS may have changed the file, or someone else uploaded"
+            " one)",
             doubt=Doubt.OTHER_BYTES,
         )
     return Look(Verdict.ABSENT)
