@@ -50,6 +50,18 @@ def write_manifest(tmp_path: Path, files_per_target: int) -> tuple[Path, dict[by
     return manifest, wanted
 
 
+def leave_open(journal: Journal, target: str, path: Path, event: str = "sending") -> None:
+    """Write what an earlier run leaves when it stops while sending `path` to `target`."""
+    journal.write(
+        journal.item("candidate", target, str(path)),
+        event,
+        target={"kind": "candidate", "id": target},
+        name=path.name,
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        started_at="2026-01-01T00:00:00+00:00",
+    )
+
+
 def stored(server: KomboServer) -> list[tuple[str, bytes]]:
     return [(a.target_id, a.data or b"") for a in server.attachments]
 
@@ -163,16 +175,7 @@ def test_an_item_left_sending_is_settled_by_evidence_before_anything_is_sent(
     with KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID) as server:
         seed_file(server, CANDIDATE_ID, "cv.pdf", make_pdf(), created_at=None)
         journal = Journal.open(journal_path)
-        item = journal.item("candidate", CANDIDATE_ID, str(path))
-        journal.write(
-            item,
-            "sending",
-            target={"kind": "candidate", "id": CANDIDATE_ID},
-            name="cv.pdf",
-            size=len(make_pdf()),
-            sha256=hashlib.sha256(make_pdf()).hexdigest(),
-            started_at="2026-01-01T00:00:00+00:00",
-        )
+        leave_open(journal, CANDIDATE_ID, path)
         journal.close()
 
         result = run_kombo(
@@ -312,14 +315,7 @@ def test_a_half_sent_item_that_cannot_be_looked_for_stays_unknown(tmp_path: Path
     path.write_bytes(make_pdf())
     journal_path = tmp_path / "run.journal"
     journal = Journal.open(journal_path)
-    journal.write(
-        journal.item("candidate", CANDIDATE_ID, str(path)),
-        "unknown",
-        target={"kind": "candidate", "id": CANDIDATE_ID},
-        name="cv.pdf",
-        sha256=hashlib.sha256(make_pdf()).hexdigest(),
-        started_at="2026-01-01T00:00:00+00:00",
-    )
+    leave_open(journal, CANDIDATE_ID, path, "unknown")
     journal.close()
     with KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID) as server:
         # The listing taken first fails: the item may still be stored, so not "failed".
@@ -459,14 +455,7 @@ def test_ctrl_c_while_settling_half_sent_items_names_them_and_points_to_the_jour
         path = tmp_path / f"cv{n}.pdf"
         path.write_bytes(make_pdf() + bytes([n]))
         lines.append(f"{target},{path}")
-        journal.write(
-            journal.item("candidate", target, str(path)),
-            "sending",
-            target={"kind": "candidate", "id": target},
-            name=path.name,
-            sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-            started_at="2026-01-01T00:00:00+00:00",
-        )
+        leave_open(journal, target, path)
     journal.close()
     manifest = tmp_path / "m.csv"
     manifest.write_text("\n".join(lines) + "\n")
