@@ -171,8 +171,12 @@ def test_an_html_503_page_replaces_the_stored_uploads_reply() -> None:
 
 def test_cut_off_sends_the_headers_and_half_the_body_then_closes() -> None:
     with only("cut_off") as (server, proxy):
-        with pytest.raises(requests.RequestException):
-            post(proxy).content  # noqa: B018 - reading the body is what fails
+        try:
+            reply = post(proxy)
+            # urllib3 1.26 hands over a short body as it came; urllib3 2 raises instead.
+            assert len(reply.content) < int(reply.headers["Content-Length"])
+        except requests.RequestException:
+            pass
         assert stored_names(server) == ["cv.pdf"]
 
         raw = _raw_upload(proxy, upload_body("second.pdf"))
