@@ -345,7 +345,8 @@ class Kombo:
     ) -> AttachPipeline:
         resumption = None
         if journal is not None:
-            resumption = Resumption.open(journal, self.observer.warning)
+            scope = f"{self.base_url} {self.integration_id}"
+            resumption = Resumption.open(journal, self.observer.warning, scope)
             self._journals.append(resumption.journal)
         return AttachPipeline(
             self._throttled,

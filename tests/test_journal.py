@@ -50,11 +50,16 @@ def write_manifest(tmp_path: Path, files_per_target: int) -> tuple[Path, dict[by
     return manifest, wanted
 
 
-def leave_open(journal: Journal, target: str, path: Path, event: str = "sending") -> None:
-    """Write what an earlier run leaves when it stops while sending `path` to `target`."""
+def leave_open(
+    journal: Journal, server: KomboServer, target: str, path: Path, event: str = "sending"
+) -> None:
+    """Write what an earlier run against `server` leaves when it stops while sending
+    `path` to `target`."""
+    scope = f"{server.base_url} {INTEGRATION_ID}"
     journal.write(
-        journal.item("candidate", target, str(path)),
+        journal.item("candidate", target, str(path), scope),
         event,
+        scope=scope,
         target={"kind": "candidate", "id": target},
         name=path.name,
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
@@ -175,7 +180,7 @@ def test_an_item_left_sending_is_settled_by_evidence_before_anything_is_sent(
     with KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID) as server:
         seed_file(server, CANDIDATE_ID, "cv.pdf", make_pdf(), created_at=None)
         journal = Journal.open(journal_path)
-        leave_open(journal, CANDIDATE_ID, path)
+        leave_open(journal, server, CANDIDATE_ID, path)
         journal.close()
 
         result = run_kombo(
@@ -314,10 +319,10 @@ def test_a_half_sent_item_that_cannot_be_looked_for_stays_unknown(tmp_path: Path
     path = tmp_path / "cv.pdf"
     path.write_bytes(make_pdf())
     journal_path = tmp_path / "run.journal"
-    journal = Journal.open(journal_path)
-    leave_open(journal, CANDIDATE_ID, path, "unknown")
-    journal.close()
     with KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID) as server:
+        journal = Journal.open(journal_path)
+        leave_open(journal, server, CANDIDATE_ID, path, "unknown")
+        journal.close()
         # The listing taken first fails: the item may still be stored, so not "failed".
         server.queue(ScriptedResponse(status=500, body=b"oops", method="GET"))
         result = run_kombo(
@@ -449,17 +454,17 @@ def test_ctrl_c_while_settling_half_sent_items_names_them_and_points_to_the_jour
     tmp_path: Path,
 ) -> None:
     journal_path = tmp_path / "run.journal"
-    journal = Journal.open(journal_path)
-    lines = ["candidate_id,file"]
-    for n, target in enumerate(TARGETS[:2]):
-        path = tmp_path / f"cv{n}.pdf"
-        path.write_bytes(make_pdf() + bytes([n]))
-        lines.append(f"{target},{path}")
-        leave_open(journal, target, path)
-    journal.close()
     manifest = tmp_path / "m.csv"
-    manifest.write_text("\n".join(lines) + "\n")
     with KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID) as server:
+        journal = Journal.open(journal_path)
+        lines = ["candidate_id,file"]
+        for n, target in enumerate(TARGETS[:2]):
+            path = tmp_path / f"cv{n}.pdf"
+            path.write_bytes(make_pdf() + bytes([n]))
+            lines.append(f"{target},{path}")
+            leave_open(journal, server, target, path)
+        journal.close()
+        manifest.write_text("\n".join(lines) + "\n")
         process = start_kombo(
             "attach",
             "--manifest",
@@ -495,3 +500,22 @@ def test_ctrl_c_while_settling_half_sent_items_names_them_and_points_to_the_jour
     assert named == {str(tmp_path / "cv0.pdf"), str(tmp_path / "cv1.pdf")}
     assert "--journal" in error["hint"]
     assert server.requests == []
+
+
+def test_a_journal_never_lets_records_for_one_api_or_integration_stand_for_another(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cv.pdf"
+    path.write_bytes(make_pdf())
+    journal = tmp_path / "run.journal"
+    args = ["attach", CANDIDATE_ID, str(path), "--journal", str(journal), "--json"]
+    with KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID) as first:
+        assert run_kombo(*args, env=env_for(first)).returncode == 0
+    with KomboServer(api_key=API_KEY, integration_id="other:integration") as second:
+        other = {**env_for(second), "KOMBO_INTEGRATION_ID": "other:integration"}
+        result = run_kombo(*args, env=other)
+
+        # Stored in the first integration; this one still needs it.
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["status"] == "success"
+        assert [a.data for a in second.attachments] == [make_pdf()]

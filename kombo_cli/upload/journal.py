@@ -52,6 +52,8 @@ class Record:
     snapshot: frozenset[str] | None
     snapshot_at: datetime | None
     confirmed_by: str | None
+    # Which Kombo API and integration the item was for (see `Journal.item`).
+    scope: str | None = None
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> Record:
@@ -67,6 +69,7 @@ class Record:
             snapshot=frozenset(str(i) for i in snapshot) if isinstance(snapshot, list) else None,
             snapshot_at=_time(data.get("snapshot_at")),
             confirmed_by=_text(data.get("confirmed_by")),
+            scope=_text(data.get("scope")),
         )
 
 
@@ -122,10 +125,11 @@ class Journal:
                 os.close(self._fd)
                 self._fd = -1
 
-    def item(self, target_kind: str, target_value: str, source: str) -> str:
-        """The key of the next item with this target and source: the same request twice in
-        one run is two items, the first and the second occurrence."""
-        base = json.dumps([target_kind, target_value, source], ensure_ascii=False)
+    def item(self, target_kind: str, target_value: str, source: str, scope: str = "") -> str:
+        """The key of the next item with this target and source in this `scope` (the API
+        and integration: the same candidate ID in another integration is another item);
+        the same request twice in one run is two items, the first and the second."""
+        base = json.dumps([scope, target_kind, target_value, source], ensure_ascii=False)
         with self._lock:
             self._occurrences[base] += 1
             occurrence = self._occurrences[base]
@@ -246,6 +250,7 @@ def _merge(previous: Record, outcome: Record) -> Record:
         snapshot=previous.snapshot if outcome.snapshot is None else outcome.snapshot,
         snapshot_at=outcome.snapshot_at or previous.snapshot_at,
         confirmed_by=outcome.confirmed_by,
+        scope=outcome.scope or previous.scope,
     )
 
 

@@ -34,11 +34,14 @@ from kombo_cli.upload.request import AttachRequest
 class Resumption:
     """One run's use of a journal. Thread-safe, as the journal is."""
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, scope: str = "") -> None:
         self.journal = journal
+        # The API and integration this run talks to: a journal kept across integrations
+        # (or regions) never lets one's records stand for another's.
+        self.scope = scope
 
     @classmethod
-    def open(cls, path: Path, warn: Callable[[str], None]) -> Resumption:
+    def open(cls, path: Path, warn: Callable[[str], None], scope: str = "") -> Resumption:
         """Open the journal at `path`; a damaged line (left by a killed run) is reported."""
         journal = Journal.open(path)
         if journal.damaged_lines:
@@ -46,7 +49,7 @@ class Resumption:
                 f"{path}: {journal.damaged_lines} damaged line(s) ignored (a run killed while"
                 " writing leaves one)"
             )
-        return cls(journal)
+        return cls(journal, scope)
 
     def remember_stored(self, ledger: Ledger) -> None:
         """Put what earlier runs stored, or may have stored, into this run's ledger, so
@@ -58,7 +61,7 @@ class Resumption:
         which "confirms" whichever open upload is settled first. Each is taken over by
         its own item's delivery when that item is settled (see `Ledger.resume`)."""
         for record in self.journal.stored_records() + self.journal.open_records():
-            if record.target is None or record.name is None:
+            if record.target is None or record.name is None or record.scope != self.scope:
                 continue
             upload = OwnUpload(record.target, record.name, record.size, _known(record.sha256))
             upload.stored = record.event == STORED
@@ -69,7 +72,7 @@ class Resumption:
 
     def item(self, request: AttachRequest) -> str:
         source = request.url if request.url is not None else os.path.abspath(request.path or "")
-        return self.journal.item(request.target_kind, request.target_value, source)
+        return self.journal.item(request.target_kind, request.target_value, source, self.scope)
 
     def last(self, item: str) -> Record | None:
         return self.journal.last(item)
@@ -125,6 +128,7 @@ class Resumption:
         self.journal.write(
             item,
             SENDING,
+            scope=self.scope,
             target=target_json(plan.target),
             source=plan.source,
             name=plan.name,
@@ -139,6 +143,7 @@ class Resumption:
         self.journal.write(
             item,
             STORED,
+            scope=self.scope,
             target=target_json(plan.target),
             name=plan.name,
             size=plan.size,
