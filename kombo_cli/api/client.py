@@ -175,7 +175,8 @@ class KomboClient:
         """The SHA-256 of a listed attachment's bytes, from its `data_url`; None when it is
         longer than `limit_bytes`. The key goes along only when the URL is on the API's own
         origin. Raises DownloadFailed."""
-        same_origin = origin(url) == origin(self.base_url)
+        own = origin(self.base_url)
+        same_origin = own is not None and origin(url) == own
         if log.isEnabledFor(logging.DEBUG):
             # The address may be signed: its query is not shown.
             key = "with the key" if same_origin else "without the key"

@@ -35,7 +35,12 @@ class DownloadFailed(NetworkError):
 
 
 def origin(url: str) -> tuple[str, str, int] | None:
-    """(scheme, host, port) of an http(s) URL, with the default port filled in."""
+    """(scheme, host, port) of an http(s) URL, with the default port filled in; None for
+    anything else, and for a URL whose host different parsers could read differently (a
+    backslash, user info, whitespace or control characters): such a URL never gets the key.
+    """
+    if any(character in url for character in "\\@") or any(c <= " " for c in url):
+        return None
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -60,7 +65,7 @@ def digest_of(
     `auth` is sent only as given: the caller decides whether this URL may see the key.
     Raises DownloadFailed.
     """
-    if origin(url) is None:
+    if urlsplit(url).scheme.lower() not in _DEFAULT_PORTS:
         raise DownloadFailed("the stored file's address is not an http(s) URL", transient=False)
     try:
         with session.get(

@@ -21,24 +21,41 @@ Anything else is unknown. The ATS is taken to store the bytes it was given (what
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Any, Callable
+from typing import Any
 
 from kombo_cli.api.targets import CANDIDATE
-from kombo_cli.errors import KomboError
+from kombo_cli.upload.compare import (
+    MAX_BYTES_COMPARED,
+    MAX_FILES_COMPARED,
+    Comparer,
+    Fetch,
+    Listed,
+    Sibling,
+    Sought,
+)
 from kombo_cli.upload.ledger import Listing, is_own_file
+
+__all__ = [
+    "CONTENT",
+    "ID",
+    "MAX_BYTES_COMPARED",
+    "MAX_FILES_COMPARED",
+    "REPLY",
+    "Doubt",
+    "Fetch",
+    "Look",
+    "Sibling",
+    "Sought",
+    "Verdict",
+    "look_for",
+]
 
 # ATS clocks and ours disagree by a little: a listed file dated up to this long before the
 # upload started may still be this upload.
 CLOCK_SKEW = timedelta(minutes=2)
-# At most this many listed files are fetched to compare contents in one look...
-MAX_FILES_COMPARED = 20
-# ...and at most this many bytes in all.
-MAX_BYTES_COMPARED = 256 * 1024 * 1024
-
 ID = "id"
 CONTENT = "content"
 REPLY = "reply"
@@ -84,46 +101,6 @@ class Look:
         return self.doubt is Doubt.NOT_SETTLED
 
 
-@dataclass(frozen=True)
-class Sought:
-    """The upload being looked for."""
-
-    name: str
-    target_kind: str
-    # None for a data_url upload: there are no local bytes to compare.
-    sha256: str | None
-    size: int | None
-    started_at: datetime
-
-
-@dataclass(frozen=True)
-class Sibling:
-    """Another upload of this run to the same target."""
-
-    sha256: str | None
-    size: int | None
-    # Confirmed stored; otherwise it may or may not be (under way, or unknown).
-    stored: bool
-    # When its first attempt began: one begun before a snapshot was taken is in it.
-    began_at: datetime | None = None
-
-
-# Fetches a listed file's bytes from its data_url: its SHA-256, or None when it is longer
-# than the limit. Raises KomboError when it cannot be fetched.
-Fetch = Callable[[str, int], "str | None"]
-
-
-@dataclass(frozen=True)
-class _Listed:
-    id: str | None
-    name: str
-    created_at: datetime | None
-    data_url: str | None
-
-
-_LONGER = "longer"
-
-
 def look_for(
     attachments: list[dict[str, Any]],
     sought: Sought,
@@ -137,7 +114,7 @@ def look_for(
 
     `compare_first` (for --verify) compares bytes even where identity alone would do."""
     listed = [_parse(item) for item in attachments if _is_own(item, sought)]
-    comparer = _Comparer(fetch, sought, siblings)
+    comparer = Comparer(fetch, sought, siblings)
     if (
         snapshot is not None
         and snapshot.complete
@@ -149,11 +126,11 @@ def look_for(
 
 
 def _by_identity(
-    listed: list[_Listed],
+    listed: list[Listed],
     sought: Sought,
     snapshot: Listing,
     siblings: list[Sibling],
-    comparer: _Comparer,
+    comparer: Comparer,
     compare_first: bool,
 ) -> Look:
     new = [item for item in listed if item.id not in snapshot.ids]
@@ -172,6 +149,8 @@ def _by_identity(
         return Look(
             Verdict.STORED, f"{where} list {_named(identical)} with the same bytes", CONTENT
         )
+    if left.identical_unsettled:
+        return _same_bytes_under_way(where)
     stored_left = sum(1 for sibling in left.siblings if sibling.stored)
     maybe_left = len(left.siblings) - stored_left
     if len(left.files) > stored_left + maybe_left:
@@ -198,7 +177,7 @@ def _by_identity(
 
 
 def _by_content(
-    listed: list[_Listed], sought: Sought, siblings: list[Sibling], comparer: _Comparer
+    listed: list[Listed], sought: Sought, siblings: list[Sibling], comparer: Comparer
 ) -> Look:
     where = f"the {sought.target_kind}'s attachments"
     candidates = [item for item in listed if _could_be(item, sought)]
@@ -216,6 +195,8 @@ def _by_content(
         return Look(
             Verdict.STORED, f"{where} list {_named(identical)} with the same bytes", CONTENT
         )
+    if left.identical_unsettled:
+        return _same_bytes_under_way(where)
     if left.unchecked:
         return Look(
             Verdict.UNKNOWN,
@@ -234,83 +215,13 @@ def _by_content(
     return Look(Verdict.ABSENT)
 
 
-@dataclass
-class _Left:
-    """What content could not attribute: files, and the siblings not matched to any."""
-
-    files: list[_Listed]
-    siblings: list[Sibling]
-    unchecked: list[_Listed]
-    why_unchecked: str
-
-
-class _Comparer:
-    """Fetches candidates within the bounds and sorts them: this upload's bytes, a sibling's
-    bytes, or neither."""
-
-    def __init__(self, fetch: Fetch, sought: Sought, siblings: list[Sibling]) -> None:
-        self._fetch = fetch
-        self._sought = sought
-        self._siblings = siblings
-        sizes = [size for size in [sought.size, *(s.size for s in siblings)] if size is not None]
-        # No file longer than any this run sent there can match one of them.
-        self._limit = max(sizes, default=0)
-
-    def among(self, siblings: list[Sibling]) -> _Comparer:
-        return _Comparer(self._fetch, self._sought, siblings)
-
-    def sort_out(self, files: list[_Listed]) -> tuple[list[_Listed], _Left]:
-        """(files identical to the sought upload beyond what siblings of the same bytes
-        account for, what is left)."""
-        siblings = sorted(self._siblings, key=lambda s: not s.stored)
-        wanted = Counter(s.sha256 for s in siblings if s.sha256)
-        if not wanted and self._sought.sha256 is None:
-            return [], _Left(list(files), siblings, [], "")
-        files_left, bytes_left = MAX_FILES_COMPARED, MAX_BYTES_COMPARED
-        identical: list[_Listed] = []
-        unmatched: list[_Listed] = []
-        unchecked: list[_Listed] = []
-        why = ""
-        for item in files:
-            if item.data_url is None:
-                unchecked.append(item)
-                why = "no download address is listed"
-                continue
-            if files_left == 0 or bytes_left < self._limit:
-                unchecked.append(item)
-                why = f"at most {MAX_FILES_COMPARED} files are fetched to compare"
-                continue
-            files_left -= 1
-            bytes_left -= self._limit
-            try:
-                digest = self._fetch(item.data_url, self._limit)
-            except KomboError as error:
-                unchecked.append(item)
-                why = error.message.rstrip(".")
-                continue
-            if digest is not None and digest == self._sought.sha256:
-                identical.append(item)
-            elif digest is not None and wanted[digest] > 0:
-                wanted[digest] -= 1
-                siblings = _without_one(siblings, digest)
-            else:
-                unmatched.append(item)
-        # Siblings with the sought bytes account for as many identical files first.
-        for _ in range(
-            min(len(identical), sum(1 for s in siblings if s.sha256 == self._sought.sha256))
-        ):
-            identical.pop()
-            siblings = _without_one(siblings, self._sought.sha256)
-        # A file that could not be compared may still be a sibling's (or this upload's).
-        return identical, _Left(unmatched + unchecked, siblings, unchecked, why)
-
-
-def _without_one(siblings: list[Sibling], sha256: str | None) -> list[Sibling]:
-    """`siblings` less the first (stored ones come first) with these bytes."""
-    for index, sibling in enumerate(siblings):
-        if sibling.sha256 == sha256:
-            return siblings[:index] + siblings[index + 1 :]
-    return siblings
+def _same_bytes_under_way(where: str) -> Look:
+    return Look(
+        Verdict.UNKNOWN,
+        f"{where} list a file with the same bytes, which another upload of the same file in"
+        " this run, still under way, may have stored",
+        doubt=Doubt.NOT_SETTLED,
+    )
 
 
 def _is_own(item: dict[str, Any], sought: Sought) -> bool:
@@ -318,11 +229,11 @@ def _is_own(item: dict[str, Any], sought: Sought) -> bool:
     return sought.target_kind != CANDIDATE or is_own_file(item)
 
 
-def _parse(item: dict[str, Any]) -> _Listed:
+def _parse(item: dict[str, Any]) -> Listed:
     identity = item.get("id")
     name = item.get("file_name")
     url = item.get("data_url")
-    return _Listed(
+    return Listed(
         id=identity if isinstance(identity, str) and identity else None,
         name=name if isinstance(name, str) else "",
         created_at=_parse_time(item.get("remote_created_at")),
@@ -330,7 +241,7 @@ def _parse(item: dict[str, Any]) -> _Listed:
     )
 
 
-def _could_be(item: _Listed, sought: Sought) -> bool:
+def _could_be(item: Listed, sought: Sought) -> bool:
     return (
         item.name == sought.name
         or item.created_at is None
@@ -338,7 +249,7 @@ def _could_be(item: _Listed, sought: Sought) -> bool:
     )
 
 
-def _most_likely_first(items: list[_Listed], sought: Sought) -> list[_Listed]:
+def _most_likely_first(items: list[Listed], sought: Sought) -> list[Listed]:
     return sorted(items, key=lambda item: (item.name != sought.name, item.created_at is None))
 
 
@@ -354,7 +265,7 @@ def _is_recent(moment: datetime | None, started_at: datetime) -> bool:
     return midnight and moment.date() >= earliest.date() - timedelta(days=1)
 
 
-def _named(items: list[_Listed]) -> str:
+def _named(items: list[Listed]) -> str:
     names = [
         f"{item.name or 'a file without a name'}" + (f" (id {item.id})" if item.id else "")
         for item in items[:3]
