@@ -44,7 +44,7 @@ from kombo_cli.upload.lookup import CandidateLookup
 from kombo_cli.upload.plan import DEFAULT_ATTACHMENT_TYPE, AttachmentPlan, RunDefaults
 from kombo_cli.upload.request import AttachRequest, repeated_targets
 from kombo_cli.upload.result import AttachResult
-from kombo_cli.upload.resume import Resumption
+from kombo_cli.upload.resume import Resumption, journal_scope
 from kombo_cli.upload.run import AttachPipeline, RunObserver
 
 
@@ -345,7 +345,7 @@ class Kombo:
     ) -> AttachPipeline:
         resumption = None
         if journal is not None:
-            scope = f"{self.base_url} {self.integration_id}"
+            scope = f"{journal_scope(self.base_url)} {self.integration_id}"
             resumption = Resumption.open(journal, self.observer.warning, scope)
             self._journals.append(resumption.journal)
         return AttachPipeline(

@@ -54,8 +54,6 @@ class Listed:
     data_url: str | None
 
 
-
-
 @dataclass
 class Left:
     """What content could not attribute: files, and the siblings not matched to any."""

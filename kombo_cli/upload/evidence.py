@@ -133,7 +133,10 @@ def _by_identity(
     comparer: Comparer,
     compare_first: bool,
 ) -> Look:
-    new = [item for item in listed if item.id not in snapshot.ids]
+    # An ATS may list one file twice: one new id is one new attachment. Newest first, so
+    # that within the bounds the likeliest files are compared.
+    unique = {item.id: item for item in listed if item.id not in snapshot.ids}
+    new = sorted(unique.values(), key=_newest_first)
     siblings = [s for s in siblings if s.began_at is None or s.began_at >= snapshot.taken_at]
     comparer = comparer.among(siblings)
     where = f"the {sought.target_kind}'s attachments"
@@ -151,6 +154,13 @@ def _by_identity(
         )
     if left.identical_unsettled:
         return _same_bytes_under_way(where)
+    if compare_first and left.unchecked:
+        # --verify: a file not compared is no evidence that the bytes differ.
+        return Look(
+            Verdict.UNKNOWN,
+            f"{_named(left.unchecked)} could not be compared ({left.why_unchecked})",
+            doubt=Doubt.UNCOMPARED,
+        )
     stored_left = sum(1 for sibling in left.siblings if sibling.stored)
     maybe_left = len(left.siblings) - stored_left
     if len(left.files) > stored_left + maybe_left:
@@ -241,6 +251,11 @@ def _parse(item: dict[str, Any]) -> Listed:
     )
 
 
+def _newest_first(item: Listed) -> tuple[bool, float]:
+    moment = item.created_at
+    return (moment is None, -moment.timestamp() if moment is not None else 0.0)
+
+
 def _could_be(item: Listed, sought: Sought) -> bool:
     return (
         item.name == sought.name
@@ -284,7 +299,13 @@ def _parse_time(value: Any) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         if moment.tzinfo is None:
+            # A time of day without a zone is the ATS's local time, anywhere from UTC-12 to
+            # UTC+14: taken at its latest, so a file that could be recent counts as recent.
+            # (A bare midnight is a day-only date, which `_is_recent` widens itself.)
+            is_midnight = moment.time() == datetime.min.time()
             moment = moment.replace(tzinfo=timezone.utc)
+            if not is_midnight:
+                moment += timedelta(hours=12)
         return moment.astimezone(timezone.utc)
     except (ValueError, OverflowError):
         # Anything from year 1 in a far time zone to text that is no date at all.

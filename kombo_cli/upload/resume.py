@@ -11,7 +11,9 @@ import os
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
+from kombo_cli.api.downloads import origin
 from kombo_cli.api.retry import describe_failure
 from kombo_cli.api.targets import Target
 from kombo_cli.errors import KomboError, OutcomeUnknown
@@ -99,12 +101,12 @@ class Resumption:
     @staticmethod
     def stored_before(record: Record | None, plan: AttachmentPlan) -> bool:
         """The journal says an earlier run stored these very bytes."""
-        return (
-            record is not None
-            and record.event == STORED
-            and record.sha256 is not None
-            and record.sha256 == plan.sha256()
-        )
+        if record is None or record.event != STORED or record.target != plan.target:
+            return False
+        if plan.data_url is not None:
+            # No local bytes: the item's key already names the URL.
+            return True
+        return record.sha256 is not None and record.sha256 == plan.sha256()
 
     @staticmethod
     def unfinished(record: Record | None, plan: AttachmentPlan) -> Unfinished | None:
@@ -113,7 +115,7 @@ class Resumption:
             return None
         if record.started_at is None or record.target != plan.target:
             return None
-        if record.sha256 != plan.sha256():
+        if plan.data_url is None and record.sha256 != plan.sha256():
             # The file changed since: the earlier attempt was of other bytes.
             return None
         snapshot = None
@@ -155,6 +157,16 @@ class Resumption:
     def failed(self, item: str, error: KomboError) -> None:
         event = UNKNOWN if isinstance(error, OutcomeUnknown) else FAILED
         self.journal.write(item, event, code=error.local_code if event == UNKNOWN else _code(error))
+
+
+def journal_scope(base_url: str) -> str:
+    """The API a journal's records are for, spelled one way: `HTTPS://API.kombo.dev:443/v1/`
+    and `https://api.kombo.dev/v1` are the same API."""
+    found = origin(base_url)
+    if found is None:
+        return base_url
+    scheme, host, port = found
+    return f"{scheme}://{host}:{port}{urlsplit(base_url).path.rstrip('/')}"
 
 
 def _known(digest: str | None) -> Callable[[], str | None]:
