@@ -105,9 +105,11 @@ class NetworkError(KomboError):
 
 
 class OutcomeUnknown(NetworkError):
-    """An upload may or may not have been stored, and listing the attachments failed."""
+    """An upload may or may not have been stored, and the evidence cannot tell."""
 
     local_code = "CLI.OUTCOME_UNKNOWN"
+    # True when the client stopped waiting while Kombo may still be storing the file.
+    kombo_may_be_working = False
 
 
 class VerifyMismatch(KomboError):

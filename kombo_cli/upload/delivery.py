@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from kombo_cli.api.retry import (
     OnRetry,
@@ -76,6 +76,9 @@ class Unfinished:
 
     started_at: datetime
     snapshot: Listing | None
+    # Kombo may still have been working on it when the earlier run gave up (a timeout):
+    # not sent again before this moment, even if not listed.
+    not_before: datetime | None = None
 
 
 def deliver(
@@ -201,6 +204,8 @@ class _Delivery:
     ) -> Delivered:
         plan = self.plan
         if unfinished is not None:
+            # What --verify looks for, if the earlier attempt is found stored.
+            self.attempt_started_at = unfinished.started_at
             self.state.stage = Stage.CHECKING
             look = settle(
                 self.client,
@@ -218,6 +223,15 @@ class _Delivery:
                 )
             if look.verdict is Verdict.UNKNOWN:
                 raise _unknown(plan, "an earlier run stopped while sending it", look.explanation)
+            if unfinished.not_before is not None and self.now() < unfinished.not_before:
+                raise _unknown(
+                    plan,
+                    "an earlier attempt timed out",
+                    f"it is not among the {plan.target.kind}'s attachments yet, but Kombo may"
+                    " still be working on it",
+                    hint="run the command again with the same --journal after"
+                    f" {unfinished.not_before:%H:%M} UTC",
+                )
         progress = RewindableProgress(on_progress)
         retries_used = 0
         while True:
@@ -271,7 +285,7 @@ class _Delivery:
                 if may_still_be_processing(error):
                     # Kombo may still be storing it after the client (or a gateway) stopped
                     # waiting: a file not listed yet can appear later.
-                    raise _unknown(
+                    raise _still_working(
                         plan,
                         f"the upload failed ({describe_failure(error)})",
                         f"it is not among the {plan.target.kind}'s attachments yet, but Kombo"
@@ -336,6 +350,13 @@ def _unknown(
         " running the command again",
     )
     unknown.attempts = attempts
+    return unknown
+
+
+def _still_working(*args: Any, **kwargs: Any) -> OutcomeUnknown:
+    """An unknown outcome that a journal marks as "Kombo may still be working on it"."""
+    unknown = _unknown(*args, **kwargs)
+    unknown.kombo_may_be_working = True
     return unknown
 
 

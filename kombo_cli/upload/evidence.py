@@ -214,7 +214,10 @@ def _by_content(
             doubt=Doubt.UNCOMPARED,
         )
     recent = [item for item in left.files if _is_recent(item.created_at, sought.started_at)]
-    if len(recent) > len(left.siblings):
+    # A file of this run's would have matched its bytes; only an upload by URL (no bytes
+    # to match) can account for a recent file with other bytes.
+    by_url = sum(1 for sibling in left.siblings if sibling.sha256 is None)
+    if len(recent) > by_url:
         return Look(
             Verdict.UNKNOWN,
             f"{where} list {_named(recent)}, dated about when the upload began or later, but"

@@ -54,6 +54,8 @@ class Record:
     confirmed_by: str | None
     # Which Kombo API and integration the item was for (see `Journal.item`).
     scope: str | None = None
+    # "unknown" after a timeout: Kombo may still have been storing it.
+    pending: bool = False
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> Record:
@@ -70,6 +72,7 @@ class Record:
             snapshot_at=_time(data.get("snapshot_at")),
             confirmed_by=_text(data.get("confirmed_by")),
             scope=_text(data.get("scope")),
+            pending=data.get("pending") is True,
         )
 
 
@@ -125,11 +128,18 @@ class Journal:
                 os.close(self._fd)
                 self._fd = -1
 
-    def item(self, target_kind: str, target_value: str, source: str, scope: str = "") -> str:
+    def item(
+        self,
+        target_kind: str,
+        target_value: str,
+        source: str,
+        scope: str = "",
+        *details: str | None,
+    ) -> str:
         """The key of the next item with this target and source in this `scope` (the API
         and integration: the same candidate ID in another integration is another item);
         the same request twice in one run is two items, the first and the second."""
-        base = json.dumps([scope, target_kind, target_value, source], ensure_ascii=False)
+        base = json.dumps([scope, target_kind, target_value, source, *details], ensure_ascii=False)
         with self._lock:
             self._occurrences[base] += 1
             occurrence = self._occurrences[base]
@@ -251,6 +261,7 @@ def _merge(previous: Record, outcome: Record) -> Record:
         snapshot_at=outcome.snapshot_at or previous.snapshot_at,
         confirmed_by=outcome.confirmed_by,
         scope=outcome.scope or previous.scope,
+        pending=outcome.pending,
     )
 
 
@@ -277,7 +288,9 @@ def _time(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    # A hand-edited date far in the past or future would overflow date arithmetic.
+    return moment if 2000 <= moment.year <= 9000 else None
 
 
 def _now() -> str:

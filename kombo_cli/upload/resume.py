@@ -8,7 +8,7 @@ neither (send it). It then records each step as it happens. See `journal` for th
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
@@ -31,6 +31,10 @@ from kombo_cli.upload.journal import (
 from kombo_cli.upload.ledger import Ledger, Listing, OwnUpload
 from kombo_cli.upload.plan import AttachmentPlan
 from kombo_cli.upload.request import AttachRequest
+
+# After a timed-out attempt Kombo may go on storing the file for a while (its own limit on
+# an action): a rerun sooner than this does not send it again, even if it is not listed.
+STILL_WORKING = timedelta(minutes=10)
 
 
 class Resumption:
@@ -74,7 +78,12 @@ class Resumption:
 
     def item(self, request: AttachRequest) -> str:
         source = request.url if request.url is not None else os.path.abspath(request.path or "")
-        return self.journal.item(request.target_kind, request.target_value, source, self.scope)
+        # A name or type given for the row makes it another item than the same file with
+        # others (only when given, so a plain row keeps its key).
+        details = [request.name, request.type] if request.name or request.type else []
+        return self.journal.item(
+            request.target_kind, request.target_value, source, self.scope, *details
+        )
 
     def last(self, item: str) -> Record | None:
         return self.journal.last(item)
@@ -121,7 +130,8 @@ class Resumption:
         snapshot = None
         if record.snapshot is not None and record.snapshot_at is not None:
             snapshot = Listing.of_ids(record.snapshot, record.snapshot_at)
-        return Unfinished(record.started_at, snapshot)
+        not_before = record.started_at + STILL_WORKING if record.pending else None
+        return Unfinished(record.started_at, snapshot, not_before)
 
     def sending(
         self, item: str, plan: AttachmentPlan, snapshot: Listing | None, started_at: datetime
@@ -155,8 +165,11 @@ class Resumption:
         )
 
     def failed(self, item: str, error: KomboError) -> None:
-        event = UNKNOWN if isinstance(error, OutcomeUnknown) else FAILED
-        self.journal.write(item, event, code=error.local_code if event == UNKNOWN else _code(error))
+        if isinstance(error, OutcomeUnknown):
+            pending = True if error.kombo_may_be_working else None
+            self.journal.write(item, UNKNOWN, code=error.local_code, pending=pending)
+        else:
+            self.journal.write(item, FAILED, code=_code(error))
 
 
 def journal_scope(base_url: str) -> str:

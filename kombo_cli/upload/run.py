@@ -257,7 +257,13 @@ class AttachPipeline:
         finally:
             self.observer.upload_finished(key)
         if resumption is not None and item is not None:
-            resumption.stored(item, plan, delivered)
+            try:
+                resumption.stored(item, plan, delivered)
+            except UsageError as error:
+                # Stored all the same: reporting it as failed would invite a second copy.
+                self.observer.warning(
+                    f"{entry.label}: stored, but {error.message[0].lower()}{error.message[1:]}"
+                )
         # The state stays until the result is reported (see `reported`): Ctrl-C in between
         # must not call a stored upload "not stored".
         return AttachResult(SUCCESS, entry, target, plan, delivered)
