@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Callable
 
 from kombo_cli.api.retry import (
     OnRetry,
@@ -353,9 +353,11 @@ def _unknown(
     return unknown
 
 
-def _still_working(*args: Any, **kwargs: Any) -> OutcomeUnknown:
+def _still_working(
+    plan: AttachmentPlan, failure: str, why: str, hint: str, attempts: int
+) -> OutcomeUnknown:
     """An unknown outcome that a journal marks as "Kombo may still be working on it"."""
-    unknown = _unknown(*args, **kwargs)
+    unknown = _unknown(plan, failure, why, hint=hint, attempts=attempts)
     unknown.kombo_may_be_working = True
     return unknown
 
