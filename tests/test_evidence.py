@@ -265,3 +265,24 @@ def test_the_debug_log_shows_the_download_but_never_the_key(tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     assert "a listed file, to compare its SHA-256; with the key" in result.stderr
     assert API_KEY not in result.stderr + result.stdout
+
+
+def test_a_listed_file_longer_than_what_it_could_match_is_not_read_to_the_end() -> None:
+    import hashlib
+
+    from kombo_cli.api.client import KomboClient
+
+    data = b"x" * 300_000
+    with KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID) as server:
+        stored = seed_file(server, CANDIDATE_ID, "big.pdf", data)
+        client = KomboClient(server.base_url, API_KEY, INTEGRATION_ID)
+        url = server.base_url[: -len("/v1")] + f"/files/{stored.id}"
+
+        found = client.stored_file_digest(url, len(data))
+        longer = client.stored_file_digest(url, len(data) - 1)
+
+    assert found is not None
+    assert found.sha256 == hashlib.sha256(data).hexdigest()
+    assert found.size == len(data)
+    # Longer than the limit: no digest, so it is never taken for a file of that size.
+    assert longer is None

@@ -43,5 +43,9 @@ class Target:
         """The target as kombo's command line takes it, e.g. for a hint."""
         return f"--application {self.id}" if self.kind == APPLICATION else self.id
 
+    def to_json(self) -> dict[str, str]:
+        """As results and journals write it: {"kind": ..., "id": ...}."""
+        return {"kind": self.kind, "id": self.id}
+
     def __str__(self) -> str:
         return f"{self.kind} {self.id}"

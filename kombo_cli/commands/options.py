@@ -76,7 +76,8 @@ def retries_option() -> Any:
         "--retries",
         metavar="N",
         min=0,
-        help="Retries after a 429, a 503 or a failed connection (0: never retry).",
+        help="Times a request may be sent again: after a refusal (429, Kombo's 503, a"
+        " connection that never opened) or once an upload was found not stored (0: never).",
     )
 
 

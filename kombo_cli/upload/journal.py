@@ -188,10 +188,6 @@ class Journal:
             self._records[item] = parsed
 
 
-def target_json(target: Target) -> dict[str, str]:
-    return {"kind": target.kind, "id": target.id}
-
-
 def time_text(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat()
 

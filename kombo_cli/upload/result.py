@@ -115,7 +115,7 @@ class AttachResult:
 
     def _target_json(self) -> dict[str, Any]:
         if self.target is not None:
-            return {"target": target_json(self.target)}
+            return {"target": self.target.to_json()}
         assert isinstance(self.entry, AttachRequest)
         return {"target": self.entry.target_json()}
 
@@ -124,10 +124,6 @@ class AttachResult:
         if not isinstance(self.entry, AttachRequest):
             return {}
         return {**self._target_json(), **self.entry.source_json()}
-
-
-def target_json(target: Target) -> dict[str, str]:
-    return {"kind": target.kind, "id": target.id}
 
 
 def _source_json(plan: AttachmentPlan) -> dict[str, str]:

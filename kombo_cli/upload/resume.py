@@ -25,7 +25,6 @@ from kombo_cli.upload.journal import (
     UNKNOWN,
     Journal,
     Record,
-    target_json,
     time_text,
 )
 from kombo_cli.upload.ledger import Ledger, Listing, OwnUpload
@@ -141,7 +140,7 @@ class Resumption:
             item,
             SENDING,
             scope=self.scope,
-            target=target_json(plan.target),
+            target=plan.target.to_json(),
             source=plan.source,
             name=plan.name,
             size=plan.size,
@@ -156,7 +155,7 @@ class Resumption:
             item,
             STORED,
             scope=self.scope,
-            target=target_json(plan.target),
+            target=plan.target.to_json(),
             name=plan.name,
             size=plan.size,
             sha256=delivered.sha256 or plan.sha256(),
