@@ -186,6 +186,29 @@ class ApiError(KomboError):
         self.exit_code = exit_code_for_api_error(code, http_status)
 
 
+class WrongBaseUrl(ApiError):
+    """The server said the path is no route of its, or something other than Kombo's API
+    answered 404: the base URL is wrong (most often without /v1). No request of this run
+    can succeed until the setting changes, so it is a configuration failure, not a refusal."""
+
+    local_code = "CLI.BASE_URL"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int,
+        hint: str,
+        code: str | None = None,
+        title: str | None = None,
+        log_url: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, http_status=http_status, code=code, title=title, log_url=log_url, hint=hint
+        )
+        self.exit_code = ExitCode.CONFIG
+
+
 # The exit-code table is defined by HTTP status (401/403 -> 4, 429 and 5xx -> 6, other
 # 4xx -> 5). Kombo asks clients to branch on `error.code`, so the code decides only where
 # the status alone would mislead: a rejected key or a retryable condition reported with

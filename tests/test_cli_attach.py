@@ -498,6 +498,9 @@ def test_exit_5_when_kombo_rejects_the_request(
     kombo_server.queue(
         ScriptedResponse(status=status, body=error_envelope("Rejected here.", code=code))
     )
+    if (status, code) == (404, None):
+        # Nor is the ID an application's: the one lookup after the 404 finds nothing either.
+        kombo_server.queue(ScriptedResponse(status=404, body=error_envelope("Not found.")))
     result = run_kombo("attach", CANDIDATE_ID, str(sample_file("cv.pdf")), env=server_env)
 
     assert result.returncode == 5

@@ -103,7 +103,10 @@ def test_an_extension_whose_type_kombo_refuses_stops_with_a_hint() -> None:
     # would mislabel the file in the ATS.
     with pytest.raises(UsageError, match=r"image/svg\+xml") as caught:
         guess_content_type("logo.svg", b"<svg></svg>")
-    assert caught.value.hint is not None and "--content-type" in caught.value.hint
+    # Only the ways through: --content-type image/svg+xml would be refused as well.
+    assert caught.value.hint is not None
+    assert "convert the file" in caught.value.hint
+    assert "--url URL and no --content-type" in caught.value.hint
 
 
 @pytest.mark.parametrize("name", ["app.js", "run.sh", "data.json", "feed.xml", "notes.csv"])

@@ -25,8 +25,9 @@ from kombo_cli.api.defaults import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S
 from kombo_cli.api.downloads import FileDigest, digest_of, origin
 from kombo_cli.api.network_errors import network_error
 from kombo_cli.api.retry import parse_retry_after
+from kombo_cli.api.route_miss import base_url_hint, says_no_route
 from kombo_cli.api.targets import Target
-from kombo_cli.errors import KOMBO_CODE_HINTS, ApiError, NetworkError
+from kombo_cli.errors import KOMBO_CODE_HINTS, ApiError, NetworkError, WrongBaseUrl
 from kombo_cli.redact import display_url, shorten_server_text
 from kombo_cli.version import __version__
 
@@ -283,6 +284,17 @@ class KomboClient:
             title = _optional_str(envelope.get("title"))
             message = _optional_str(envelope.get("message")) or title or f"HTTP {status}"
             log_url = _optional_str(envelope.get("log_url"))
+            if status == 404 and says_no_route(message):
+                # The path is unknown, not the ID in it: said in our words, since a server's
+                # echo of the path may be shortened past recognition.
+                return WrongBaseUrl(
+                    f"{self._host} has no API route for {_method_and_path(response)}.",
+                    http_status=status,
+                    code=shorten_server_text(code, _CODE_LIMIT) if code else None,
+                    title=shorten_server_text(title) if title else None,
+                    log_url=shorten_server_text(log_url) if log_url else None,
+                    hint=base_url_hint(self.base_url),
+                )
             return ApiError(
                 shorten_server_text(message),
                 http_status=status,
@@ -301,9 +313,15 @@ class KomboClient:
                 hint="check the base URL (KOMBO_BASE_URL / --region)",
             )
         reason = shorten_server_text(response.reason or "")
-        return ApiError(
+        message = (
             f"{self._host} answered HTTP {status} {reason}".rstrip()
-            + f"{_describe_foreign_body(response)}.",
+            + f"{_describe_foreign_body(response)}."
+        )
+        if status == 404:
+            # Kombo says 404 in its own envelope; a page without one is another server's.
+            return WrongBaseUrl(message, http_status=status, hint=base_url_hint(self.base_url))
+        return ApiError(
+            message,
             http_status=status,
             hint=_hint_for_status(status),
             retry_after_s=parse_retry_after(response.headers),
@@ -349,6 +367,12 @@ def _describe_foreign_body(response: requests.Response) -> str:
     if "<html" in text.lower() or "<!doctype" in text.lower():
         return " (an HTML page)"
     return f': "{shorten_server_text(text, _SUMMARY_LIMIT)}"'
+
+
+def _method_and_path(response: requests.Response) -> str:
+    """The request's method and path, without its query (an address searched for)."""
+    sent = response.request
+    return f"{sent.method} {urlsplit(sent.url or '').path or '/'}"
 
 
 def _hint_for_status(status: int) -> str | None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from kombo_cli.api.retry import SETTLE_DELAY_S
 from kombo_cli.api.targets import APPLICATION, CANDIDATE
+from kombo_cli.commands.attach_hints import file_where_the_id_goes
 from kombo_cli.commands.attach_view import AttachView
 from kombo_cli.commands.context import AppState
 from kombo_cli.config.settings import SettingFlags, Settings
@@ -274,7 +275,9 @@ def _target_and_files(
         target_kind = APPLICATION if application else CANDIDATE
         target_value, files = arguments[0], list(arguments[1:])
     if not files and not urls:
-        raise UsageError("Missing FILE.", hint="name one or more files, or give --url URL")
+        raise file_where_the_id_goes(target_kind, target_value) or UsageError(
+            "Missing FILE.", hint="name one or more files, or give --url URL"
+        )
     if STDIN_ARGUMENT in files:
         if files.count(STDIN_ARGUMENT) > 1:
             raise UsageError("Standard input (-) can only be attached once.")

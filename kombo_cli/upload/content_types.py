@@ -87,6 +87,17 @@ _OOXML_BY_FOLDER = (
 # Bytes read from the start of a file for sniffing.
 SNIFF_BYTES = 8192
 
+# For a type Kombo's pattern refuses (image/svg+xml and every other "+" type), only these
+# work: --content-type with that type is refused too, and another type would mislabel the
+# file. With --url and no content type, Kombo takes the type from the download.
+_WAYS_THROUGH = (
+    "convert the file (e.g. to PDF or PNG), or upload it from storage with --url URL"
+    " and no --content-type: Kombo then takes the type from the download"
+)
+_LEAVE_THE_TYPE_TO_THE_DOWNLOAD = (
+    "leave the content type out: with --url, Kombo takes it from the download"
+)
+
 
 @dataclass(frozen=True)
 class ContentTypeGuess:
@@ -97,13 +108,20 @@ class ContentTypeGuess:
     warning: str | None = None
 
 
-def validate_content_type(value: str) -> str:
-    """A `--content-type` value Kombo will accept, or a UsageError."""
+def validate_content_type(value: str, *, for_url: bool = False) -> str:
+    """A `--content-type` value Kombo will accept, or a UsageError. `for_url`: the file is
+    uploaded by URL, so leaving the type out is a way through."""
     content_type = value.strip()
     if not KOMBO_CONTENT_TYPE_PATTERN.fullmatch(content_type):
+        hint = "use type/subtype made of letters, digits, '.', '_', '-', e.g. application/pdf"
+        if _is_structured_type(content_type):
+            hint = (
+                _LEAVE_THE_TYPE_TO_THE_DOWNLOAD
+                if for_url
+                else f"no '+' type passes Kombo's rule: {_WAYS_THROUGH}"
+            )
         raise UsageError(
-            f"The content type {value!r} is not a plain MIME type Kombo accepts.",
-            hint="use type/subtype made of letters, digits, '.', '_', '-', e.g. application/pdf",
+            f"The content type {value!r} is not a plain MIME type Kombo accepts.", hint=hint
         )
     if content_type.lower() in GENERIC_CONTENT_TYPES:
         raise UsageError(
@@ -124,7 +142,7 @@ def guess_content_type(name: str, head: bytes, path: Path | None = None) -> Cont
         # type from the bytes would mislabel the file in the ATS.
         raise UsageError(
             f"{name} is {by_extension}, a type Kombo's content-type rule does not accept.",
-            hint="convert the file (e.g. to PDF or PNG), or pass --content-type yourself",
+            hint=_WAYS_THROUGH,
         )
     by_content = sniff_content_type(head, path)
     if by_extension:
@@ -153,6 +171,11 @@ def _type_from_extension(name: str) -> str | None:
     if guessed in GENERIC_CONTENT_TYPES:
         return None
     return guessed
+
+
+def _is_structured_type(content_type: str) -> bool:
+    """type/name+suffix (RFC 6839), e.g. image/svg+xml: a real type, refused only for the '+'."""
+    return KOMBO_CONTENT_TYPE_PATTERN.fullmatch(content_type.replace("+", ".")) is not None
 
 
 def _acceptable(content_type: str) -> bool:

@@ -260,7 +260,7 @@ def plan_url_attachment(
         local_file=None,
         name=shown_name,
         type=normalize_attachment_type(attachment_type),
-        content_type=ContentTypeGuess(validate_content_type(content_type), "option")
+        content_type=ContentTypeGuess(validate_content_type(content_type, for_url=True), "option")
         if content_type is not None
         else None,
         notes=tuple(_name_notes(shown_name)),

@@ -29,6 +29,7 @@ from kombo_cli.upload.delivery import AttachmentApi, DeliveryState, Stage, Unfin
 from kombo_cli.upload.files import LocalFile
 from kombo_cli.upload.ledger import Listing, RunMemory
 from kombo_cli.upload.lookup import CandidateLookup
+from kombo_cli.upload.other_kind import OtherKindCheck
 from kombo_cli.upload.plan import AttachmentPlan, RunDefaults, plan_request
 from kombo_cli.upload.request import EMAIL, AttachRequest, Entry, RowProblem
 from kombo_cli.upload.result import (
@@ -99,6 +100,8 @@ class AttachPipeline:
         self.verify = verify
         if resumption is not None:
             resumption.remember_stored(self.ledger)
+        # After a 404: whether the ID is the other kind's (one lookup per target).
+        self.other_kind = OtherKindCheck(lambda target: self.api().list_attachments(target))
         self._lock = threading.Lock()
         # Where each upload under way stands, for what Ctrl-C should say about it.
         self._states: dict[object, DeliveryState] = {}
@@ -197,6 +200,7 @@ class AttachPipeline:
         except Interrupted:
             raise
         except KomboError as error:
+            error = self.other_kind.explain(error, entry, target)
             return AttachResult(ERROR, entry, target, plan, error=error)
 
     def _deliver(
