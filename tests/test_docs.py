@@ -49,7 +49,8 @@ LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 def _anchors(document: Path) -> set[str]:
     """The anchors GitHub gives a document's headings."""
     anchors = set()
-    for heading in re.findall(r"^#+ (.+)$", document.read_text(encoding="utf-8"), re.MULTILINE):
+    text = re.sub(r"```.*?```", "", document.read_text(encoding="utf-8"), flags=re.DOTALL)
+    for heading in re.findall(r"^#+ (.+)$", text, re.MULTILINE):
         text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
         anchors.add(text.replace(" ", "-"))
     return anchors

@@ -330,3 +330,16 @@ def test_an_id_the_sandbox_does_not_have_fails(strict_sandbox: Sandbox, workspac
         "attach", FRANK_DOE_ID, "cv.pdf", "--application", env=env, cwd=workspace
     )
     assert (made_up.returncode, swapped.returncode) == (5, 5), made_up.stderr + swapped.stderr
+
+
+def test_the_readme_python_example_runs(
+    strict_sandbox: Sandbox, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    assert blocks
+    monkeypatch.setenv("KOMBO_API_KEY", API_KEY)
+    monkeypatch.setenv("KOMBO_INTEGRATION_ID", INTEGRATION_ID)
+    monkeypatch.setenv("KOMBO_BASE_URL", strict_sandbox.base_url)
+    monkeypatch.chdir(workspace)
+    for number, code in enumerate(blocks, start=1):
+        exec(compile(code, f"README.md python example {number}", "exec"), {})
