@@ -45,7 +45,9 @@ def test_a_failure_raises_the_error_the_command_line_would_exit_with(
     kombo_server.queue(
         ScriptedResponse(
             status=404, body=error_envelope("No such candidate.", code="ATS.NOT_FOUND")
-        )
+        ),
+        # Nor is the ID an application's: the one lookup after the 404 finds nothing either.
+        ScriptedResponse(status=404, body=error_envelope("No such application.")),
     )
     cv = tmp_path / "cv.pdf"
     cv.write_bytes(make_pdf())
