@@ -167,10 +167,13 @@ class AttachCommand:
                 self.console.warning(f"{manifest}: {problem}")
             more = check.problem_count - len(check.problems)
             if more > 0:
-                self.console.warning(f"{manifest}: and {more} more malformed rows")
+                more_rows = "row" if more == 1 else "rows"
+                self.console.warning(f"{manifest}: and {more} more malformed {more_rows}")
+            count = check.problem_count
+            rows, them = ("row", "it") if count == 1 else ("rows", "them")
             raise UsageError(
-                f"{manifest} has {check.problem_count} malformed row(s); nothing was sent.",
-                hint="fix them, or run without --fail-fast to attach the other rows",
+                f"{manifest} has {count} malformed {rows}; nothing was sent.",
+                hint=f"fix {them}, or run without --fail-fast to attach the other rows",
             )
         if check.rows + check.problem_count == 0:
             self.console.warning(f"{manifest} has no rows; nothing to attach")
@@ -204,10 +207,12 @@ def _run(
     def first_ctrl_c() -> None:  # in a signal handler: it only sets flags
         batch.interrupt()
         view.stopping()
+        console.ctrl_c_pressed()
 
-    ctrl_c = ctrl_c_stops(first_ctrl_c, console.stderr, INTERRUPT_GRACE_S)
+    ctrl_c = ctrl_c_stops(first_ctrl_c, console.stderr, INTERRUPT_GRACE_S, console.emergency_erase)
     with view.live_display(total), ctrl_c as pressed:
         console.give_up_on_stdout = pressed.past_grace
+        console.interrupted = lambda: pressed.pressed
         try:
             with closing(batch.results(entries)) as results:
                 for result in results:

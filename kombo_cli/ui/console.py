@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -20,7 +21,8 @@ from typing import Any, Callable, TextIO
 from kombo_cli.env import Environment
 from kombo_cli.errors import ApiError, Interrupted, KomboError, error_json
 from kombo_cli.redact import scrub
-from kombo_cli.ui.pipe import raw_fd, write_line
+from kombo_cli.ui.display import LIVE, PLAIN, TerminalDisplay
+from kombo_cli.ui.pipe import raw_fd, reader_took_it, write_line
 from kombo_cli.ui.text import printable
 
 
@@ -47,10 +49,10 @@ class Console:
         # Results come from the main thread, retry notices from workers: one line must
         # never cut into another.
         self._write_lock = threading.RLock()
-        # While a progress display is live on the terminal, lines for the terminal go
-        # through its console, which prints them above the bars instead of across them.
-        self._live_console: Any = None
-        self._live_display: Any = None
+        # While progress is shown on the terminal, lines for the terminal are handed to
+        # its display, whose thread alone writes there (see `ui.display`).
+        self._display: TerminalDisplay | None = None
+        self.display_mode = None if quiet else self._display_mode(env)
         # Results on a pipe or file are written to its descriptor directly, waiting for a
         # slow reader in short steps, so that Ctrl-C is never stuck behind one and a line
         # is known to be written or not (see `ui.pipe`).
@@ -58,6 +60,17 @@ class Console:
         self._stdout_lock = threading.Lock()
         # Asked while stdout's reader is not reading: True gives the line up (after Ctrl-C).
         self.give_up_on_stdout: Callable[[], bool] = lambda: False
+        # Whether Ctrl-C was pressed: a reader that went away since (Ctrl-C stops a `| tee`
+        # too) leaves the results that follow unwritten, to be named on stderr instead.
+        self.interrupted: Callable[[], bool] = lambda: False
+        self._stdout_reader_gone = False
+        # stdout on the very terminal stderr is on: its lines can go out in the display's
+        # own writes, so nothing (not even the "^C" the terminal echoes) lands between.
+        self._stdout_shares_terminal = self.stdout_terminal and _same_device(
+            self.stdout, self.stderr
+        )
+        # The terminal echoes "^C" where the cursor is: the next line starts over it.
+        self._return_to_line_start = False
 
     # -- secrets ---------------------------------------------------------------------------
 
@@ -104,13 +117,23 @@ class Console:
         stream = self.stdout
         assert self._stdout_fd is not None
         with self._stdout_lock:
+            if self._stdout_reader_gone:
+                return not self.interrupted()
             try:
                 stream.flush()  # nothing should wait there, but order is kept if it does
-                return write_line(stream, self._stdout_fd, text, self.give_up_on_stdout)
+                if not write_line(stream, self._stdout_fd, text, self.give_up_on_stdout):
+                    return False
+                if self.interrupted() and not reader_took_it(self._stdout_fd, 0.5):
+                    # Ctrl-C stopped the reader too, before it read this line: it is lost
+                    # unless named elsewhere.
+                    self._stdout_reader_gone = True
+                    return False
+                return True
             except BrokenPipeError:
                 # As below: the reader went away, and the work goes on.
                 _discard_further_output(stream)
-                return True
+                self._stdout_reader_gone = True
+                return not self.interrupted()
 
     def _write(self, stream: TextIO, text: str, style: str | None, color: bool) -> None:
         with self._write_lock:
@@ -118,25 +141,22 @@ class Console:
 
     def _write_locked(self, stream: TextIO, text: str, style: str | None, color: bool) -> None:
         # Read once: the display may end on another thread meanwhile.
-        live_console = self._live_console
-        if live_console is not None and (
+        start = ""
+        if stream is self.stderr and self._return_to_line_start:
+            self._return_to_line_start = False
+            start = "\r"
+        display = self._display
+        if display is not None and (
             stream is self.stderr or (stream is self.stdout and self.stdout_terminal)
         ):
-            from rich.text import Text
-
-            live_console.print(Text(text, style=style if color and style else ""))
+            shown = _styled(stream, text, style) if color and style else text
+            display.print(self.stderr if self._stdout_shares_terminal else stream, start + shown)
             return
         try:
             if color and style:
-                from rich.console import Console as RichConsole
-                from rich.text import Text
-
-                console = RichConsole(
-                    file=stream, force_terminal=True, highlight=False, soft_wrap=True
-                )
-                console.print(Text(text, style=style))
+                stream.write(start + _styled(stream, text, style) + "\n")
             else:
-                stream.write(text + "\n")
+                stream.write(start + text + "\n")
             stream.flush()
         except UnicodeEncodeError:
             # A terminal in a legacy encoding: "…" and accents become "?", not a crash.
@@ -212,27 +232,101 @@ class Console:
 
     # -- live displays ---------------------------------------------------------------------
 
+    @staticmethod
+    def _display_mode(env: Environment) -> str | None:
+        """How progress may be shown: LIVE (bars redrawn in place), PLAIN (an occasional
+        whole line, no cursor movement) or None (no progress at all).
+
+        Progress goes to stderr, so only a terminal there gets any. Bars are redrawn only
+        where nothing else can write between their lines: not when stdout is a pipe, whose
+        reader (`tee`, `cat`) may well write to this same screen; not on a dumb terminal;
+        and not with NO_COLOR, which asks for plain text."""
+        stderr = env.stderr
+        if not _isatty(stderr):
+            return None
+        if (
+            not env.is_terminal(stderr)
+            or env.environ.get("NO_COLOR")
+            or _may_reach_a_screen(env.stdout)
+        ):
+            return PLAIN
+        return LIVE
+
     def live_console(self) -> Any:
-        """A rich console on stderr for a live display (progress bars)."""
+        """A rich console on stderr that draws the frames of a live display."""
         from rich.console import Console as RichConsole
 
-        return RichConsole(file=self.stderr, highlight=False, no_color=not self.stderr_color)
+        return RichConsole(
+            file=self.stderr,
+            highlight=False,
+            force_terminal=True,
+            no_color=not self.stderr_color,
+        )
 
     @contextmanager
-    def live(self, rich_console: Any, display: Any) -> Iterator[None]:
-        """While `display` (a started rich Progress) is on screen, print through it."""
-        self._live_console, self._live_display = rich_console, display
+    def live(self, display: TerminalDisplay) -> Iterator[None]:
+        """Show `display` for the length of the block; lines for the terminal go through it."""
+        if self.display_mode is None:
+            yield
+            return
+        display.start()
+        self._display = display
         try:
             yield
         finally:
-            self._live_console = self._live_display = None
+            self.stop_live()
+
+    def ctrl_c_pressed(self) -> None:
+        """The terminal has just echoed "^C" at the cursor: the next line on stderr
+        starts at the beginning of that line, over it. Only sets a flag (signal handler)."""
+        if _isatty(self.stderr):
+            self._return_to_line_start = True
 
     def stop_live(self) -> None:
-        """End a live display now (Ctrl-C), whichever thread opened it, and show the cursor."""
-        display, self._live_console, self._live_display = self._live_display, None, None
+        """End the display now (at the end, or on Ctrl-C): the lines it still holds are
+        written, the bars erased, the cursor shown again. Safe to call twice."""
+        display, self._display = self._display, None
         if display is not None:
-            with suppress(Exception):
-                display.stop()
+            display.stop()
+
+    def emergency_erase(self) -> bytes:
+        """For a second Ctrl-C, which exits at once: the bytes that erase the bars."""
+        display = self._display
+        return display.emergency_erase() if display is not None else b""
+
+
+def _isatty(stream: TextIO | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _same_device(one: TextIO, other: TextIO) -> bool:
+    try:
+        return os.fstat(one.fileno()).st_rdev == os.fstat(other.fileno()).st_rdev
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _may_reach_a_screen(stream: TextIO) -> bool:
+    """stdout is a pipe or socket: its reader may write what it reads to our terminal."""
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def _styled(stream: TextIO, text: str, style: str) -> str:
+    """`text` in `style`, as the escape sequences the terminal behind `stream` takes."""
+    from rich.console import Console as RichConsole
+    from rich.text import Text
+
+    console = RichConsole(file=stream, force_terminal=True, highlight=False, soft_wrap=True)
+    with console.capture() as captured:
+        console.print(Text(text, style=style), end="")
+    return captured.get()
 
 
 def _discard_further_output(stream: TextIO) -> None:

@@ -25,8 +25,15 @@ SECOND_PRESS_LINE = b"Error: Interrupted again; stopped at once. Check what was 
 
 
 class CtrlC:
-    def __init__(self, on_first: Callable[[], None], stderr: TextIO, grace_s: float) -> None:
+    def __init__(
+        self,
+        on_first: Callable[[], None],
+        stderr: TextIO,
+        grace_s: float,
+        erase_display: Callable[[], bytes] = lambda: b"",
+    ) -> None:
         self._on_first = on_first
+        self._erase_display = erase_display
         self._grace_s = grace_s
         self.pressed_at: float | None = None
         try:
@@ -62,17 +69,23 @@ class CtrlC:
             # Only if stderr can take it now: its reader may have stopped reading too.
             with suppress(OSError, ValueError):
                 if select.select([], [fd], [], 0)[1]:
-                    os.write(fd, SECOND_PRESS_LINE)
+                    # Progress bars on screen are erased first, and the cursor shown.
+                    os.write(fd, self._erase_display() + SECOND_PRESS_LINE)
         os._exit(ExitCode.INTERRUPTED)
 
 
 @contextmanager
-def ctrl_c_stops(on_first: Callable[[], None], stderr: TextIO, grace_s: float) -> Iterator[CtrlC]:
+def ctrl_c_stops(
+    on_first: Callable[[], None],
+    stderr: TextIO,
+    grace_s: float,
+    erase_display: Callable[[], bytes] = lambda: b"",
+) -> Iterator[CtrlC]:
     """Handle Ctrl-C as above for the length of the block. Only on the main thread, and
     only where Ctrl-C has its usual meaning (not where it is ignored, as in a background
     job): elsewhere nothing is installed and Ctrl-C raises KeyboardInterrupt as ever. Once
     pressed, the handler stays: the second press must work while the report is written."""
-    ctrl_c = CtrlC(on_first, stderr, grace_s)
+    ctrl_c = CtrlC(on_first, stderr, grace_s, erase_display)
     if (
         threading.current_thread() is not threading.main_thread()
         or signal.getsignal(signal.SIGINT) is not signal.default_int_handler

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import select
+import time
 from typing import Callable, TextIO
 
 # Writes of up to this many bytes to a pipe are atomic (POSIX guarantees at least 512).
@@ -58,3 +59,43 @@ def _writable(fd: int, give_up: Callable[[], bool] | None) -> bool:
             return True
         if last_look:
             return False
+
+
+def reader_took_it(fd: int, wait_s: float) -> bool:
+    """Whether the reader took everything written to the pipe `fd` so far; asked after
+    Ctrl-C, which stops a `| tee` or `| cat` too. False only when the reader is gone and
+    left bytes unread (a line written in the instant it died, which nobody will see);
+    True when it took them, or is alive but slow after `wait_s`, or this cannot be told."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        unread = _unread(fd)
+        if not unread:
+            return True
+        if _reader_gone(fd):
+            return False
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(0.01)
+
+
+def _unread(fd: int) -> int | None:
+    """Bytes written to the pipe and not yet read (None where this cannot be asked)."""
+    try:
+        import fcntl
+        import struct
+        import termios
+
+        answer = fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0")
+        return int(struct.unpack("i", answer)[0])
+    except (ImportError, OSError, ValueError):
+        return None
+
+
+def _reader_gone(fd: int) -> bool:
+    """A pipe whose every reader has closed reports an error condition to its writer."""
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False

@@ -1,69 +1,84 @@
-"""Live progress on a terminal: one bar for a single upload, or an overall bar and one bar per
-upload in flight for a batch. Off a terminal (and with --quiet) there is no live display.
+"""Progress on a terminal: one bar for a single upload, or an overall bar and one bar per
+upload in flight for a batch. Off a terminal (and with --quiet) there is none.
 
-Worker threads report bytes as they are sent; rich's Progress is safe to update from
-several threads, and lines printed meanwhile go above the bars (see Console.live).
+rich's Progress keeps the numbers and draws the bars, but is never started: its own
+refresh thread would write to the terminal beside ours. The one writer is the console's
+display (`ui.display`), which asks for a frame here and draws it, or, where the terminal
+cannot be redrawn safely, prints an occasional status line (see `Console.display_mode`).
+Worker threads only update numbers.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Callable
 
 from kombo_cli.ui.console import Console
+from kombo_cli.ui.display import TerminalDisplay
 from kombo_cli.ui.text import human_size
 
 # Progress bars for small files would only flicker.
 PROGRESS_MIN_BYTES = 1024 * 1024
+WAITING_FOR_KOMBO = "sent, waiting for Kombo"
 
 Advance = Callable[[int], None]
 
 
 @contextmanager
 def upload_progress(console: Console, label: str, total_bytes: int) -> Iterator[Advance | None]:
-    """A transient bar for one upload; yields the callback for bytes sent (None: no bar)."""
-    if console.quiet or not console.stderr_terminal or total_bytes < PROGRESS_MIN_BYTES:
+    """A bar for one upload; yields the callback for bytes sent (None: no bar)."""
+    mode = console.display_mode
+    if mode is None or total_bytes < PROGRESS_MIN_BYTES:
         yield None
         return
     from rich.progress import (
         BarColumn,
         DownloadColumn,
         Progress,
-        TextColumn,
         TimeRemainingColumn,
         TransferSpeedColumn,
     )
 
     rich_console = console.live_console()
-    with (
-        Progress(
-            # File names may contain [brackets]: never read them as rich markup.
-            TextColumn("{task.description}", markup=False),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=rich_console,
-            transient=True,
-        ) as progress,
-        console.live(rich_console, progress),
-    ):
-        label = console.clean(label)
-        task = progress.add_task(label, total=total_bytes)
-        sent_so_far = 0
+    progress = Progress(
+        _label_column(),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=rich_console,
+        auto_refresh=False,
+    )
+    label = console.clean(label)
+    task = progress.add_task(label, total=total_bytes)
+    sent_so_far = 0
+    lock = threading.Lock()
 
-        def advance(sent: int) -> None:
-            nonlocal sent_so_far
+    def advance(sent: int) -> None:
+        nonlocal sent_so_far
+        with lock:
             sent_so_far += sent
             progress.advance(task, sent)  # negative when a retry starts over
             if sent_so_far >= total_bytes:
                 # Kombo forwards the file to the ATS before answering; say why it waits.
-                progress.update(task, description=f"{label}: sent, waiting for Kombo")
+                progress.update(task, description=f"{label}: {WAITING_FOR_KOMBO}")
             elif sent < 0:
                 progress.update(task, description=label)
 
+    def status() -> str:
+        with lock:
+            sent = max(0, sent_so_far)
+        if sent >= total_bytes:
+            return f"{label}: {WAITING_FOR_KOMBO}"
+        return f"{label}: {human_size(sent)} of {human_size(total_bytes)} sent"
+
+    display = TerminalDisplay(
+        console.stderr, mode, _framer(console, rich_console, progress), status
+    )
+    with console.live(display):
         yield advance
 
 
@@ -73,24 +88,40 @@ class BatchProgress:
     def __init__(self, console: Console, progress: Any, total_items: int | None) -> None:
         self._console = console
         self._progress = progress
+        self._total_items = total_items
         self._overall = progress.add_task("Attaching", total=total_items, sent=0, files=True)
         self._tasks: dict[object, Any] = {}
+        self._waiting: set[object] = set()
         self._sent = 0
+        self._done = 0
         self._lock = threading.Lock()
 
     def started(self, key: object, label: str, size: int | None) -> Advance | None:
         # File names are the user's, and may hold control characters.
-        shown = self._console.clean(label)
-        task = self._progress.add_task(f"  {shown}", total=size, sent=0, files=False)
+        shown = f"  {self._console.clean(label)}"
+        task = self._progress.add_task(shown, total=size, sent=0, files=False)
+        sent_so_far = 0
         with self._lock:
             self._tasks[key] = task
 
         def advance(sent: int) -> None:
             # Negative when a retry starts the file over.
+            nonlocal sent_so_far
             self._progress.advance(task, sent)
             with self._lock:
+                sent_so_far += sent
                 self._sent += sent
                 total_sent = self._sent
+                waiting = size is not None and sent_so_far >= size
+                if waiting:
+                    self._waiting.add(key)
+                else:
+                    self._waiting.discard(key)
+            # As the single-file bar does: say why an upload that is all sent still waits.
+            self._progress.update(
+                task,
+                description=f"{shown}: {WAITING_FOR_KOMBO}" if waiting else shown,
+            )
             self._progress.update(self._overall, sent=total_sent)
 
         return advance if size is not None else None
@@ -98,27 +129,93 @@ class BatchProgress:
     def finished(self, key: object) -> None:
         with self._lock:
             task = self._tasks.pop(key, None)
+            self._waiting.discard(key)
         if task is not None:
             self._progress.remove_task(task)
 
     def item_done(self) -> None:
         """Called on the printing thread once per reported item (including skips and errors)."""
+        with self._lock:
+            self._done += 1
         self._progress.advance(self._overall, 1)
+
+    def status(self) -> str | None:
+        """The PLAIN progress line: where the batch is, in words."""
+        with self._lock:
+            done, sent = self._done, max(0, self._sent)
+            in_flight, waiting = len(self._tasks), len(self._waiting)
+        total = "?" if self._total_items is None else str(self._total_items)
+        line = f"Attaching: {done} of {total} files done, {human_size(sent)} sent"
+        if in_flight:
+            line += f"; {in_flight} in flight"
+            if waiting:
+                line += f", {waiting} {WAITING_FOR_KOMBO}"
+        return line
 
 
 @contextmanager
 def batch_progress(console: Console, total_items: int | None) -> Iterator[BatchProgress | None]:
-    """The live display of a batch on a terminal (None elsewhere, and with --quiet)."""
-    if console.quiet or not console.stderr_terminal:
+    """The progress of a batch on a terminal (None elsewhere, and with --quiet)."""
+    mode = console.display_mode
+    if mode is None:
         yield None
         return
     rich_console = console.live_console()
-    with _batch_bars(rich_console) as progress, console.live(rich_console, progress):
-        yield BatchProgress(console, progress, total_items)
+    progress = _batch_bars(rich_console)
+    bars = BatchProgress(console, progress, total_items)
+    display = TerminalDisplay(
+        console.stderr, mode, _framer(console, rich_console, progress), bars.status
+    )
+    with console.live(display):
+        yield bars
+
+
+def _framer(console: Console, rich_console: Any, progress: Any) -> Callable[[], list[str]]:
+    """The block's lines as they should look now, fitted to the terminal.
+
+    Each line is at most one column narrower than the terminal (a line that fills the
+    last column leaves some terminals waiting to wrap), and the block leaves two rows
+    free, so the whole of it can always be reached again to be erased."""
+
+    def frame() -> list[str]:
+        columns, rows = _terminal_size(console, rich_console)
+        width = max(20, columns - 1)
+        with rich_console.capture() as captured:
+            rich_console.print(progress.get_renderable(), width=width, crop=True)
+        lines: list[str] = captured.get().rstrip("\n").split("\n")
+        room = max(2, rows - 2)
+        if len(lines) > room:
+            hidden = len(lines) - room + 1
+            lines = [*lines[: room - 1], f"  … and {hidden} more"]
+        return lines
+
+    return frame
+
+
+def _terminal_size(console: Console, rich_console: Any) -> tuple[int, int]:
+    """The size of the terminal stderr is on (rich would ask stdin first)."""
+    with suppress(AttributeError, OSError, ValueError):
+        size = os.get_terminal_size(console.stderr.fileno())
+        return size.columns, size.lines
+    columns, rows = rich_console.size
+    return int(columns), int(rows)
+
+
+def _label_column() -> Any:
+    from rich.progress import TextColumn
+    from rich.table import Column
+
+    # File names may contain [brackets]: never read them as rich markup. A long name is
+    # shortened rather than wrapped, so each upload stays one line.
+    return TextColumn(
+        "{task.description}",
+        markup=False,
+        table_column=Column(no_wrap=True, overflow="ellipsis"),
+    )
 
 
 def _batch_bars(rich_console: Any) -> Any:
-    from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, ProgressColumn, TimeElapsedColumn
     from rich.text import Text
 
     class _AmountColumn(ProgressColumn):
@@ -133,11 +230,10 @@ def _batch_bars(rich_console: Any) -> Any:
             return Text(done if task.total is None else f"{done}/{human_size(int(task.total))}")
 
     return Progress(
-        # Labels come from file names, which may contain [brackets]: never markup.
-        TextColumn("{task.description}", markup=False),
+        _label_column(),
         BarColumn(),
         _AmountColumn(),
         TimeElapsedColumn(),
         console=rich_console,
-        transient=True,
+        auto_refresh=False,
     )
