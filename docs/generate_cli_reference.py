@@ -4,8 +4,9 @@
 
 tests/test_docs.py fails when the checked-in file differs from what this prints, so the
 reference cannot drift from the tool. Only what the app defines is used (names, metavars,
-defaults, help texts), not how a given Typer or Click release renders help, so the output is
-the same with every release pyproject.toml allows.
+defaults, help texts, panels), read the way `kombo COMMAND --help` reads them
+(`kombo_cli.commands.help_format`), so the output is the same with every release
+pyproject.toml allows.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ def render() -> str:
     from kombo_cli.errors import EXIT_CODE_LABELS
 
     root = typer.main.get_command(app)
+    context = typer.Context(root, info_name="kombo", **root.context_settings)
     sections = [HEADER]
-    for path, command in _walk(root, ["kombo"]):
-        sections.append(_command_section(path, command))
+    for ctx in _walk(context):
+        sections.append(_command_section(ctx))
     codes = "\n".join(
         f"| {int(code)} | {label} |" for code, label in sorted(EXIT_CODE_LABELS.items())
     )
@@ -41,64 +43,67 @@ def render() -> str:
     return "\n".join(sections)
 
 
-def _walk(command: Any, path: list[str]) -> list[tuple[list[str], Any]]:
-    found = [(path, command)]
-    for name in sorted(getattr(command, "commands", {}) or {}):
-        sub = command.commands[name]
-        if not getattr(sub, "hidden", False):
-            found.extend(_walk(sub, [*path, name]))
+def _walk(ctx: Any) -> list[Any]:
+    """The context of `ctx`'s command and of every command under it, as `--help` lists them."""
+    import typer
+
+    found = [ctx]
+    command = ctx.command
+    if getattr(command, "commands", None) is not None:
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            if sub is not None and not getattr(sub, "hidden", False):
+                found.extend(_walk(typer.Context(sub, info_name=name, parent=ctx)))
     return found
 
 
-def _command_section(path: list[str], command: Any) -> str:
-    title = " ".join(path)
+def _command_section(ctx: Any) -> str:
+    from kombo_cli.commands.help_format import (
+        ARGUMENTS,
+        argument_metavar,
+        option_default,
+        option_metavar,
+        panels,
+        paragraphs,
+        usage_pieces,
+    )
+
+    command = ctx.command
+    title = ctx.command_path
     lines = [f"## `{title}`", ""]
-    help_text = _clean(command.help or "")
-    if help_text:
-        lines += [help_text, ""]
-    subcommands = sorted(getattr(command, "commands", {}) or {})
-    arguments = [p for p in command.params if p.param_type_name == "argument"]
-    options = [p for p in command.params if p.param_type_name == "option" and not p.hidden]
-    usage = [title]
-    if options:
-        usage.append("[OPTIONS]")
-    usage += [_argument_metavar(argument) for argument in arguments]
-    if subcommands:
-        usage.append("COMMAND")
-    lines += ["```", " ".join(usage), "```", ""]
-    if subcommands:
-        lines += ["Commands: " + ", ".join(f"`{name}`" for name in subcommands) + ".", ""]
-    if arguments:
-        lines += ["| Argument | Description |", "|---|---|"]
-        for argument in arguments:
-            text = _clean(getattr(argument, "help", None) or "")
-            lines.append(f"| `{_argument_metavar(argument)}` | {_cell(text)} |")
-        lines.append("")
-    if options:
+    for paragraph in paragraphs(command.help or ""):
+        lines += [paragraph, ""]
+    lines += ["```", " ".join([title, *usage_pieces(command, ctx)]), "```", ""]
+    if getattr(command, "commands", None) is not None:
+        names = ", ".join(f"`{name}`" for name in command.list_commands(ctx))
+        lines += [f"Commands: {names}.", ""]
+    help_names = set(ctx.help_option_names)
+    grouped = [
+        (title, [p for p in params if not set(getattr(p, "opts", [])) & help_names])
+        for title, params in panels(command, ctx)
+    ]
+    grouped = [(title, params) for title, params in grouped if params]
+    for panel, params in grouped:
+        if panel == ARGUMENTS:
+            lines += ["| Argument | Description |", "|---|---|"]
+            for argument in params:
+                text = _clean(argument.help or "")
+                lines.append(f"| `{argument_metavar(argument)}` | {_cell(text)} |")
+            lines.append("")
+            continue
+        if len(grouped) > 1 + (grouped[0][0] == ARGUMENTS):
+            lines += [f"**{panel}**", ""]
         lines += ["| Option | Value | Default | Description |", "|---|---|---|---|"]
-        for option in options:
+        for option in params:
             names = ", ".join(f"`{name}`" for name in [*option.opts, *option.secondary_opts])
-            value = "" if option.is_flag or option.count else (option.metavar or "")
+            default = option_default(option)
             lines.append(
-                f"| {names} | {_cell(value)} | {_cell(_default(option))} |"
+                f"| {names} | {_cell(option_metavar(option))} |"
+                f" {_cell(f'`{default}`' if default is not None else '')} |"
                 f" {_cell(_clean(option.help or ''))} |"
             )
         lines.append("")
     return "\n".join(lines)
-
-
-def _argument_metavar(argument: Any) -> str:
-    return str(argument.metavar or argument.name.upper())
-
-
-def _default(option: Any) -> str:
-    default = option.default
-    if option.is_flag or option.count or default in (None, [], ()) or callable(default):
-        return ""
-    value = getattr(default, "value", default)  # enums show their value
-    if option.name == "help":
-        return ""
-    return f"`{value}`"
 
 
 def _clean(text: str) -> str:

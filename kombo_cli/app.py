@@ -8,9 +8,11 @@ runs), so `kombo --help` stays quick.
 
 # No `from __future__ import annotations`: Typer reads these annotations at run time.
 import importlib
+import io
+import os
 import traceback
-from contextlib import ExitStack, redirect_stderr, redirect_stdout
-from typing import Any, Optional
+from contextlib import ExitStack, redirect_stderr, redirect_stdout, suppress
+from typing import Any, Optional, TextIO
 
 import typer
 
@@ -20,6 +22,7 @@ from kombo_cli.commands.completion import completion
 from kombo_cli.commands.config import config_app
 from kombo_cli.commands.context import AppState
 from kombo_cli.commands.doctor import doctor
+from kombo_cli.commands.help import KomboCommand, KomboGroup, help_command
 from kombo_cli.commands.sandbox import sandbox
 from kombo_cli.env import Environment
 from kombo_cli.errors import EXIT_CODE_LABELS, ExitCode, InternalError, Interrupted, KomboError
@@ -55,6 +58,7 @@ def _exit_code_table() -> str:
 
 app = typer.Typer(
     name="kombo",
+    cls=KomboGroup,
     help="Upload files as attachments to candidates and applications in the Kombo ATS API.",
     epilog=_exit_code_table(),
     no_args_is_help=True,
@@ -83,12 +87,13 @@ def _root(
     """Upload files as attachments to candidates and applications in the Kombo ATS API."""
 
 
-app.command(epilog=_exit_code_table())(attach)
-app.add_typer(config_app, name="config")
+app.command(cls=KomboCommand, epilog=_exit_code_table())(attach)
 app.add_typer(attachments_app, name="attachments")
-app.command()(doctor)
-app.command()(sandbox)
-app.command()(completion)
+app.command(cls=KomboCommand)(doctor)
+app.add_typer(config_app, name="config")
+app.command(cls=KomboCommand)(sandbox)
+app.command(cls=KomboCommand)(completion)
+app.command("help", cls=KomboCommand)(help_command)
 
 
 def run(argv: Optional[list[str]], env: Environment) -> int:
@@ -99,9 +104,62 @@ def run(argv: Optional[list[str]], env: Environment) -> int:
     """
     state = AppState(env)
     with ExitStack() as streams:
-        streams.enter_context(redirect_stdout(env.stdout))
+        streams.enter_context(redirect_stdout(_ReaderMayLeave(env.stdout)))
         streams.enter_context(redirect_stderr(env.stderr))
         return _run(argv, env, state)
+
+
+class _ReaderMayLeave(io.TextIOBase):
+    """Standard output for what Click prints itself (help, `--version`): when the reader
+    goes away (`kombo --help | head -1`), the rest is dropped and the run ends as it would
+    have. Click would exit 1 on the broken pipe, and Python would complain at exit about
+    the text it could not flush."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self._stream = stream
+        self._gone = False
+
+    def write(self, text: str) -> int:
+        if not self._gone:
+            try:
+                self._stream.write(text)
+            except BrokenPipeError:
+                self._reader_left()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._reader_left()
+
+    def _reader_left(self) -> None:
+        self._gone = True
+        # Whatever is still buffered for the closed pipe goes to /dev/null instead, so the
+        # flush at exit neither fails nor prints "Exception ignored".
+        with suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> Optional[str]:  # type: ignore[override]
+        return getattr(self._stream, "errors", None)
 
 
 def _run(argv: Optional[list[str]], env: Environment, state: AppState) -> int:

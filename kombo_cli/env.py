@@ -44,6 +44,20 @@ class Environment:
         except (AttributeError, ValueError):
             return False
 
+    def columns(self, stream: TextIO | None) -> int:
+        """How many columns lines for `stream` may take: COLUMNS when set, else the width of
+        the terminal `stream` is on, else 80."""
+        value = self.environ.get("COLUMNS", "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+        if stream is None:
+            return 80
+        try:
+            width = os.get_terminal_size(stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            return 80
+        return width if width > 0 else 80
+
     def wants_color(self, stream: TextIO) -> bool:
         """Colour only for a terminal, and never with NO_COLOR (https://no-color.org)."""
         return not self.environ.get("NO_COLOR") and self.is_terminal(stream)

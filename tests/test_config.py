@@ -285,7 +285,7 @@ def test_doctor_fails_with_the_right_exit_code(
     assert result.returncode == exit_code
     assert f"FAIL  {failed}:" in result.stdout
     assert "    Hint: " in result.stdout
-    assert result.stderr.startswith("Error: 1 check(s) failed")
+    assert result.stderr.startswith("Error: 1 check failed: ")
 
 
 def test_doctor_against_a_dead_server_exits_6() -> None:

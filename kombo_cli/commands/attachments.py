@@ -6,11 +6,15 @@ from typing import Any, Optional
 import typer
 
 from kombo_cli.commands.context import state_of
+from kombo_cli.commands.help import KomboCommand, KomboGroup
 from kombo_cli.commands.options import (
-    RegionChoice,
+    CONNECTION,
+    OUTPUT,
+    TARGET,
     base_url_option,
     env_file_option,
     integration_id_option,
+    json_option,
     profile_option,
     region_option,
     retries_option,
@@ -22,12 +26,13 @@ from kombo_cli.ui.console import Console
 from kombo_cli.ui.text import aligned_columns, cell
 
 attachments_app = typer.Typer(
+    cls=KomboGroup,
     help="See the attachments Kombo lists for a candidate or an application.",
     no_args_is_help=True,
 )
 
 
-@attachments_app.command("list")
+@attachments_app.command("list", cls=KomboCommand)
 def attachments_list(
     ctx: typer.Context,
     candidate_id: str = typer.Argument(
@@ -37,18 +42,21 @@ def attachments_list(
         show_default=False,
     ),
     application: bool = typer.Option(
-        False, "--application", help="CANDIDATE_ID is an application ID."
+        False,
+        "--application",
+        help="CANDIDATE_ID is an application ID.",
+        rich_help_panel=TARGET,
     ),
-    region: Optional[RegionChoice] = region_option(),
-    base_url: Optional[str] = base_url_option(),
-    integration_id: Optional[str] = integration_id_option(),
-    env_file: Optional[Path] = env_file_option(),
-    profile: Optional[str] = profile_option(),
-    json_output: bool = typer.Option(
-        False, "--json", help="Print Kombo's list as JSON (one object, with data_url links)."
+    profile: Optional[str] = profile_option(CONNECTION),
+    env_file: Optional[Path] = env_file_option(CONNECTION),
+    integration_id: Optional[str] = integration_id_option(CONNECTION),
+    region: Optional[str] = region_option(CONNECTION),
+    base_url: Optional[str] = base_url_option(CONNECTION),
+    timeout: float = timeout_option(CONNECTION),
+    retries: int = retries_option(CONNECTION),
+    json_output: bool = json_option(
+        "Print Kombo's list as JSON (one object, with data_url links).", OUTPUT
     ),
-    retries: int = retries_option(),
-    timeout: float = timeout_option(),
 ) -> int:
     """List a candidate's attachments (with those of their applications), to check an upload.
 

@@ -2,12 +2,20 @@
 
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
 from kombo_cli.commands.context import state_of
-from kombo_cli.commands.options import env_file_option, profile_option
+from kombo_cli.commands.help import KomboCommand, KomboGroup
+from kombo_cli.commands.options import (
+    completes,
+    env_file_option,
+    json_option,
+    listed,
+    one_of,
+    profile_option,
+)
 from kombo_cli.config.settings import (
     SETTING_RULES,
     SETTING_VARIABLES,
@@ -22,6 +30,7 @@ from kombo_cli.errors import ConfigError, ExitCode, UsageError
 from kombo_cli.redact import mask_secret
 
 config_app = typer.Typer(
+    cls=KomboGroup,
     help="Store settings in a profile, and see which value kombo uses and where it comes from.",
     no_args_is_help=True,
 )
@@ -34,13 +43,24 @@ class SettingName(str, Enum):
     base_url = "base-url"
 
 
-NAME_HELP = "api-key, integration-id, region or base-url."
+NAMES = [name.value for name in SettingName]
 
 
-@config_app.command("set")
+def name_argument() -> Any:
+    return typer.Argument(
+        ...,
+        metavar="NAME",
+        callback=one_of(NAMES),
+        autocompletion=completes(NAMES),
+        help=f"The setting: {listed(NAMES)}.",
+        show_default=False,
+    )
+
+
+@config_app.command("set", cls=KomboCommand)
 def config_set(
     ctx: typer.Context,
-    name: SettingName = typer.Argument(..., help=NAME_HELP),
+    name: str = name_argument(),
     value: Optional[str] = typer.Argument(
         None,
         help="The value. Leave it out to be prompted (without echo for the key) or to read"
@@ -54,30 +74,30 @@ def config_set(
     console = state.open_console()
     typed_on_command_line = value is not None
     if value is None:
-        value = _read_value(state.env, name.value, secret=name is SettingName.api_key)
-    rule, _label = SETTING_RULES[name.value]
+        value = _read_value(state.env, name, secret=name == SettingName.api_key.value)
+    rule, _label = SETTING_RULES[name]
     try:
-        cleaned = rule(value, name.value, "")
+        cleaned = rule(value, name, "")
     except InvalidSetting as invalid:
         raise UsageError(invalid.message, hint=invalid.hint) from None
-    is_key = name is SettingName.api_key
+    is_key = name == SettingName.api_key.value
     console.add_secret(cleaned if is_key else None)
     store, chosen = _store_and_profile(state.env, profile)
-    path = store.set(chosen, SETTING_VARIABLES[name.value], cleaned)
+    path = store.set(chosen, SETTING_VARIABLES[name], cleaned)
     if is_key and typed_on_command_line:
         console.warning(
             "a key typed on the command line stays in the shell history; next time leave the"
             " value out to be prompted for it, or pipe it in"
         )
     shown = mask_secret(cleaned) if is_key else cleaned
-    console.out(f"Saved {name.value} ({shown}) in profile {chosen}: {path}")
+    console.out(f"Saved {name} ({shown}) in profile {chosen}: {path}")
     return ExitCode.SUCCESS
 
 
-@config_app.command("get")
+@config_app.command("get", cls=KomboCommand)
 def config_get(
     ctx: typer.Context,
-    name: SettingName = typer.Argument(..., help=NAME_HELP),
+    name: str = name_argument(),
     reveal: bool = typer.Option(False, "--reveal", help="Print the API key unmasked."),
     profile: Optional[str] = profile_option(),
     env_file: Optional[Path] = env_file_option(),
@@ -89,39 +109,39 @@ def config_get(
     settings = state.settings(
         SettingFlags(profile=profile, env_file=env_file), protect_key=not reveal
     )
-    shown = _shown_settings(settings, reveal)[name.value]
+    shown = _shown_settings(settings, reveal)[name]
     if shown.value is None:
         raise ConfigError(
-            f"{name.value} is not set in any source.",
-            hint=f"set it with `kombo config set {name.value}` or {SETTING_VARIABLES[name.value]}",
+            f"{name} is not set in any source.",
+            hint=f"set it with `kombo config set {name}` or {SETTING_VARIABLES[name]}",
         )
     console.out(shown.value)
     return ExitCode.SUCCESS
 
 
-@config_app.command("unset")
+@config_app.command("unset", cls=KomboCommand)
 def config_unset(
     ctx: typer.Context,
-    name: SettingName = typer.Argument(..., help=NAME_HELP),
+    name: str = name_argument(),
     profile: Optional[str] = profile_option(),
 ) -> int:
     """Remove a setting from the profile's file."""
     state = state_of(ctx)
     console = state.open_console()
     store, chosen = _store_and_profile(state.env, profile)
-    if store.unset(chosen, SETTING_VARIABLES[name.value]):
-        console.out(f"Removed {name.value} from profile {chosen}: {store.profile_path(chosen)}")
+    if store.unset(chosen, SETTING_VARIABLES[name]):
+        console.out(f"Removed {name} from profile {chosen}: {store.profile_path(chosen)}")
     else:
-        console.warning(f"{name.value} was not stored in profile {chosen}; nothing to remove")
+        console.warning(f"{name} was not stored in profile {chosen}; nothing to remove")
     return ExitCode.SUCCESS
 
 
-@config_app.command("show")
+@config_app.command("show", cls=KomboCommand)
 def config_show(
     ctx: typer.Context,
     profile: Optional[str] = profile_option(),
     env_file: Optional[Path] = env_file_option(),
-    json_output: bool = typer.Option(False, "--json", help="Print the settings as JSON."),
+    json_output: bool = json_option("Print the settings as JSON."),
 ) -> int:
     """Every setting: its value (the key masked), its source and where that is."""
     state = state_of(ctx)
@@ -148,7 +168,7 @@ def config_show(
     return ExitCode.SUCCESS
 
 
-@config_app.command("path")
+@config_app.command("path", cls=KomboCommand)
 def config_path(ctx: typer.Context, profile: Optional[str] = profile_option()) -> int:
     """Print the config folder and the profile's file."""
     state = state_of(ctx)
@@ -158,7 +178,7 @@ def config_path(ctx: typer.Context, profile: Optional[str] = profile_option()) -
     return ExitCode.SUCCESS
 
 
-@config_app.command("profiles")
+@config_app.command("profiles", cls=KomboCommand)
 def config_profiles(ctx: typer.Context, profile: Optional[str] = profile_option()) -> int:
     """List the stored profiles; * marks the one in use."""
     state = state_of(ctx)

@@ -9,10 +9,12 @@ import typer
 
 from kombo_cli.commands.context import state_of
 from kombo_cli.commands.options import (
-    RegionChoice,
+    CONNECTION,
+    OUTPUT,
     base_url_option,
     env_file_option,
     integration_id_option,
+    json_option,
     profile_option,
     region_option,
     setting_flags,
@@ -59,12 +61,12 @@ class DoctorReport:
 
 def doctor(
     ctx: typer.Context,
-    profile: Optional[str] = profile_option(),
-    env_file: Optional[Path] = env_file_option(),
-    region: Optional[RegionChoice] = region_option(),
-    base_url: Optional[str] = base_url_option(),
-    integration_id: Optional[str] = integration_id_option(),
-    json_output: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
+    profile: Optional[str] = profile_option(CONNECTION),
+    env_file: Optional[Path] = env_file_option(CONNECTION),
+    integration_id: Optional[str] = integration_id_option(CONNECTION),
+    region: Optional[str] = region_option(CONNECTION),
+    base_url: Optional[str] = base_url_option(CONNECTION),
+    json_output: bool = json_option("Print the checks as JSON.", OUTPUT),
 ) -> int:
     """Check the settings, the API key and the integration, with a hint for each failure."""
     state = state_of(ctx)
@@ -122,7 +124,8 @@ def _show(console: Console, report: DoctorReport) -> None:
             console.out(f"    Hint: {check.hint}", "cyan")
     failed = [c.name for c in checks if c.status == FAIL]
     if failed:
-        console.err(f"Error: {len(failed)} check(s) failed: {', '.join(failed)}.", "bold red")
+        checks_failed = "1 check failed" if len(failed) == 1 else f"{len(failed)} checks failed"
+        console.err(f"Error: {checks_failed}: {', '.join(failed)}.", "bold red")
 
 
 def _check_settings(settings: Settings, report: DoctorReport) -> None:

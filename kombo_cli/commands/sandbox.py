@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 from kombo_cli.commands.context import state_of
+from kombo_cli.commands.options import between
 from kombo_cli.config.settings import is_header_safe, is_loopback_host
 from kombo_cli.errors import ExitCode, UsageError
 from kombo_cli.ui.console import Console
@@ -38,53 +39,69 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+SERVER, DATA, FAULTS, OTHER = "Server", "Data", "Rehearsed failures", "Other"
+
+
 def sandbox(
     ctx: typer.Context,
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    # -- Server: where it listens and what it accepts ----------------------------------------
     port: int = typer.Option(
-        8787, "--port", min=0, max=65535, help="Port to listen on; 0 picks a free one."
+        8787,
+        "--port",
+        metavar="PORT",
+        callback=between(0, 65535),
+        help="Port to listen on; 0 picks a free one.",
+        rich_help_panel=SERVER,
     ),
+    host: str = typer.Option(
+        "127.0.0.1",
+        "--host",
+        metavar="HOST",
+        help="Interface to listen on.",
+        rich_help_panel=SERVER,
+    ),
+    key: str = typer.Option(
+        "sandbox-key",
+        "--key",
+        metavar="KEY",
+        help="The API key the sandbox accepts.",
+        rich_help_panel=SERVER,
+    ),
+    integration_id: str = typer.Option(
+        "sandbox:local",
+        "--integration-id",
+        metavar="ID",
+        help="The integration ID it accepts.",
+        rich_help_panel=SERVER,
+    ),
+    # -- Data: what it stores and serves -----------------------------------------------------
     data_dir: Optional[Path] = typer.Option(
         None,
         "--data-dir",
         metavar="DIR",
-        help="Where uploads are stored.  \\[default: a new temporary folder]",
+        help="Where uploads are stored.  [default: a new temporary folder]",
         show_default=False,
-    ),
-    key: str = typer.Option("sandbox-key", "--key", help="The API key the sandbox accepts."),
-    integration_id: str = typer.Option(
-        "sandbox:local", "--integration-id", metavar="ID", help="The integration ID it accepts."
+        rich_help_panel=DATA,
     ),
     candidates: Optional[Path] = typer.Option(
         None,
         "--candidates",
-        metavar="FILE.json",
+        metavar="FILE",
         help="Candidates to serve instead of the samples (a JSON array).",
         show_default=False,
+        rich_help_panel=DATA,
     ),
     strict_ids: bool = typer.Option(
-        False, "--strict-ids", help="Only the seeded candidates and applications exist (else 404)."
-    ),
-    latency_ms: int = typer.Option(
-        0, "--latency-ms", min=0, max=600_000, help="Delay every reply by this many ms."
-    ),
-    fail_rate: float = typer.Option(
-        0.0, "--fail-rate", min=0.0, max=1.0, help="Share of uploads refused with 503 or 429."
-    ),
-    ambiguous_rate: float = typer.Option(
-        0.0,
-        "--ambiguous-rate",
-        min=0.0,
-        max=1.0,
-        help="Share of uploads stored, then answered 500 (the failure that duplicates).",
-    ),
-    concurrency_limit: int = typer.Option(
-        30, "--concurrency-limit", min=1, help="Attachment calls allowed in flight at once."
+        False,
+        "--strict-ids",
+        help="Only the seeded candidates and applications exist (else 404).",
+        rich_help_panel=DATA,
     ),
     undated: bool = typer.Option(
         False,
         "--undated",
         help="List remote_created_at and remote_updated_at as null, as some ATSs do.",
+        rich_help_panel=DATA,
     ),
     rename_as: Optional[str] = typer.Option(
         None,
@@ -93,11 +110,52 @@ def sandbox(
         help="List each file under this name, {name} being the uploaded one"
         ' ("Candidate - {name}"), as ATSs that rename files do.',
         show_default=False,
+        rich_help_panel=DATA,
     ),
+    # -- Rehearsed failures ------------------------------------------------------------------
+    fail_rate: float = typer.Option(
+        0.0,
+        "--fail-rate",
+        metavar="SHARE",
+        callback=between(0.0, 1.0),
+        help="Share of uploads refused with 503 or 429, from 0 to 1.",
+        rich_help_panel=FAULTS,
+    ),
+    ambiguous_rate: float = typer.Option(
+        0.0,
+        "--ambiguous-rate",
+        metavar="SHARE",
+        callback=between(0.0, 1.0),
+        help="Share of uploads stored, then answered 500 (the failure that duplicates),"
+        " from 0 to 1.",
+        rich_help_panel=FAULTS,
+    ),
+    latency_ms: int = typer.Option(
+        0,
+        "--latency-ms",
+        metavar="MS",
+        callback=between(0, 600_000),
+        help="Delay every reply by this many milliseconds.",
+        rich_help_panel=FAULTS,
+    ),
+    concurrency_limit: int = typer.Option(
+        30,
+        "--concurrency-limit",
+        metavar="N",
+        callback=between(1),
+        help="Attachment calls allowed in flight at once.",
+        rich_help_panel=FAULTS,
+    ),
+    # -- Other -------------------------------------------------------------------------------
     demo: bool = typer.Option(
-        False, "--demo", help="Attach a sample CV to a local sandbox, show the result, clean up."
+        False,
+        "--demo",
+        help="Attach a sample CV to a local sandbox, show the result, clean up.",
+        rich_help_panel=OTHER,
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not log requests."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Do not log requests.", rich_help_panel=OTHER
+    ),
 ) -> int:
     """Run a local Kombo API for trying kombo and testing scripts, without an account.
 

@@ -49,11 +49,10 @@ class Resumption:
     def open(cls, path: Path, warn: Callable[[str], None], scope: str = "") -> Resumption:
         """Open the journal at `path`; a damaged line (left by a killed run) is reported."""
         journal = Journal.open(path)
-        if journal.damaged_lines:
-            warn(
-                f"{path}: {journal.damaged_lines} damaged line(s) ignored (a run killed while"
-                " writing leaves one)"
-            )
+        damaged = journal.damaged_lines
+        if damaged:
+            lines = "1 damaged line" if damaged == 1 else f"{damaged} damaged lines"
+            warn(f"{path}: {lines} ignored (a run killed while writing leaves one)")
         return cls(journal, scope)
 
     def remember_stored(self, ledger: Ledger) -> None:
