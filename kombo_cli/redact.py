@@ -76,11 +76,24 @@ _BASE64_RUN = re.compile(r"[A-Za-z0-9+/=_-]{40,}")
 _BREAKS = re.compile(r"[\s\x00-\x1f\x7f]+")
 
 
+def _elided(run: re.Match[str]) -> str:
+    text = run.group()
+    # An API path ("No route matches POST /ats/candidates/<id>/attachments") is made of
+    # the same characters, but of short parts between slashes, from a leading slash on.
+    if (
+        text.startswith("/")
+        and len(text) <= 200
+        and all(len(part) <= 32 for part in text.split("/"))
+    ):
+        return text
+    return f"<… {len(text)} characters elided>"
+
+
 def shorten_server_text(text: str, limit: int = SERVER_TEXT_LIMIT) -> str:
     """Text from an answer (a message, title, code, warning or body) fit for one line of
     output: every base64-looking run of 40 characters or more elided, whitespace and
     control characters collapsed, and at most `limit` characters, ending in "…" if cut."""
-    elided = _BASE64_RUN.sub(lambda run: f"<… {len(run.group())} characters elided>", text)
+    elided = _BASE64_RUN.sub(_elided, text)
     collapsed = _BREAKS.sub(" ", elided).strip()
     if len(collapsed) > limit:
         collapsed = collapsed[: limit - 1].rstrip() + "…"

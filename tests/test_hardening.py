@@ -334,3 +334,13 @@ def test_a_warning_in_a_success_echoing_the_request_is_shortened(
     assert not BASE64_RUN.search(human.stderr.replace(cv, "cv.pdf"))
     [warning] = json.loads(as_json.stdout)["warnings"]
     _assert_short_and_elided(warning)
+
+
+def test_an_api_path_in_a_message_is_not_taken_for_base64() -> None:
+    from kombo_cli.redact import shorten_server_text
+
+    path = "/ats/candidates/GRKdd9dibYKKCrmGRSMJf3wu/attachments"
+    assert shorten_server_text(f"No route matches POST {path}") == f"No route matches POST {path}"
+    # Base64 that happens to start with a slash is still elided: its parts run long.
+    run = "/" + "QUJDRGVmZ2hpams0NTY3Kys" * 3
+    assert shorten_server_text(f"echo {run}") == f"echo <… {len(run)} characters elided>"
