@@ -1,4 +1,9 @@
-"""`kombo attachments list`: what Kombo lists for a candidate or an application."""
+"""`kombo attachments list`: what Kombo lists for a candidate or an application.
+
+On a terminal the table fits the window, one line per attachment: long names and types are
+shortened in the middle ("…"), names keeping their extension. Piped, every value is shown
+whole, for scripts; `--json` is Kombo's list as it came.
+"""
 
 from pathlib import Path
 from typing import Any, Optional
@@ -23,7 +28,7 @@ from kombo_cli.commands.options import (
 )
 from kombo_cli.errors import ExitCode
 from kombo_cli.ui.console import Console
-from kombo_cli.ui.text import aligned_columns, cell
+from kombo_cli.ui.text import aligned_columns, cell, printable
 
 attachments_app = typer.Typer(
     cls=KomboGroup,
@@ -97,9 +102,9 @@ def _show(
         if not console.quiet:
             console.err(f"Kombo lists no attachments for {shown_target}.")
         return
-    columns = ["NAME", "TYPE", "CONTENT TYPE", "CREATED"]
+    columns = [NAME, TYPE, CONTENT_TYPE, CREATED]
     if kind == "candidate":
-        columns.append("APPLICATION")
+        columns.append(APPLICATION)
     rows = [columns]
     for item in attachments:
         row = [
@@ -111,4 +116,98 @@ def _show(
         if kind == "candidate":
             row.append(cell(item.get("application_id")))
         rows.append(row)
+    width = _terminal_width(console)
+    if width is not None:
+        rows = fit_to_width([[printable(item) for item in row] for row in rows], width)
     console.out("\n".join(aligned_columns(rows)))
+
+
+NAME, TYPE, CONTENT_TYPE, CREATED, APPLICATION = (
+    "NAME",
+    "TYPE",
+    "CONTENT TYPE",
+    "CREATED",
+    "APPLICATION",
+)
+# What gives way when a table is wider than the terminal, in this order: each column is
+# shortened down to the width given, and only as far as needed. Names matter most, then
+# dates and IDs; a long MIME type is the first to go (down to its header's width, then,
+# on a narrow window, further).
+SHRINK = [
+    (CONTENT_TYPE, 15),
+    (NAME, 24),
+    (CONTENT_TYPE, 12),
+    (NAME, 16),
+    (APPLICATION, 12),
+    (CREATED, 10),
+    (TYPE, 5),
+    (NAME, 8),
+]
+GAP = 2  # between columns, as `aligned_columns` puts them
+
+
+def _terminal_width(console: Console) -> Optional[int]:
+    """The terminal's width when stdout is one (TERM=dumb too: lines wrap there as well)."""
+    try:
+        on_terminal = console.stdout.isatty()
+    except (AttributeError, ValueError):
+        return None
+    return console.env.columns(console.stdout) if on_terminal else None
+
+
+def fit_to_width(rows: list[list[str]], width: int) -> list[list[str]]:
+    """The rows (a header first) with cells shortened so that no line is wider than `width`
+    columns, so none wraps on the terminal."""
+    from rich.cells import cell_len
+
+    header = rows[0]
+    widths = [max(cell_len(row[i]) for row in rows) for i in range(len(header))]
+    excess = sum(widths) + GAP * (len(widths) - 1) - width
+    for column, floor in SHRINK:
+        if excess <= 0:
+            break
+        if column in header:
+            i = header.index(column)
+            cut = min(excess, max(0, widths[i] - floor))
+            widths[i] -= cut
+            excess -= cut
+    while excess > 0 and max(widths) > 1:  # a very narrow window: the widest gives way
+        i = widths.index(max(widths))
+        widths[i] -= 1
+        excess -= 1
+    name = header.index(NAME)
+    return [
+        [shorten(item, widths[i], keep_extension=i == name) for i, item in enumerate(row)]
+        for row in rows
+    ]
+
+
+def shorten(text: str, width: int, *, keep_extension: bool = False) -> str:
+    """`text` in at most `width` terminal columns, shortened in the middle with "…";
+    with `keep_extension`, a file name's extension stays whole where there is room."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    room = width - 1
+    tail = room // 2
+    stem, dot, extension = text.rpartition(".")
+    suffix = cell_len(extension) + 1
+    if keep_extension and dot and stem and len(extension) <= 10 and suffix < room:
+        tail = max(tail, suffix)
+    return _first_columns(text, room - tail) + "…" + _first_columns(text[::-1], tail)[::-1]
+
+
+def _first_columns(text: str, columns: int) -> str:
+    """The longest start of `text` that takes at most `columns` terminal columns."""
+    from rich.cells import cell_len
+
+    taken, used = [], 0
+    for character in text:
+        used += cell_len(character)
+        if used > columns:
+            break
+        taken.append(character)
+    return "".join(taken)
