@@ -95,6 +95,8 @@ def attachments_list(
 def _show(
     console: Console, kind: str, target_id: str, shown_target: str, attachments: list[Any]
 ) -> None:
+    """The listing as a table, or as Kombo's JSON. It only renders: the one request was made
+    before, so an error of the ATS is reported before any line is printed."""
     if console.json_mode:
         console.json({"target": {"kind": kind, "id": target_id}, "attachments": attachments})
         return

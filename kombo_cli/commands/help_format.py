@@ -7,8 +7,8 @@ from the same definitions, with rich, and the same on every release:
 
 - usage lines break only between words, with a hanging indent;
 - each option shows its metavar (`ID`, `FILE`, `SECONDS`) or nothing for a flag;
-- options are grouped by their `rich_help_panel`, in the order they are declared; options
-  that name no panel (--help) join the last one;
+- options are grouped by their `rich_help_panel`, in the order they are declared; those
+  that name none make a panel called Options, but --help alone joins the last panel;
 - name and metavar columns line up across panels; on a narrow terminal each option's help
   goes under its name instead of beside it.
 
