@@ -352,3 +352,12 @@ def test_completion_offers_commands_to_help_and_choices_in_the_case_typed(
         }
     )
     assert result.stdout.split() == expected
+
+
+@pytest.mark.parametrize("args", [(), ("attachments",), ("config",)])
+def test_a_group_alone_prints_its_help_on_stdout_and_exits_0(args: tuple[str, ...]) -> None:
+    # The same on every Click release (they disagree on stream and exit code).
+    alone = run_kombo_process(*args)
+    asked = run_kombo_process("help", *args)
+    assert alone.returncode == 0 and alone.stderr == ""
+    assert alone.stdout == asked.stdout and "Usage: kombo" in alone.stdout

@@ -53,6 +53,15 @@ class KomboGroup(TyperGroup):
 
         formatter.write(render_help(self, ctx))
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # `kombo` or `kombo attachments` alone: the help, on stdout, exit 0, as `kombo
+        # help` gives it. Click's own answer changed between releases (stdout and 0, then
+        # stderr and 2); this one is the same on every release allowed.
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            typer.echo(ctx.get_help(), color=ctx.color)
+            ctx.exit(0)
+        return list(super().parse_args(ctx, args))
+
 
 def _complete_command(ctx: typer.Context, incomplete: str) -> list[str]:
     """Shell completion: the commands under those already typed after `help`."""

@@ -145,7 +145,8 @@ class BatchProgress:
             done, sent = self._done, max(0, self._sent)
             in_flight, waiting = len(self._tasks), len(self._waiting)
         total = "?" if self._total_items is None else str(self._total_items)
-        line = f"Attaching: {done} of {total} files done, {human_size(sent)} sent"
+        files = "file" if self._total_items == 1 else "files"
+        line = f"Attaching: {done} of {total} {files} done, {human_size(sent)} sent"
         if in_flight:
             line += f"; {in_flight} in flight"
             if waiting:
