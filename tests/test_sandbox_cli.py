@@ -246,3 +246,13 @@ def test_demo_refuses_options_it_would_ignore(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "--data-dir, --strict-ids cannot be used with it" in result.stderr
     assert not (tmp_path / "d").exists()
+
+
+def test_ctrl_c_the_moment_the_banner_shows_is_a_normal_stop() -> None:
+    # The banner is the signal people (and scripts) act on: a Ctrl-C that comes before the
+    # sandbox starts waiting must still stop it cleanly, not as an interruption.
+    for _ in range(5):
+        with sandbox() as running:
+            code, stderr = running.stop(signal.SIGINT)
+        assert code == 0, stderr
+        assert "Sandbox stopped" in stderr and "Interrupted" not in stderr

@@ -253,13 +253,17 @@ def _serve(console: Console, config: "SandboxConfig", strict_ids: bool) -> int:
         raise UsageError(f"Cannot listen on {config.host}:{config.port}: {exc.strerror}.") from None
 
     stop = threading.Event()
-    # Installed before the banner: a supervisor may send SIGTERM as soon as it reads it.
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Installed before the banner: a supervisor may send SIGTERM, or a person press Ctrl-C,
+    # as soon as it shows; either is the normal way to stop, whenever it comes.
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, lambda *_: stop.set())}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         _show_banner(console, server, config.data_dir)
         _wait_for_stop_signal(stop)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         server.stop()
     return ExitCode.SUCCESS
 
