@@ -928,3 +928,31 @@ def test_the_key_never_appears_in_any_output(
     assert [run.returncode for run in runs] == [5, 0, 3]
     for result in runs:
         assert_no_secret(result.stdout, result.stderr)
+
+
+def test_a_file_named_twice_is_attached_once(
+    kombo_server: KomboServer, server_env: dict[str, str], sample_file, tmp_path: Path
+) -> None:
+    # Overlapping globs (`scans/*.pdf scans/2026-*.pdf`) name a file twice; two spellings
+    # of one path, or a link to it, are the same file too.
+    cv = sample_file("cv.pdf")
+    other = sample_file("other.pdf", make_pdf() + b"%other\n")
+    link = tmp_path / "link.pdf"
+    link.symlink_to(cv)
+    result = run_kombo_process(
+        "attach",
+        CANDIDATE_ID,
+        str(cv),
+        str(other),
+        str(tmp_path / "." / "cv.pdf"),
+        str(link),
+        cwd=tmp_path,
+        env=server_env,
+    )
+
+    assert result.returncode == 0, result.stderr
+    posts = [request for request in kombo_server.requests if request.method == "POST"]
+    assert len(posts) == 2
+    assert sorted(stored.name for stored in kombo_server.attachments) == ["cv.pdf", "other.pdf"]
+    assert result.stdout.count("Attached ") == 2
+    assert result.stderr.count("is named more than once; it is attached once") == 2

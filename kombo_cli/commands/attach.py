@@ -232,7 +232,7 @@ def attach(
     Credentials: KOMBO_API_KEY and KOMBO_INTEGRATION_ID, from the environment, ./.env
     (or --env-file), or a profile stored with `kombo config set`.
 
-    Example: kombo attach GRKdd9dibYKKCrmGRSMJf3wu cv.pdf --type CV
+    Example: kombo attach TBJyJtUvqZU7Gbs75yAipLxD cv.pdf --type CV
     """
     from kombo_cli.commands.attach_run import AttachCommand
 

@@ -30,3 +30,34 @@ def file_where_the_id_goes(target_kind: str, argument: str) -> UsageError | None
     return UsageError(
         f"{argument} looks like a file; the {target_kind} ID comes first.", hint=right_order
     )
+
+
+def named_once(files: list[str], urls: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """The files and URLs with repeats left out, and the repeats to warn about.
+
+    `scans/*.pdf scans/2026-*.pdf` names some files twice; each would become an attachment
+    of its own, the same file twice in the ATS. A file is the same when its path leads to
+    the same file (`./cv.pdf` and `cv.pdf`, a link and its target)."""
+    kept_files: list[str] = []
+    kept_urls: list[str] = []
+    repeats: list[str] = []
+    seen: set[object] = set()
+    for file in files:
+        key: object
+        try:
+            stat = Path(file).stat()
+            key = ("file", stat.st_dev, stat.st_ino)
+        except (OSError, ValueError):
+            key = ("name", file)  # missing: reported as such later, once
+        if key in seen:
+            repeats.append(file)
+        else:
+            seen.add(key)
+            kept_files.append(file)
+    for url in urls:
+        if ("url", url) in seen:
+            repeats.append(url)
+        else:
+            seen.add(("url", url))
+            kept_urls.append(url)
+    return kept_files, kept_urls, repeats

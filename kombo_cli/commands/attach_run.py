@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kombo_cli.api.retry import SETTLE_DELAY_S
 from kombo_cli.api.targets import APPLICATION, CANDIDATE
-from kombo_cli.commands.attach_hints import file_where_the_id_goes
+from kombo_cli.commands.attach_hints import file_where_the_id_goes, named_once
 from kombo_cli.commands.attach_view import AttachView
 from kombo_cli.commands.context import AppState
 from kombo_cli.config.settings import SettingFlags, Settings
@@ -77,6 +77,9 @@ class AttachCommand:
         target_kind, target_value, files = _target_and_files(
             arguments, manifest, email, urls, name, application
         )
+        files, urls, repeats = named_once(files, urls)
+        for repeat in repeats:
+            console.warning(f"{repeat} is named more than once; it is attached once")
         if resolve and not dry_run:
             raise UsageError(
                 "--resolve only goes with --dry-run.", hint="add --dry-run, or drop --resolve"
