@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 
 from tests.helpers import API_KEY, CANDIDATE_ID, INTEGRATION_ID, KOMBO_EXECUTABLE, make_pdf
 from tests.recording_server import KomboServer
@@ -27,6 +28,7 @@ LATENCY_S = 0.25
 # Anything a bar draws: the bar itself, the overall line, a file's amount, the waiting note.
 BAR_REMNANT = re.compile(r"[━╸╺]|Attaching|/\d+ files|\d+(\.\d+)? [kM]?B/|waiting for Kombo|… and")
 # Cursor movement and erasing: what a redraw writes.
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 CURSOR_CONTROL = re.compile(rb"\x1b\[\d*[ABCDJK]|\x1b\[\?25[lh]")
 RESULT = re.compile(
     rf"^Attached (scan-\d\d\.pdf) to candidate {CANDIDATE_ID} "
@@ -80,6 +82,24 @@ def assert_no_bar_left(screen: Screen) -> None:
     assert not left, screen.text()
 
 
+def block_lines(screen: Screen) -> set[str]:
+    """Every line the progress block drew while it was up, as plain text."""
+    text = screen.raw.decode("utf-8", "replace")
+    lines = {ANSI.sub("", part).replace("\r", "") for part in text.split("\r\n")}
+    return {line for line in lines if BAR_REMNANT.search(line)}
+
+
+def assert_block_lines_fit(screen: Screen) -> None:
+    """Each line of the block fits the window with a column to spare: a line that wraps
+    is a line the display cannot count, and so cannot erase. Redrawn line by line, never
+    by erasing to the end of the screen (from the top row, tmux would keep a copy)."""
+    drawn = block_lines(screen)
+    assert drawn
+    too_wide = [line for line in drawn if cell_len(line) > screen.columns - 1]
+    assert not too_wide, too_wide
+    assert b"\x1b[J" not in screen.raw
+
+
 def assert_summary(screen: Screen) -> None:
     summaries = [line for line in screen.lines if re.fullmatch(r"\d+ attached, .* in .*", line)]
     assert summaries == [summaries[0]] and summaries[0].startswith(f"{FILES} attached, 0 failed")
@@ -96,6 +116,7 @@ def test_stdout_and_stderr_on_one_terminal(slow_server: KomboServer, scans: list
     assert "━".encode() in screen.raw
     assert b"sent, waiting for Kombo" in screen.raw
     assert screen.raw.rfind(b"\x1b[?25h") > screen.raw.rfind(b"\x1b[?25l")
+    assert_block_lines_fit(screen)
     # The terminal's settings are as they were (kept output on Ctrl-C only while drawing).
     assert not screen.local_modes & termios.NOFLSH
 
@@ -168,8 +189,14 @@ def test_a_narrow_window_with_long_names(slow_server: KomboServer, tmp_path: Pat
     joined = " ".join("".join(line.ljust(screen.columns) for line in screen.lines).split())
     for path in renamed:
         assert joined.count(f"Attached {path.name} to candidate") == 1, screen.text()
-    assert "━".encode() in screen.raw
-    assert "… and".encode() in screen.raw
+    assert_block_lines_fit(screen)
+    # What does not fit is counted in uploads (at most the eight in flight), not lines.
+    hidden = [
+        int(match.group(1))
+        for line in block_lines(screen)
+        if (match := re.search(r"… and (\d+) more upload", line))
+    ]
+    assert hidden and max(hidden) <= 8
 
 
 def test_one_large_file_shows_its_bar_then_only_its_result(
@@ -182,7 +209,8 @@ def test_one_large_file_shows_its_bar_then_only_its_result(
     assert screen.lines == [
         f"Attached big.pdf to candidate {CANDIDATE_ID} (OTHER, application/pdf, 3.0 MB)"
     ]
-    assert b"big.pdf: sent, waiting for Kombo" in screen.raw
+    assert b"sent, waiting for Kombo" in screen.raw
+    assert_block_lines_fit(screen)
 
 
 def test_ctrl_c_mid_batch_leaves_a_clean_screen(
@@ -230,3 +258,20 @@ def test_ctrl_c_with_stdout_piped(slow_server: KomboServer, scans: list[Path]) -
     stored = {attachment.name for attachment in slow_server.attachments}
     for name in stored - set(shown):
         assert screen.count(name) >= 1, screen.text()
+
+
+@pytest.mark.parametrize("columns", [80, 50])
+def test_the_bars_fit_narrower_windows(
+    slow_server: KomboServer, scans: list[Path], columns: int
+) -> None:
+    screen = run_on_screen(
+        attach_command(scans[:12], "-j", "6"), env=env_for(slow_server), columns=columns, rows=24
+    )
+    assert screen.returncode == 0
+    assert_block_lines_fit(screen)
+    assert_no_bar_left(screen)
+    # Result lines are longer than the window and wrap like any text; joined up, each is
+    # there once.
+    joined = " ".join("".join(line.ljust(screen.columns) for line in screen.lines).split())
+    for path in scans[:12]:
+        assert joined.count(f"Attached {path.name} to candidate") == 1, screen.text()

@@ -23,8 +23,10 @@ from collections import deque
 from contextlib import suppress
 from typing import Callable, TextIO
 
-# Erase from the cursor to the end of the screen; hide and show the cursor.
-ERASE_DOWN = "\x1b[J"
+# Erase the cursor's line; hide and show the cursor. Lines are erased one by one, never
+# "to the end of the screen": from the top row that is a clear screen, which terminals
+# such as tmux answer by pushing the whole screen into the scroll-back.
+ERASE_LINE = "\x1b[2K"
 HIDE_CURSOR = "\x1b[?25l"
 SHOW_CURSOR = "\x1b[?25h"
 
@@ -38,8 +40,10 @@ REFRESH_S = 0.1
 STATUS_EVERY_S = 15.0
 
 
-def cursor_up(lines: int) -> str:
-    return f"\x1b[{lines}A" if lines > 0 else ""
+def erase_block(height: int) -> str:
+    """From the line below a block of `height` lines: erase that line (whatever the
+    terminal echoed there) and each of the block's, ending at the block's first line."""
+    return "\r" + ERASE_LINE + ("\x1b[1A" + ERASE_LINE) * height
 
 
 Frame = Callable[[], "list[str]"]
@@ -113,7 +117,7 @@ class TerminalDisplay:
         self._keep_output()
         if self.mode != LIVE or self._done.is_set():
             return b""
-        return ("\r" + cursor_up(self._height) + ERASE_DOWN + SHOW_CURSOR).encode()
+        return (erase_block(self._height) + SHOW_CURSOR).encode()
 
     # -- the display thread --------------------------------------------------------------
 
@@ -152,7 +156,7 @@ class TerminalDisplay:
 
         Consecutive pieces for one stream go out in one write, so the terminal shows no
         half-drawn state in between."""
-        pending = "\r" + cursor_up(self._height) + ERASE_DOWN if self._height else ""
+        pending = erase_block(self._height) if self._height else ""
         self._height = 0
         for stream, text in lines:
             if stream is not self._stderr:

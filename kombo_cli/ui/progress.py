@@ -10,19 +10,17 @@ Worker threads only update numbers.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any, Callable
 
 from kombo_cli.ui.console import Console
 from kombo_cli.ui.display import TerminalDisplay
-from kombo_cli.ui.text import human_size
+from kombo_cli.ui.text import WAITING_FOR_KOMBO, human_size
 
 # Progress bars for small files would only flicker.
 PROGRESS_MIN_BYTES = 1024 * 1024
-WAITING_FOR_KOMBO = "sent, waiting for Kombo"
 
 Advance = Callable[[int], None]
 
@@ -34,24 +32,10 @@ def upload_progress(console: Console, label: str, total_bytes: int) -> Iterator[
     if mode is None or total_bytes < PROGRESS_MIN_BYTES:
         yield None
         return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
+    from kombo_cli.ui import bars
 
     rich_console = console.live_console()
-    progress = Progress(
-        _label_column(),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=rich_console,
-        auto_refresh=False,
-    )
+    progress, frame = bars.make_progress(console.stderr, rich_console, timed=True)
     label = console.clean(label)
     task = progress.add_task(label, total=total_bytes)
     sent_so_far = 0
@@ -62,11 +46,8 @@ def upload_progress(console: Console, label: str, total_bytes: int) -> Iterator[
         with lock:
             sent_so_far += sent
             progress.advance(task, sent)  # negative when a retry starts over
-            if sent_so_far >= total_bytes:
-                # Kombo forwards the file to the ATS before answering; say why it waits.
-                progress.update(task, description=f"{label}: {WAITING_FOR_KOMBO}")
-            elif sent < 0:
-                progress.update(task, description=label)
+            # Kombo forwards the file to the ATS before answering; say why it waits.
+            progress.update(task, waiting=sent_so_far >= total_bytes)
 
     def status() -> str:
         with lock:
@@ -75,9 +56,7 @@ def upload_progress(console: Console, label: str, total_bytes: int) -> Iterator[
             return f"{label}: {WAITING_FOR_KOMBO}"
         return f"{label}: {human_size(sent)} of {human_size(total_bytes)} sent"
 
-    display = TerminalDisplay(
-        console.stderr, mode, _framer(console, rich_console, progress), status
-    )
+    display = TerminalDisplay(console.stderr, mode, frame, status)
     with console.live(display):
         yield advance
 
@@ -118,10 +97,7 @@ class BatchProgress:
                 else:
                     self._waiting.discard(key)
             # As the single-file bar does: say why an upload that is all sent still waits.
-            self._progress.update(
-                task,
-                description=f"{shown}: {WAITING_FOR_KOMBO}" if waiting else shown,
-            )
+            self._progress.update(task, waiting=waiting)
             self._progress.update(self._overall, sent=total_sent)
 
         return advance if size is not None else None
@@ -150,7 +126,7 @@ class BatchProgress:
         if in_flight:
             line += f"; {in_flight} in flight"
             if waiting:
-                line += f", {waiting} {WAITING_FOR_KOMBO}"
+                line += f" ({waiting} waiting for Kombo)"
         return line
 
 
@@ -161,80 +137,11 @@ def batch_progress(console: Console, total_items: int | None) -> Iterator[BatchP
     if mode is None:
         yield None
         return
+    from kombo_cli.ui import bars
+
     rich_console = console.live_console()
-    progress = _batch_bars(rich_console)
-    bars = BatchProgress(console, progress, total_items)
-    display = TerminalDisplay(
-        console.stderr, mode, _framer(console, rich_console, progress), bars.status
-    )
+    progress, frame = bars.make_progress(console.stderr, rich_console, timed=False)
+    batch = BatchProgress(console, progress, total_items)
+    display = TerminalDisplay(console.stderr, mode, frame, batch.status)
     with console.live(display):
-        yield bars
-
-
-def _framer(console: Console, rich_console: Any, progress: Any) -> Callable[[], list[str]]:
-    """The block's lines as they should look now, fitted to the terminal.
-
-    Each line is at most one column narrower than the terminal (a line that fills the
-    last column leaves some terminals waiting to wrap), and the block leaves two rows
-    free, so the whole of it can always be reached again to be erased."""
-
-    def frame() -> list[str]:
-        columns, rows = _terminal_size(console, rich_console)
-        width = max(20, columns - 1)
-        with rich_console.capture() as captured:
-            rich_console.print(progress.get_renderable(), width=width, crop=True)
-        lines: list[str] = captured.get().rstrip("\n").split("\n")
-        room = max(2, rows - 2)
-        if len(lines) > room:
-            hidden = len(lines) - room + 1
-            lines = [*lines[: room - 1], f"  … and {hidden} more"]
-        return lines
-
-    return frame
-
-
-def _terminal_size(console: Console, rich_console: Any) -> tuple[int, int]:
-    """The size of the terminal stderr is on (rich would ask stdin first)."""
-    with suppress(AttributeError, OSError, ValueError):
-        size = os.get_terminal_size(console.stderr.fileno())
-        return size.columns, size.lines
-    columns, rows = rich_console.size
-    return int(columns), int(rows)
-
-
-def _label_column() -> Any:
-    from rich.progress import TextColumn
-    from rich.table import Column
-
-    # File names may contain [brackets]: never read them as rich markup. A long name is
-    # shortened rather than wrapped, so each upload stays one line.
-    return TextColumn(
-        "{task.description}",
-        markup=False,
-        table_column=Column(no_wrap=True, overflow="ellipsis"),
-    )
-
-
-def _batch_bars(rich_console: Any) -> Any:
-    from rich.progress import BarColumn, Progress, ProgressColumn, TimeElapsedColumn
-    from rich.text import Text
-
-    class _AmountColumn(ProgressColumn):
-        """Files done of all files for the overall bar, bytes sent of the size for one file."""
-
-        def render(self, task: Any) -> Text:
-            if task.fields.get("files"):
-                total = "?" if task.total is None else str(int(task.total))
-                sent = human_size(max(0, int(task.fields.get("sent", 0))))
-                return Text(f"{int(task.completed)}/{total} files, {sent}")
-            done = human_size(max(0, int(task.completed)))
-            return Text(done if task.total is None else f"{done}/{human_size(int(task.total))}")
-
-    return Progress(
-        _label_column(),
-        BarColumn(),
-        _AmountColumn(),
-        TimeElapsedColumn(),
-        console=rich_console,
-        auto_refresh=False,
-    )
+        yield batch

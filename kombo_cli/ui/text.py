@@ -13,6 +13,11 @@ _UNSAFE_CHARACTERS = re.compile(
 )
 
 
+# What an upload whose bytes are all sent waits for: Kombo forwards the file to the ATS
+# before it answers, which can take longer than the sending did.
+WAITING_FOR_KOMBO = "sent, waiting for Kombo"
+
+
 def printable(text: str) -> str:
     """`text` made safe to show: undecodable file-name bytes and control characters escaped."""
     # File names on Linux are bytes; Python keeps undecodable ones as lone surrogates, which
