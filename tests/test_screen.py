@@ -275,3 +275,24 @@ def test_the_bars_fit_narrower_windows(
     joined = " ".join("".join(line.ljust(screen.columns) for line in screen.lines).split())
     for path in scans[:12]:
         assert joined.count(f"Attached {path.name} to candidate") == 1, screen.text()
+
+
+def test_an_error_wraps_between_words_in_a_narrow_window(
+    slow_server: KomboServer, scans: list[Path]
+) -> None:
+    # A base URL without /v1: a long sentence and a long hint, with a URL in it.
+    base_url = slow_server.base_url.removesuffix("/v1")
+    screen = run_on_screen(
+        f"exec {attach_command(scans[:1])}",
+        env=env_for(slow_server, KOMBO_BASE_URL=base_url),
+        columns=50,
+    )
+    assert screen.returncode == 3
+    # The terminal cuts a line only when it fills the window. Such a line may only be one
+    # word too long for any line (a path, a URL); every other break is kombo's, between
+    # words.
+    cut = [line for line in screen.lines if len(line) >= screen.columns]
+    assert all(" " not in line.strip() for line in cut), screen.text()
+    assert len(screen.lines) > 4
+    joined = " ".join(" ".join(screen.lines).split())
+    assert f"Hint: the base URL must end in /v1: use {base_url}/v1" in joined, joined

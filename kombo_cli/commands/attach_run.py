@@ -228,10 +228,16 @@ def _run(
                 raise KeyboardInterrupt
             console.stop_live()
             batch.finish_after_interrupt(view.report, until=pressed.deadline, waiting=view.waiting)
-            if not single:
-                # What was shown, counted as usual, before saying what was cut short.
-                view.summary(batch.tally, batch.left_undone(total), because="interrupted")
-            raise batch.interruption(single)
+            if not batch.finished_anyway(total):
+                if not single:
+                    # What was shown, counted as usual, before saying what was cut short.
+                    view.summary(
+                        batch.tally,
+                        batch.left_undone(total),
+                        because="interrupted",
+                        unreported=batch.stored_unreported,
+                    )
+                raise batch.interruption(single)
     if dry_run:
         view.dry_run_summary(batch.tally)
     elif not single:

@@ -187,8 +187,16 @@ class AttachView(ConsoleObserver):
 
     # -- the end -------------------------------------------------------------------------------
 
-    def summary(self, tally: Tally, not_attempted: int = 0, because: str = "--fail-fast") -> None:
-        """The counts; `not_attempted` items were left undone (`because` says why)."""
+    def summary(
+        self,
+        tally: Tally,
+        not_attempted: int = 0,
+        because: str = "--fail-fast",
+        unreported: int = 0,
+    ) -> None:
+        """The counts; `not_attempted` items were left undone (`because` says why), and
+        `unreported` uploads were stored but their lines could not be written (after
+        Ctrl-C stopped stdout's reader too)."""
         console = self.console
         if console.json_mode:
             console.json(
@@ -206,7 +214,12 @@ class AttachView(ConsoleObserver):
             if not_attempted and not console.quiet:
                 console.err(f"{not_attempted} not attempted ({because})")
             return
-        parts = [f"{tally.succeeded} attached"]
+        parts = [
+            f"{tally.succeeded + unreported} attached ({unreported} not reported on"
+            " standard output)"
+            if unreported
+            else f"{tally.succeeded} attached"
+        ]
         if tally.skipped:
             parts.append(f"{tally.skipped} skipped")
         parts.append(f"{tally.failed} failed")

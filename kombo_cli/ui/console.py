@@ -190,7 +190,10 @@ class Console:
 
         `label` names the item of a batch the error is about.
         """
-        self.err(f"Error: {label}: {err.message}" if label else f"Error: {err.message}", "bold red")
+        self.err(
+            self._fitted(f"Error: {label}: {err.message}" if label else f"Error: {err.message}"),
+            "bold red",
+        )
         if isinstance(err, ApiError) and (err.code or err.log_url):
             parts = []
             if err.code:
@@ -201,12 +204,33 @@ class Console:
             detail = "  " + ", ".join(parts)
             if err.log_url:
                 detail += f"; log: {err.log_url}"
-            self.err(detail)
+            self.err(self._fitted(detail, "    "))
         if isinstance(err, Interrupted):
             for line in err.details:
                 self.err(f"  {line}")
         if err.hint:
-            self.err(f"  Hint: {err.hint}", "cyan")
+            self.err(self._fitted(f"  Hint: {err.hint}", "    "), "cyan")
+
+    def _fitted(self, text: str, indent: str = "  ") -> str:
+        """On a terminal, `text` wrapped between words to the window, later lines indented:
+        the terminal itself would cut words (and IDs) in two. Elsewhere, as it is: a log
+        or a script reads one message per line."""
+        if not self.stderr_terminal:
+            return text
+        import textwrap
+
+        width = self.env.columns(self.stderr) - 1
+        if len(text) <= width:
+            return text
+        return "\n".join(
+            textwrap.wrap(
+                text,
+                width=max(20, width),
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
 
     def failure(self, err: KomboError, **context: Any) -> None:
         """A failed command: the message on stderr and, with --json, an object on stdout."""

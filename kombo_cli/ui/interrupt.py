@@ -21,7 +21,11 @@ from typing import Callable, TextIO
 
 from kombo_cli.errors import ExitCode
 
-SECOND_PRESS_LINE = b"Error: Interrupted again; stopped at once. Check what was stored.\n"
+SECOND_PRESS_LINES = (
+    b"Error: Interrupted again; stopped at once, without waiting for uploads being sent.\n"
+    b"  Hint: see what was stored with kombo attachments list ID before running the command"
+    b" again (with --journal, rerun with the same journal)\n"
+)
 
 
 class CtrlC:
@@ -69,8 +73,10 @@ class CtrlC:
             # Only if stderr can take it now: its reader may have stopped reading too.
             with suppress(OSError, ValueError):
                 if select.select([], [fd], [], 0)[1]:
-                    # Progress bars on screen are erased first, and the cursor shown.
-                    os.write(fd, self._erase_display() + SECOND_PRESS_LINE)
+                    # Progress bars on screen are erased first, and the cursor shown; on a
+                    # terminal the line starts over the "^C" it echoed.
+                    start = b"\r" if os.isatty(fd) else b""
+                    os.write(fd, start + self._erase_display() + SECOND_PRESS_LINES)
         os._exit(ExitCode.INTERRUPTED)
 
 

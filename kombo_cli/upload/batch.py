@@ -240,6 +240,23 @@ class BatchRun:
                 self._maybe_stored.append(result.entry)
         return shown
 
+    def finished_anyway(self, total: int | None) -> bool:
+        """After Ctrl-C (and `finish_after_interrupt()`): every item was done and shown all
+        the same, nothing cut short or left open. The run then ends as if never stopped:
+        calling it interrupted would invite a rerun of work that is complete."""
+        return (
+            total is not None
+            and self.tally.count == total
+            and not self._cut_short
+            and not self._maybe_stored
+            and not self._stored_unshown
+        )
+
+    @property
+    def stored_unreported(self) -> int:
+        """After Ctrl-C: uploads stored whose result line could not be written."""
+        return len(self._stored_unshown)
+
     def _may_be_stored(self, job: _Job) -> bool:
         if self.pipeline.checking(job):
             # Looking for an upload whose fate is open (perhaps one an earlier run left
