@@ -40,6 +40,8 @@ def display_url(url: str) -> str:
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
         if parts.port is not None:
             host = f"{host}:{parts.port}"
     except ValueError:
@@ -51,8 +53,6 @@ def display_url(url: str) -> str:
             authority, slash, path = rest.partition("/")
             head = f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
         return head + ("?…" if query_mark else "")
-    if ":" in (parts.hostname or ""):
-        host = f"[{host}]" if parts.port is None else host
     shown = urlunsplit((parts.scheme, host, parts.path, "", ""))
     return shown + ("?…" if parts.query else "")
 

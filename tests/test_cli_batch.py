@@ -233,7 +233,12 @@ def test_manifest_rows_reach_their_routes_with_their_fields(tmp_path: Path, suff
         assert "remote_fields" not in maria_cv
         portfolio = posts[attachments_path("application", MARIA_APPLICATION_ID)]
         assert portfolio == {
-            "attachment": {"name": "portfolio.pdf", "type": "OTHER", "data_url": url}
+            "attachment": {
+                "name": "portfolio.pdf",
+                "type": "OTHER",
+                "content_type": "application/pdf",
+                "data_url": url,
+            }
         }
 
         # The bytes come from the manifest's folder, not from the current directory.
@@ -543,13 +548,18 @@ def test_url_is_sent_as_data_url_and_its_query_is_never_shown(
     [post] = uploads(kombo_server)
     assert post.path == attachments_path("candidate", CANDIDATE_ID)
     assert post.json() == {
-        "attachment": {"name": "Frank CV.pdf", "type": "OTHER", "data_url": SIGNED_URL}
+        "attachment": {
+            "name": "Frank CV.pdf",
+            "type": "OTHER",
+            "content_type": "application/pdf",
+            "data_url": SIGNED_URL,
+        }
     }
     [stored] = kombo_server.attachments
     assert (stored.name, stored.data_url, stored.content_type) == (
         "Frank CV.pdf",
         SIGNED_URL,
-        None,
+        "application/pdf",
     )
     assert "SECRET123" not in result.stdout
     assert "SECRET123" not in result.stderr

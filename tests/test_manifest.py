@@ -462,6 +462,15 @@ CSV_HEADER = "candidate_id,application_id,email,file,url,type,name,content_type,
             f"{CANDIDATE},,,,http://[::1/cv.pdf",
             "url 'http://[::1/cv.pdf' is not an http or https URL with a host.",
         ),
+        (
+            f"{CANDIDATE},,,,https://frank:secret@files.example/cv.pdf",
+            "url 'https://files.example/cv.pdf' has a user name or password in it.",
+        ),
+        (
+            f"{CANDIDATE},,,,https://☃.example/cv.pdf?sig=x",
+            "url 'https://☃.example/cv.pdf?…' has a host name that IDNA cannot encode"
+            " (Codepoint U+2603 at position 1 of '☃' not allowed).",
+        ),
         ("GRK/../x,,,cv.pdf", "'GRK/../x' is not a valid candidate ID."),
         (",abc?x=1,,cv.pdf", "'abc?x=1' is not a valid application ID."),
         ("..,,,cv.pdf", "'..' is not a valid candidate ID."),
@@ -618,13 +627,15 @@ def test_valid_ids_emails_and_urls(tmp_path: Path) -> None:
         {"application_id": "7sXoSVCSQ3vY8WV8zbqUDzYz", "file": "a"},
         {"email": "first.last+tag@sub.example.co.uk", "file": "a"},
         {"email": "a@b", "url": "HTTPS://Example.com:8443/path/cv.pdf?sig=a%20b#frag"},
-        {"email": "a@b", "url": "http://user:pw@[::1]:8080/x"},
+        {"email": "a@b", "url": "http://[::1]:8080/x"},
+        {"email": "a@b", "url": "https://bücher.example/lebenslauf ä.pdf?x=ü"},
     )
     entries = read_all(path)
     assert all(isinstance(entry, AttachRequest) for entry in entries), problems_of(entries)
     assert [entry.target_kind for entry in entries if isinstance(entry, AttachRequest)] == [
         "candidate",
         "application",
+        "email",
         "email",
         "email",
         "email",

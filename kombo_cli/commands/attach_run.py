@@ -24,7 +24,7 @@ from kombo_cli.commands.context import AppState
 from kombo_cli.config.settings import SettingFlags, Settings
 from kombo_cli.errors import UsageError
 from kombo_cli.library import Kombo
-from kombo_cli.redact import mask_secret, url_secrets
+from kombo_cli.redact import mask_secret
 from kombo_cli.ui.console import Console
 from kombo_cli.ui.interrupt import ctrl_c_stops
 from kombo_cli.upload.batch import INTERRUPT_GRACE_S, BatchRun
@@ -33,6 +33,7 @@ from kombo_cli.upload.manifest import ManifestCheck, open_manifest, validate_man
 from kombo_cli.upload.plan import RunDefaults
 from kombo_cli.upload.remote_fields import build_remote_fields
 from kombo_cli.upload.request import EMAIL, Entry, command_line_requests, repeated_targets
+from kombo_cli.upload.urls import secrets_in
 
 
 class AttachCommand:
@@ -71,7 +72,7 @@ class AttachCommand:
         console = self.console
         settings = self.state.settings(self.flags)
         for url in urls:
-            for secret in url_secrets(url):
+            for secret in secrets_in(url):
                 console.add_secret(secret)
         self._describe_settings(settings)
         target_kind, target_value, files = _target_and_files(

@@ -161,6 +161,16 @@ def guess_content_type(name: str, head: bytes, path: Path | None = None) -> Cont
     )
 
 
+def content_type_from_url_name(name: str) -> ContentTypeGuess | None:
+    """The type a URL's file name says by its extension, as for a file; None when it says
+    none Kombo accepts: Kombo then takes the type the download is served with, which is
+    the one way through for a "+" type (image/svg+xml)."""
+    by_extension = _type_from_extension(name)
+    if by_extension is None or not _acceptable(by_extension):
+        return None
+    return ContentTypeGuess(by_extension, "extension")
+
+
 def _type_from_extension(name: str) -> str | None:
     suffix = Path(name).suffix.lower()
     if not suffix:

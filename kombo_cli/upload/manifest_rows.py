@@ -15,16 +15,15 @@ from typing import Any
 
 from kombo_cli.api.targets import APPLICATION, CANDIDATE, Target
 from kombo_cli.errors import UsageError
-from kombo_cli.redact import display_url
 from kombo_cli.strict_json import BadJSON, json_kind, parse_strict_json, shown
 from kombo_cli.upload.content_types import validate_content_type
 from kombo_cli.upload.plan import (
     ATTACHMENT_TYPES,
     has_control_characters,
-    is_download_url,
     normalize_attachment_type,
 )
 from kombo_cli.upload.request import EMAIL, AttachRequest, Entry, RowProblem
+from kombo_cli.upload.urls import UnusableUrl, download_uri
 
 TARGET_KINDS = {"candidate_id": CANDIDATE, "application_id": APPLICATION, "email": EMAIL}
 TARGET_COLUMNS = tuple(TARGET_KINDS)
@@ -75,8 +74,11 @@ def _request(line: int, values: dict[str, Any], folder: str) -> AttachRequest:
             raise RowRefused("file contains a NUL character.")
         file = _resolve(folder, file_text)
     url = values.get("url")
-    if url is not None and not is_download_url(url):
-        raise RowRefused(f"url {shown(display_url(url))} is not an http or https URL with a host.")
+    if url is not None:
+        try:
+            download_uri(url)
+        except UnusableUrl as problem:
+            raise RowRefused(f"url {shown(problem.shown)} {problem.problem}.") from None
 
     attachment_type = values.get("type")
     if attachment_type is not None:

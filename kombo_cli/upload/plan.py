@@ -20,12 +20,14 @@ from kombo_cli.redact import display_url, mask_secret
 from kombo_cli.upload.body import AttachmentBody, ProgressCallback, UrlAttachmentBody
 from kombo_cli.upload.content_types import (
     ContentTypeGuess,
+    content_type_from_url_name,
     guess_content_type,
     validate_content_type,
 )
 from kombo_cli.upload.files import STDIN_ARGUMENT, LocalFile, inspect_local_file, sha256_of
 from kombo_cli.upload.remote_fields import checked_remote_fields
 from kombo_cli.upload.request import AttachRequest
+from kombo_cli.upload.urls import UnusableUrl, download_uri
 
 ATTACHMENT_TYPES = ("CV", "COVER_LETTER", "OTHER")
 DEFAULT_ATTACHMENT_TYPE = "OTHER"
@@ -54,14 +56,16 @@ class AttachmentPlan:
     local_file: LocalFile | None
     name: str
     type: str
-    # None only for a data_url upload without --content-type: Kombo then uses the type
-    # the download is served with.
+    # None only for a data_url upload whose URL has no extension of a type Kombo accepts
+    # and no --content-type: Kombo then uses the type the download is served with.
     content_type: ContentTypeGuess | None
     # Things worth telling the user that do not stop the upload.
     notes: tuple[str, ...] = ()
     # Kombo's per-ATS extras (`remote_fields` in the body), sent as given.
     remote_fields: dict[str, Any] | None = None
+    # The URI sent, and the URL as it was given (what output shows, as the person wrote it).
     data_url: str | None = None
+    url_as_given: str | None = None
 
     def attachment_fields(self) -> dict[str, str]:
         fields = {"name": self.name, "type": self.type}
@@ -75,7 +79,7 @@ class AttachmentPlan:
         if self.local_file is not None:
             return self.local_file.display
         assert self.data_url is not None
-        return display_url(self.data_url)
+        return display_url(self.url_as_given or self.data_url)
 
     @property
     def size(self) -> int | None:
@@ -123,7 +127,8 @@ class AttachmentPlan:
             "method": "POST",
             "url": base_url + self.target.attachments_path,
             "headers": headers,
-            "body": body.describe(self.source)
+            # The URI as it is sent, its query masked.
+            "body": body.describe(display_url(body.data_url))
             if isinstance(body, UrlAttachmentBody)
             else body.describe(sha256_of(body.local_file)),
         }
@@ -175,21 +180,6 @@ def normalize_attachment_type(value: str) -> str:
     return upper
 
 
-def is_download_url(url: str) -> bool:
-    """Whether Kombo can download from `url`: http(s), a host, a valid port, no spaces."""
-    if not url or any(character.isspace() or ord(character) < 32 for character in url):
-        return False
-    if "\x7f" in url:
-        return False
-    try:
-        parts = urlsplit(url)
-        # Reading the port checks it (a ValueError when it is not a number in range).
-        parts.port  # noqa: B018
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-
-
 def plan_attachment(
     target: Target,
     file_argument: str,
@@ -238,15 +228,13 @@ def plan_url_attachment(
     remote_fields: dict[str, Any] | None = None,
 ) -> AttachmentPlan:
     """A plan for Kombo to download the file from `url` (Kombo's recommended way)."""
-    if not is_download_url(url):
-        raise UsageError(
-            f"{display_url(url)!r} is not a URL Kombo can download from.",
-            hint="give an http:// or https:// URL that works without a login,"
-            " e.g. a signed storage URL",
-        )
+    try:
+        data_url = download_uri(url)
+    except UnusableUrl as problem:
+        raise UsageError(f"The URL {problem.shown} {problem.problem}.", hint=problem.hint) from None
+    # A URL ending in "/" names a folder, not a file: no name to take, nor a type.
+    last_segment = unquote(urlsplit(data_url).path.rpartition("/")[2])
     if name is None:
-        # A URL ending in "/" names a folder, not a file: no name to take.
-        last_segment = unquote(urlsplit(url).path.rpartition("/")[2])
         if not last_segment:
             raise UsageError(
                 f"The URL {display_url(url)} ends without a file name.",
@@ -255,17 +243,23 @@ def plan_url_attachment(
         shown_name = _checked_name(last_segment, False)
     else:
         shown_name = _checked_name(name, False)
+    guess: ContentTypeGuess | None
+    if content_type is not None:
+        guess = ContentTypeGuess(validate_content_type(content_type, for_url=True), "option")
+    else:
+        # The URL's extension, as a file's, describes the bytes; a --name may be a display
+        # title. Without one (or with a "+" type) Kombo takes the type of the download.
+        guess = content_type_from_url_name(last_segment)
     return AttachmentPlan(
         target=target,
         local_file=None,
         name=shown_name,
         type=normalize_attachment_type(attachment_type),
-        content_type=ContentTypeGuess(validate_content_type(content_type, for_url=True), "option")
-        if content_type is not None
-        else None,
+        content_type=guess,
         notes=tuple(_name_notes(shown_name)),
         remote_fields=remote_fields,
-        data_url=url,
+        data_url=data_url,
+        url_as_given=url,
     )
 
 
