@@ -120,7 +120,7 @@ class Kombo:
         observer_, self.client = self.observer, client
         self._throttled = ThrottledClient(client, AdaptiveLimit(concurrency))
         self._lookup = CandidateLookup(
-            client.find_candidates,
+            client,
             self.policy,
             lambda notice: observer_.retrying("looking up an email address", notice),
         )

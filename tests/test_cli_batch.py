@@ -449,7 +449,8 @@ def test_email_with_no_candidate_exits_5_and_uploads_nothing(
     assert result.returncode == 5
     assert "No candidate has the email address nobody@example.com" in result.stderr
     assert uploads(kombo_server) == []
-    assert len(candidate_searches(kombo_server)) == 1
+    # The search, then whether Kombo applies the email filter at all.
+    assert len(candidate_searches(kombo_server)) == 2
 
 
 def test_email_shared_by_two_candidates_exits_5_naming_both(sample_file) -> None:
@@ -887,7 +888,8 @@ def test_email_for_several_files_is_looked_up_once_and_fails_once(
     assert result.returncode == 5
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert errors == ["Error: No candidate has the email address nobody@example.com."]
-    assert [r.method for r in kombo_server.requests] == ["GET"]
+    # One search and one check of the email filter, for all three files.
+    assert [r.method for r in kombo_server.requests] == ["GET", "GET"]
 
 
 def test_resolve_without_dry_run_is_a_usage_error(

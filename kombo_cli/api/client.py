@@ -136,31 +136,9 @@ class KomboClient:
         path = f"/integrations/{quote(self.integration_id, safe=':')}"
         return self._send("GET", path, integration_scoped=False)
 
-    def find_candidates(self, email: str) -> list[dict[str, Any]]:
-        """Candidates whose email addresses include `email`, from Kombo's synced copy.
-
-        Never sends ignore_unsupported_filters=true: for an ATS that cannot filter by
-        email, Kombo would then ignore the filter and return every candidate.
-        """
-        found: list[dict[str, Any]] = []
-        cursor: str | None = None
-        # An address belongs to a handful of candidates at most; a few pages is plenty.
-        for _ in range(5):
-            query = {"email": email, "page_size": "50", "ignore_unsupported_filters": "false"}
-            if cursor:
-                query["cursor"] = cursor
-            response = self._send("GET", f"/ats/candidates?{urlencode(query)}")
-            data = response.data if isinstance(response.data, dict) else {}
-            results = data.get("results")
-            if not isinstance(results, list):
-                raise NetworkError(
-                    f"{self._host} answered the candidate search without a list of results."
-                )
-            found.extend(item for item in results if isinstance(item, dict))
-            cursor = data.get("next") if isinstance(data.get("next"), str) else None
-            if not cursor:
-                break
-        return found
+    def get_candidates(self, query: Mapping[str, str]) -> ApiResponse:
+        """GET /ats/candidates with Kombo's filters and paging (see `candidates.py`)."""
+        return self._send("GET", f"/ats/candidates?{urlencode(query)}")
 
     def list_attachments(self, target: Target) -> list[dict[str, Any]]:
         """The target's attachments as Kombo lists them (a live call to the ATS)."""

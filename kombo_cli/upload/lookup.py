@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Callable
+from typing import Any
 
-from kombo_cli.api.retry import OnRetry, RetryPolicy, call_idempotent
+from kombo_cli.api.candidates import CandidateSearch
+from kombo_cli.api.client import KomboClient
+from kombo_cli.api.retry import OnRetry, RetryPolicy, call_idempotent, describe_failure
 from kombo_cli.api.targets import Target
 from kombo_cli.errors import KomboError, LookupFailed
 
@@ -19,11 +21,13 @@ class CandidateLookup:
 
     def __init__(
         self,
-        find_candidates: Callable[[str], list[dict[str, Any]]],
+        client: KomboClient,
         policy: RetryPolicy,
         on_retry: OnRetry | None = None,
     ) -> None:
-        self._find = find_candidates
+        self._search = CandidateSearch(client)
+        # Once Kombo was seen ignoring the email filter, the answer holds for the run.
+        self._filter_ignored = False
         self._policy = policy
         self._on_retry = on_retry
         self._lock = threading.Lock()
@@ -57,35 +61,91 @@ class CandidateLookup:
         return cached
 
     def _resolve(self, email: str) -> Target | KomboError:
+        wanted = email.casefold()
+        stopped_early = False
+
+        def enough(found: list[dict[str, Any]]) -> bool:
+            # Two candidates with the address already make it ambiguous: no more pages.
+            nonlocal stopped_early
+            stopped_early = len(_matching(found, wanted)) >= 2
+            return stopped_early
+
         try:
             candidates = call_idempotent(
-                lambda: self._find(email),
+                lambda: self._search.find(email, enough),
                 self._policy,
                 what=f"looking up {email}",
                 on_retry=self._on_retry,
             )
         except KomboError as error:
             return error
-        wanted = email.casefold()
         # Kombo filters case-insensitively already; checking again guards against an ATS
         # whose filter matches more loosely (or not at all).
-        matches = [c for c in candidates if wanted in _addresses(c)]
-        if len(matches) == 1 and isinstance(matches[0].get("id"), str):
+        matches = _matching(candidates, wanted)
+        if len(matches) == 1:
             return Target.parse(matches[0]["id"], application=False)
         if not matches:
-            return LookupFailed(
-                f"No candidate has the email address {email}.",
-                hint="Kombo searches its synced copy of the ATS: a candidate added in the last"
-                " minutes may not be there yet; or pass the candidate ID",
-                local_code="CLI.CANDIDATE_NOT_FOUND",
-            )
+            # Candidates that do not match show the filter is applied, however loosely.
+            return self._not_found(email) if not candidates else _not_synced(email)
         shown = ", ".join(_describe(candidate) for candidate in matches[:5])
         more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
+        count = f"At least {len(matches)}" if stopped_early else str(len(matches))
         return LookupFailed(
-            f"{len(matches)} candidates have the email address {email}: {shown}{more}.",
+            f"{count} candidates have the email address {email}: {shown}{more}.",
             hint="pass the ID of the right candidate instead of --email",
             local_code="CLI.CANDIDATE_AMBIGUOUS",
         )
+
+    def _not_found(self, email: str) -> LookupFailed:
+        """Kombo returned no one: no such candidate, or no such filter for this ATS."""
+        if not self._filter_ignored:
+            try:
+                self._filter_ignored = call_idempotent(
+                    lambda: self._search.ignores_email_filter(email),
+                    self._policy,
+                    what=f"checking the email filter for {email}",
+                    on_retry=self._on_retry,
+                )
+            except KomboError as error:
+                return LookupFailed(
+                    f"No candidate has the email address {email}.",
+                    hint="Kombo found none in its synced copy of the ATS: either the candidate"
+                    " was added in the ATS since the last sync, or this integration does not"
+                    " support filtering candidates by email (Kombo then finds no one); kombo"
+                    f" could not check which ({describe_failure(error)}); pass the candidate"
+                    " ID, or run again to check",
+                    local_code="CLI.CANDIDATE_NOT_FOUND",
+                )
+        if self._filter_ignored:
+            return LookupFailed(
+                f"No candidate can be looked up by the email address {email}: this"
+                " integration does not support filtering candidates by email.",
+                hint="Kombo answers such a search with no candidates (and, told to ignore the"
+                " filter, with all of them); pass the candidate ID instead",
+                local_code="CLI.CANDIDATE_NOT_FOUND",
+            )
+        return _not_synced(email)
+
+
+def _not_synced(email: str) -> LookupFailed:
+    return LookupFailed(
+        f"No candidate has the email address {email}.",
+        hint="Kombo searches its synced copy of the ATS, and it has no candidate with this"
+        " address: one added in the ATS since the last sync is not there yet; try again"
+        " after the next sync, or pass the candidate ID",
+        local_code="CLI.CANDIDATE_NOT_FOUND",
+    )
+
+
+def _matching(candidates: list[dict[str, Any]], wanted: str) -> list[dict[str, Any]]:
+    """The candidates with the address, each once: pages of a list that changes while it
+    is read may repeat one."""
+    seen: dict[str, dict[str, Any]] = {}
+    for candidate in candidates:
+        identifier = candidate.get("id")
+        if isinstance(identifier, str) and wanted in _addresses(candidate):
+            seen.setdefault(identifier, candidate)
+    return list(seen.values())
 
 
 def _addresses(candidate: dict[str, Any]) -> set[str]:
