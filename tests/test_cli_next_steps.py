@@ -338,3 +338,30 @@ def test_content_type_svg_with_a_url_says_to_leave_it_out(
     assert [upload["attachment"] for upload in uploads] == [
         {"name": "logo.svg", "type": "OTHER", "data_url": url}
     ]
+
+
+@pytest.mark.parametrize("wrong_kind", ["candidate", "application"])
+def test_attachments_list_names_the_other_kind_too(
+    strict_server: KomboServer, wrong_kind: str
+) -> None:
+    # As `kombo attach` does: one listing of the other kind, only after Kombo's 404.
+    if wrong_kind == "candidate":
+        args, other = [APPLICATION], "application"
+        hint = f"Hint: add --application: kombo attachments list --application {APPLICATION}"
+        expected = ("GET", f"/v1/ats/candidates/{APPLICATION}/attachments")
+        then = ("GET", f"/v1/ats/applications/{APPLICATION}/attachments")
+        named = APPLICATION
+    else:
+        args, other = ["--application", CANDIDATE], "candidate"
+        hint = f"Hint: drop --application: kombo attachments list {CANDIDATE}"
+        expected = ("GET", f"/v1/ats/applications/{CANDIDATE}/attachments")
+        then = ("GET", f"/v1/ats/candidates/{CANDIDATE}/attachments")
+        named = CANDIDATE
+    result = run_kombo_process("attachments", "list", *args, env=env_for(strict_server.base_url))
+
+    assert result.returncode == 5
+    article = "an" if other == "application" else "a"
+    assert result.stderr.startswith(f"Error: {named} is {article} {other}'s ID, not ")
+    assert hint in result.stderr
+    assert_clean(result.stderr)
+    assert requests_seen(strict_server) == [expected, then]

@@ -9,6 +9,7 @@ import re
 import pytest
 from rich.cells import cell_len
 
+from kombo_cli.commands.attachments import short_date
 from kombo_cli.sandbox.store import StoredAttachment
 from tests.helpers import API_KEY, INTEGRATION_ID, run_kombo_process
 from tests.recording_server import KomboServer
@@ -90,20 +91,27 @@ def test_each_attachment_is_one_row_of_the_window(
     # No line is wider than the window, so the terminal wrapped none.
     assert all(cell_len(line) <= columns for line in shown.lines), shown.lines
     header, *rows = shown.screen
-    assert header.split() == ["NAME", "TYPE", "CONTENT", "TYPE", "CREATED", "APPLICATION"]
+    # The MIME type is left out when there is no room; IDs never are.
+    assert header.split() == (
+        ["NAME", "TYPE", "CONTENT", "TYPE", "CREATED", "APPLICATION"]
+        if columns > 80
+        else ["NAME", "TYPE", "CREATED", "APPLICATION"]
+    )
     # One row per attachment, and no row that continues another.
     assert len(rows) == len(FILES)
     for row, (name, kind, _content_type, created, on_application) in zip(rows, FILES):
         assert row.startswith(name[:3]), row
         assert row.endswith(application_id[-5:] if on_application else " -"), row
-        assert f" {created} " in row, row
+        # Times to the minute, as a person reads them.
+        assert f" {short_date(created)} " in row and short_date(created) != created, row
         assert re.search(rf"{re.escape(name.rpartition('.')[2])}\s+{kind}\s", row), row
     # Long values are shortened in the middle; what fits stays whole.
     assert rows[2].startswith("portfolio.pdf ")
     assert "…" in rows[0]
     assert DOCX not in shown.screen[2]
     assert any("application/pdf" in row for row in rows) == (columns > 80)
-    assert (application_id in rows[4]) == (columns > 80)
+    # An ID is what a person copies: always whole.
+    assert application_id in rows[4]
 
 
 def test_a_wide_window_shows_long_values_whole(
@@ -176,4 +184,34 @@ def test_a_very_narrow_window_still_gets_one_line_per_row() -> None:
     rows = [["NAME", "TYPE", "CONTENT TYPE", "CREATED"], *(list(f[:4]) for f in FILES)]
     for width in (30, 20):
         fitted = fit_to_width(rows, width)
-        assert all(sum(map(cell_len, row)) + 2 * 3 <= width for row in fitted)
+        # Columns left out leave no gap behind.
+        assert all(sum(map(cell_len, row)) + 2 * (len(row) - 1) <= width for row in fitted)
+
+
+@pytest.mark.parametrize("columns", [50])
+def test_ids_stay_whole_in_the_narrowest_window(
+    kombo_server: KomboServer, listed: tuple[str, str], columns: int
+) -> None:
+    candidate_id, application_id = listed
+    shown = run_in_terminal(
+        "attachments", "list", candidate_id, env=env_for(kombo_server), columns=columns
+    )
+
+    assert shown.returncode == 0, shown.raw
+    assert all(cell_len(line) <= columns for line in shown.lines), shown.lines
+    header, *rows = shown.screen
+    assert header.split() == ["NAME", "TYPE", "CREATED", "APPLICATION"]
+    assert len(rows) == len(FILES)
+    assert rows[4].endswith(f" {application_id}")
+    # The day stays, whatever else gives way.
+    assert all(re.search(r" 2024-05-0\d ", row) for row in rows), rows
+
+
+def test_below_fifty_columns_the_date_gives_way_before_the_id() -> None:
+    from kombo_cli.commands.attachments import fit_to_width
+
+    rows = [["NAME", "TYPE", "CREATED", "APPLICATION"]]
+    rows += [[f[0], f[1], short_date(f[3]), "Pa14znz2jiDh1YTAYKoCikBd"] for f in FILES]
+    fitted = fit_to_width(rows, 40)
+    assert all(row[-1] in ("APPLICATION", "Pa14znz2jiDh1YTAYKoCikBd") for row in fitted)
+    assert all(sum(map(cell_len, row)) + 2 * (len(row) - 1) <= 40 for row in fitted)

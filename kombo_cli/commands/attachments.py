@@ -1,12 +1,13 @@
 """`kombo attachments list`: what Kombo lists for a candidate or an application.
 
-On a terminal the table fits the window, one line per attachment: long names and types are
-shortened in the middle ("…"), names keeping their extension. Piped, every value is shown
-whole, for scripts; `--json` is Kombo's list as it came.
+On a terminal the table fits the window, one line per attachment: times to the minute, long
+names and types shortened in the middle ("…", names keeping their extension), the content
+type left out when there is no room; IDs always whole. Piped, every value is shown whole,
+for scripts; `--json` is Kombo's list as it came.
 """
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
@@ -26,9 +27,13 @@ from kombo_cli.commands.options import (
     setting_flags,
     timeout_option,
 )
-from kombo_cli.errors import ExitCode
+from kombo_cli.errors import ApiError, ExitCode, KomboError
 from kombo_cli.ui.console import Console
 from kombo_cli.ui.text import aligned_columns, cell, printable
+
+if TYPE_CHECKING:
+    from kombo_cli.api.targets import Target
+    from kombo_cli.library import Kombo
 
 attachments_app = typer.Typer(
     cls=KomboGroup,
@@ -87,9 +92,32 @@ def attachments_list(
     )
     with kombo:
         # Listing is read-only: any failure worth retrying is retried, duplicates cannot happen.
-        attachments = kombo.list_attachments(target.id, application=application)
+        try:
+            attachments = kombo.list_attachments(target.id, application=application)
+        except KomboError as error:
+            raise _explained(kombo, error, target) from None
     _show(console, target.kind, target.id, str(target), attachments)
     return ExitCode.SUCCESS
+
+
+def _explained(kombo: "Kombo", error: KomboError, target: "Target") -> KomboError:
+    """After a 404, as `kombo attach` does: an ID of the other kind is named as such (one
+    listing of the other kind, only after the 404; if it fails, Kombo's 404 stands)."""
+    from kombo_cli.api.targets import APPLICATION
+    from kombo_cli.upload.other_kind import mixed_up, other_kind, unknown_target
+
+    if not unknown_target(error):
+        return error
+    assert isinstance(error, ApiError)
+    other = other_kind(target)
+    try:
+        kombo.list_attachments(other.id, application=other.kind == APPLICATION)
+    except KomboError:
+        return error
+    option = "add --application" if other.kind == APPLICATION else "drop --application"
+    return mixed_up(
+        error, target, other, f"{option}: kombo attachments list {other.shell_argument}"
+    )
 
 
 def _show(
@@ -120,6 +148,9 @@ def _show(
         rows.append(row)
     width = _terminal_width(console)
     if width is not None:
+        created = columns.index(CREATED)
+        for row in rows[1:]:
+            row[created] = short_date(row[created])
         rows = fit_to_width([[printable(item) for item in row] for row in rows], width)
     console.out("\n".join(aligned_columns(rows)))
 
@@ -132,19 +163,21 @@ NAME, TYPE, CONTENT_TYPE, CREATED, APPLICATION = (
     "APPLICATION",
 )
 # What gives way when a table is wider than the terminal, in this order: each column is
-# shortened down to the width given, and only as far as needed. Names matter most, then
-# dates and IDs; a long MIME type is the first to go (down to its header's width, then,
-# on a narrow window, further).
+# shortened down to the width given (0: left out), and only as far as needed. IDs are never
+# shortened: they are what a person copies. Very long names and MIME types give way first,
+# then the MIME type altogether, then names; the date keeps its day.
 SHRINK = [
-    (CONTENT_TYPE, 15),
+    (NAME, 40),
+    (CONTENT_TYPE, len("application/pdf")),
     (NAME, 24),
-    (CONTENT_TYPE, 12),
-    (NAME, 16),
-    (APPLICATION, 12),
-    (CREATED, 10),
+    (CONTENT_TYPE, 0),
+    (NAME, 12),
     (TYPE, 5),
     (NAME, 8),
+    (CREATED, len("2024-05-01")),
 ]
+# Columns that are never shortened; names keep their extension.
+WHOLE = (APPLICATION,)
 GAP = 2  # between columns, as `aligned_columns` puts them
 
 
@@ -158,30 +191,57 @@ def _terminal_width(console: Console) -> Optional[int]:
 
 
 def fit_to_width(rows: list[list[str]], width: int) -> list[list[str]]:
-    """The rows (a header first) with cells shortened so that no line is wider than `width`
-    columns, so none wraps on the terminal."""
+    """The rows (a header first) with cells shortened, and columns left out, so that no
+    line is wider than `width` columns, so none wraps on the terminal."""
     from rich.cells import cell_len
 
     header = rows[0]
     widths = [max(cell_len(row[i]) for row in rows) for i in range(len(header))]
-    excess = sum(widths) + GAP * (len(widths) - 1) - width
+
+    def excess() -> int:
+        shown = [w for w in widths if w > 0]
+        return sum(shown) + GAP * (len(shown) - 1) - width
+
     for column, floor in SHRINK:
-        if excess <= 0:
+        if excess() <= 0:
             break
         if column in header:
             i = header.index(column)
-            cut = min(excess, max(0, widths[i] - floor))
-            widths[i] -= cut
-            excess -= cut
-    while excess > 0 and max(widths) > 1:  # a very narrow window: the widest gives way
-        i = widths.index(max(widths))
-        widths[i] -= 1
-        excess -= 1
+            if floor == 0:
+                widths[i] = 0
+            else:
+                widths[i] -= min(excess(), max(0, widths[i] - floor))
+    # A very narrow window: the name and type give way further, then the date and the type
+    # are left out; the ID still stays whole.
+    for column, floor in ((NAME, 3), (TYPE, 3), (CREATED, 0), (TYPE, 0), (NAME, 1)):
+        if column in header and excess() > 0:
+            i = header.index(column)
+            widths[i] = 0 if floor == 0 else widths[i] - min(excess(), max(0, widths[i] - floor))
     name = header.index(NAME)
+    created = header.index(CREATED) if CREATED in header else -1
     return [
-        [shorten(item, widths[i], keep_extension=i == name) for i, item in enumerate(row)]
+        [
+            item[: widths[i]]
+            if i == created
+            else shorten(item, widths[i], keep_extension=i == name)
+            for i, item in enumerate(row)
+            if widths[i] > 0
+        ]
         for row in rows
     ]
+
+
+def short_date(value: str) -> str:
+    """A listed time as a person reads it on a terminal: `2024-05-01 09:30Z` for
+    `2024-05-01T09:30:00.123Z` (the zone kept as given); anything else as it is."""
+    import re
+
+    match = re.fullmatch(
+        r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", value
+    )
+    if match is None:
+        return value
+    return f"{match.group(1)} {match.group(2)}{match.group(5) or ''}"
 
 
 def shorten(text: str, width: int, *, keep_extension: bool = False) -> str:

@@ -36,22 +36,13 @@ class OtherKindCheck:
     def explain(self, error: KomboError, entry: AttachRequest, target: Target | None) -> KomboError:
         """`error`, or an error naming the option to add or drop when the ID is the other
         kind's."""
-        if target is None or not _unknown_target(error):
+        if target is None or not unknown_target(error):
             return error
         assert isinstance(error, ApiError)
-        other = Target(APPLICATION if target.kind == CANDIDATE else CANDIDATE, target.id)
+        other = other_kind(target)
         if not self._exists(other):
             return error
-        mixed_up = ApiError(
-            f"{target.id} is {_an(other.kind)}'s ID, not {_an(target.kind)}'s.",
-            http_status=error.http_status,
-            code=error.code,
-            title=error.title,
-            log_url=error.log_url,
-            hint=_hint(entry, other),
-        )
-        mixed_up.attempts = error.attempts
-        return mixed_up
+        return mixed_up(error, target, other, _hint(entry, other))
 
     def _exists(self, target: Target) -> bool:
         with self._lock:
@@ -71,7 +62,27 @@ class OtherKindCheck:
         return found.result()
 
 
-def _unknown_target(error: KomboError) -> bool:
+def other_kind(target: Target) -> Target:
+    """The same ID as the other kind's: an application's for a candidate's, and back."""
+    return Target(APPLICATION if target.kind == CANDIDATE else CANDIDATE, target.id)
+
+
+def mixed_up(error: ApiError, target: Target, other: Target, hint: str) -> ApiError:
+    """Kombo's 404 for `target`, told as what it was: the ID is `other`'s kind."""
+    explained = ApiError(
+        f"{target.id} is {_an(other.kind)}'s ID, not {_an(target.kind)}'s.",
+        http_status=error.http_status,
+        code=error.code,
+        title=error.title,
+        log_url=error.log_url,
+        hint=hint,
+    )
+    explained.attempts = error.attempts
+    return explained
+
+
+def unknown_target(error: KomboError) -> bool:
+    """A 404 about the ID in the path (not the integration's, not a wrong base URL)."""
     return (
         isinstance(error, ApiError)
         and not isinstance(error, WrongBaseUrl)
