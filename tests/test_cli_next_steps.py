@@ -243,6 +243,10 @@ def test_doctor_with_a_base_url_without_v1_exits_3(kombo_server: KomboServer) ->
 
     assert result.returncode == 3
     assert f"use {root}/v1" in result.stdout
+    # The failing check is the API's address, not the key, which was never tried.
+    assert "FAIL  Kombo API: " in result.stdout
+    assert "skip  API key accepted: not checked" in result.stdout
+    assert "Error: 1 check failed: Kombo API." in result.stderr
 
 
 def test_a_foreign_404_page_exits_3_with_a_base_url_hint(

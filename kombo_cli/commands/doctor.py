@@ -20,7 +20,7 @@ from kombo_cli.commands.options import (
     setting_flags,
 )
 from kombo_cli.config.settings import Settings
-from kombo_cli.errors import ApiError, ConfigError, ExitCode, KomboError
+from kombo_cli.errors import ApiError, ConfigError, ExitCode, KomboError, WrongBaseUrl
 from kombo_cli.redact import mask_secret
 from kombo_cli.ui.console import Console
 from kombo_cli.ui.text import human_duration
@@ -53,6 +53,11 @@ class DoctorReport:
         # The first failure decides the exit code: later ones often follow from it.
         if check.status == FAIL and self.exit_code == ExitCode.SUCCESS:
             self.exit_code = failure_code
+
+    def revise(self, check: Check, failure_code: int) -> None:
+        """Replace the earlier check of the same name: a later answer showed it wrong."""
+        self.checks = [c for c in self.checks if c.name != check.name]
+        self.add(check, failure_code)
 
     def skip(self, *names: str) -> None:
         for name in names:
@@ -156,6 +161,11 @@ def _check_key_and_integration(kombo: "Kombo", settings: Settings, report: Docto
     started = time.monotonic()
     try:
         answer = kombo.check_api_key()
+    except WrongBaseUrl as err:
+        # The base URL, not the key, is what failed: say so on its own line.
+        report.revise(Check("Kombo API", FAIL, _describe(err), _hint(err)), err.exit_code)
+        report.skip("API key accepted", "Integration", *ATTACHMENT_ACTIONS.values())
+        return
     except KomboError as err:
         report.add(Check("API key accepted", FAIL, _describe(err), _hint(err)), err.exit_code)
         report.skip("Integration", *ATTACHMENT_ACTIONS.values())
@@ -166,8 +176,8 @@ def _check_key_and_integration(kombo: "Kombo", settings: Settings, report: Docto
         # A captive portal or another service answers 200 too; only Kombo names the
         # environment the key belongs to.
         detail = f"{settings.base_url.value} answered, but not as Kombo's API does"
-        report.add(Check("API key accepted", FAIL, detail, BASE_URL_HINT), ExitCode.NETWORK)
-        report.skip("Integration", *ATTACHMENT_ACTIONS.values())
+        report.revise(Check("Kombo API", FAIL, detail, BASE_URL_HINT), ExitCode.NETWORK)
+        report.skip("API key accepted", "Integration", *ATTACHMENT_ACTIONS.values())
         return
     report.add(Check("API key accepted", OK, f"environment {environment}, round trip {round_trip}"))
     try:
