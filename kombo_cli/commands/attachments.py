@@ -16,6 +16,7 @@ from kombo_cli.commands.help import KomboCommand, KomboGroup
 from kombo_cli.commands.options import (
     CONNECTION,
     OUTPUT,
+    READ_RETRIES_HELP,
     TARGET,
     base_url_option,
     env_file_option,
@@ -63,7 +64,7 @@ def attachments_list(
     region: Optional[str] = region_option(CONNECTION),
     base_url: Optional[str] = base_url_option(CONNECTION),
     timeout: float = timeout_option(CONNECTION),
-    retries: int = retries_option(CONNECTION),
+    retries: int = retries_option(CONNECTION, READ_RETRIES_HELP),
     json_output: bool = json_option(
         "Print Kombo's list as JSON (one object, with data_url links).", OUTPUT
     ),

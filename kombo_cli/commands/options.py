@@ -153,14 +153,23 @@ def region_option(panel: Optional[str] = None) -> Any:
     )
 
 
-def retries_option(panel: Optional[str] = None) -> Any:
+UPLOAD_RETRIES_HELP = (
+    "Times a request may be sent again: after a refusal (429, Kombo's 503, a connection"
+    " that never opened) or once an upload was found not stored (0: never)."
+)
+READ_RETRIES_HELP = (
+    "Times a read may be asked again after a failure worth another try (429, a 5xx, a"
+    " timeout or a dropped connection; 0: never). Reads change nothing, so this is safe."
+)
+
+
+def retries_option(panel: Optional[str] = None, help: str = UPLOAD_RETRIES_HELP) -> Any:
     return typer.Option(
         DEFAULT_RETRIES,
         "--retries",
         metavar="N",
         callback=between(0),
-        help="Times a request may be sent again: after a refusal (429, Kombo's 503, a"
-        " connection that never opened) or once an upload was found not stored (0: never).",
+        help=help,
         rich_help_panel=panel,
     )
 
