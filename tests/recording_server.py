@@ -6,6 +6,10 @@ listed `data_url` from /files/ included), and replies they script (`queue`, used
 downloads too). Both are built on the sandbox's one extension point,
 `SandboxServer.respond`: the override here records the request, then answers it with the
 next scripted reply, if any, instead of the sandbox's own answer.
+
+Kombo's OpenAPI document judges what the server saw (tests/contract/judge.py): when it
+stops, a request kombo sent or a reply of the sandbox's own that breaks the document fails
+the test. `contract=False` leaves requests unjudged, for tests that send wrong ones.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from kombo_cli.sandbox.contract import error_envelope, json_bytes, kombo_id, log
 from kombo_cli.sandbox.exchange import Reply, Request
 from kombo_cli.sandbox.server import SandboxServer
 from kombo_cli.sandbox.store import StoredAttachment
+from tests.contract.judge import ContractJudge, Exchange
 
 DEFAULT_API_KEY = "ks_test_Zx9vQ2mN7pL4rT8wK3jH6fD1"
 DEFAULT_INTEGRATION_ID = "test:integration"
@@ -134,6 +139,7 @@ class KomboServer(SandboxServer):
         concurrency_limit: int = DEFAULT_CONCURRENCY_LIMIT,
         undated: bool = False,
         rename_as: str | None = None,
+        contract: bool = True,
         **config: Any,
     ) -> None:
         self._data_dir = tempfile.TemporaryDirectory(prefix="kombo-test-")
@@ -158,12 +164,24 @@ class KomboServer(SandboxServer):
         self._lock = threading.Lock()
         self._requests_changed = threading.Condition(self._lock)
         self._scripted: deque[ScriptedResponse] = deque()
+        self.contract = ContractJudge(check_requests=contract)
 
     @property
     def attachments(self) -> list[StoredAttachment]:
         return _AttachmentList(self)
 
     def stop(self) -> None:
+        """Stop, then raise AssertionError if what the server saw broke Kombo's document."""
+        self._stop()
+        self.contract.assert_kept()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop()
+        # A test already failing is not buried under what its failure may have caused.
+        if exc_info[0] is None:
+            self.contract.assert_kept()
+
+    def _stop(self) -> None:
         super().stop()
         self._data_dir.cleanup()
 
@@ -186,7 +204,7 @@ class KomboServer(SandboxServer):
                 self._requests_changed.wait(remaining)
 
     def respond(self, request: Request) -> Reply | None:
-        self._record(request)
+        recorded = self._record(request)
         # A script replaces what the routes would answer, so a request that never reaches
         # them (cut short, or with a body that cannot be delimited) does not use one up.
         if not request.routable:
@@ -196,14 +214,30 @@ class KomboServer(SandboxServer):
             if self._scripted and self._scripted[0].method in (None, request.method):
                 scripted = self._scripted.popleft()
         if scripted is None:
-            return super().respond(request)
+            return self._judged(recorded, super().respond(request))
         if scripted.store:
             normal = super().respond(request)
             if normal is None or not normal.stored:
-                return normal
+                return self._judged(recorded, normal)
+        self._judged(recorded, None)
         return scripted.reply()
 
-    def _record(self, request: Request) -> None:
+    def _judged(self, recorded: RecordedRequest, reply: Reply | None) -> Reply | None:
+        """Note the exchange for the contract check; `reply` None: only the request counts."""
+        self.contract.note(
+            Exchange(
+                recorded.method,
+                recorded.path,
+                recorded.headers,
+                recorded.body,
+                None if reply is None else reply.status,
+                [] if reply is None else list(reply.headers),
+                b"" if reply is None else reply.body,
+            )
+        )
+        return reply
+
+    def _record(self, request: Request) -> RecordedRequest:
         recorded = RecordedRequest(
             request.method,
             request.target,
@@ -214,3 +248,4 @@ class KomboServer(SandboxServer):
         with self._requests_changed:
             self.requests.append(recorded)
             self._requests_changed.notify_all()
+        return recorded

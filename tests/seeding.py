@@ -33,3 +33,11 @@ def seed_file(
     attachment.created_at = created_at  # type: ignore[assignment]
     server.attachments.append(attachment)
     return attachment
+
+
+def tolerate_odd_dates(server: KomboServer) -> None:
+    """Let listings carry dates Kombo's document does not allow (no time zone, not a date),
+    as some ATSs list them: a test seeding such a date checks that the client copes."""
+    server.contract.tolerate(
+        "format", "data.results[*].remote_created_at", "data.results[*].remote_updated_at"
+    )

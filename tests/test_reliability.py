@@ -30,7 +30,7 @@ from kombo_cli.upload.ledger import Ledger, Listing
 from kombo_cli.upload.plan import AttachmentPlan, plan_attachment
 from tests.helpers import API_KEY, CANDIDATE_ID, INTEGRATION_ID, make_pdf, unused_port
 from tests.recording_server import KomboServer, ScriptedResponse, StoredAttachment, error_envelope
-from tests.seeding import seed_file
+from tests.seeding import seed_file, tolerate_odd_dates
 
 POST_PATH = f"/v1/ats/candidates/{CANDIDATE_ID}/attachments"
 RATE_LIMITED = error_envelope("Rate limit exceeded.", code="PLATFORM.RATE_LIMIT_EXCEEDED")
@@ -488,6 +488,7 @@ def test_an_undated_file_of_the_same_name_that_cannot_be_compared_makes_the_outc
 ) -> None:
     # Listed without bytes the client can fetch: neither its date nor its name can decide.
     kombo_server.attachments.append(_earlier(created_at))
+    tolerate_odd_dates(kombo_server)
     kombo_server.queue(ScriptedResponse(status=502))
 
     with pytest.raises(OutcomeUnknown) as caught:
@@ -504,6 +505,7 @@ def test_an_undated_file_of_the_same_name_with_other_bytes_is_not_this_upload(
     kombo_server: KomboServer, plan: AttachmentPlan, recorder: Recorder, created_at: str | None
 ) -> None:
     earlier = seed_file(kombo_server, CANDIDATE_ID, "cv.pdf", b"another CV", created_at=created_at)
+    tolerate_odd_dates(kombo_server)
     kombo_server.queue(ScriptedResponse(status=502))
 
     outcome = run(kombo_server, plan, recorder)
