@@ -57,13 +57,15 @@ def run_on_screen(
     columns: int = 120,
     rows: int = 40,
     press_ctrl_c_when: Callable[[bytes], bool] | None = None,
+    presses: int = 1,
     timeout: float = 60,
 ) -> Screen:
     """Run `command` with `sh -c` on a `columns` by `rows` pseudo-terminal (stdin, stdout and
     stderr all on it unless the command redirects them) and return the final screen.
 
     With `press_ctrl_c_when`, Ctrl-C is typed on the terminal once the output so far
-    satisfies it (the terminal driver then interrupts the command's process group)."""
+    satisfies it (the terminal driver then interrupts the command's process group), up to
+    `presses` times, each time it is satisfied again, 50 ms apart at least."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     environ = clean_env({"TERM": "xterm-256color", **env})
@@ -82,7 +84,8 @@ def run_on_screen(
     finally:
         os.close(slave)
     raw = bytearray()
-    pressed = False
+    pressed = 0
+    last_press = 0.0
     deadline = time.monotonic() + timeout
     try:
         while True:
@@ -102,9 +105,15 @@ def run_on_screen(
                 ready, _, _ = select.select([master], [], [], 0.2)
                 if not ready:
                     break
-            if press_ctrl_c_when is not None and not pressed and press_ctrl_c_when(bytes(raw)):
+            if (
+                press_ctrl_c_when is not None
+                and pressed < presses
+                and time.monotonic() - last_press >= 0.05
+                and press_ctrl_c_when(bytes(raw))
+            ):
                 os.write(master, b"\x03")
-                pressed = True
+                pressed += 1
+                last_press = time.monotonic()
         returncode = process.wait(timeout=max(1.0, deadline - time.monotonic()))
         local_modes = termios.tcgetattr(master)[3]
     finally:

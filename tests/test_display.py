@@ -39,7 +39,8 @@ def test_lines_go_above_the_block_and_the_block_is_erased_at_the_end() -> None:
     output = stream.getvalue()
     assert frames > 1
     assert screen_of(output) == [f"result {number}" for number in range(30)]
-    assert output.endswith("\x1b[?25h")
+    # Erased line by line, never "to the end of the screen"; the cursor never hidden.
+    assert "\x1b[J" not in output and "\x1b[?25l" not in output
     # After the end, lines are written straight away, in order.
     display.print(stream, "after")
     assert stream.getvalue().endswith("after\n")

@@ -115,7 +115,7 @@ def test_stdout_and_stderr_on_one_terminal(slow_server: KomboServer, scans: list
     # waited for Kombo's answer, and the cursor shown again at the end.
     assert "━".encode() in screen.raw
     assert b"sent, waiting for Kombo" in screen.raw
-    assert screen.raw.rfind(b"\x1b[?25h") > screen.raw.rfind(b"\x1b[?25l")
+    assert b"\x1b[?25l" not in screen.raw  # the cursor is never hidden
     assert_block_lines_fit(screen)
     # The terminal's settings are as they were (kept output on Ctrl-C only while drawing).
     assert not screen.local_modes & termios.NOFLSH
@@ -235,7 +235,7 @@ def test_ctrl_c_mid_batch_leaves_a_clean_screen(
     for name in stored - set(shown):
         assert screen.count(name) >= 1, screen.text()
     assert any(line.startswith("Error: Interrupted") for line in screen.lines), screen.text()
-    assert screen.raw.rfind(b"\x1b[?25h") > screen.raw.rfind(b"\x1b[?25l")
+    assert b"\x1b[?25l" not in screen.raw  # the cursor is never hidden
 
 
 def test_ctrl_c_with_stdout_piped(slow_server: KomboServer, scans: list[Path]) -> None:
@@ -296,3 +296,86 @@ def test_an_error_wraps_between_words_in_a_narrow_window(
     assert len(screen.lines) > 4
     joined = " ".join(" ".join(screen.lines).split())
     assert f"Hint: the base URL must end in /v1: use {base_url}/v1" in joined, joined
+
+
+# -- what else happens to a terminal: jobs, signals, tiny windows ----------------------------
+
+
+def test_a_background_job_leaves_the_screen_alone(
+    slow_server: KomboServer, scans: list[Path]
+) -> None:
+    # `set -m`: job control, so `&` puts kombo in a process group of its own, not the
+    # terminal's foreground one, as an interactive shell does. The shell and other jobs
+    # write to this screen meanwhile: no bars may be drawn over them.
+    screen = run_on_screen(
+        f"set -m; {attach_command(scans[:8], '-j', '4')} & sleep 0.5; echo OTHER-OUTPUT; wait",
+        env=env_for(slow_server),
+    )
+    assert "━".encode() not in screen.raw
+    assert not re.search(rb"\x1b\[\d*A", screen.raw)
+    assert screen.count("OTHER-OUTPUT") == 1
+    assert sum(bool(RESULT.match(line)) for line in screen.lines) == 8
+
+
+def test_sigterm_while_bars_are_up_puts_the_terminal_back(
+    slow_server: KomboServer, scans: list[Path]
+) -> None:
+    # timeout --foreground: kombo stays the terminal's foreground job, as when a person's
+    # own script or a supervisor sends SIGTERM.
+    screen = run_on_screen(
+        f"timeout --foreground -s TERM 1.5 {attach_command(scans, '-j', '2')}",
+        env=env_for(slow_server),
+    )
+    assert screen.returncode == 124  # timeout's own code for "had to stop it"
+    assert "━".encode() in screen.raw
+    assert_no_bar_left(screen)
+    assert not screen.local_modes & termios.NOFLSH
+
+
+def test_two_quick_ctrl_c_put_the_terminal_back(
+    slow_server: KomboServer, scans: list[Path]
+) -> None:
+    presses = 0
+
+    def press(raw: bytes) -> bool:
+        nonlocal presses
+        if raw.count(b"Attached scan-") >= 3 or presses:
+            presses += 1
+            return presses <= 2
+        return False
+
+    screen = run_on_screen(
+        f"exec {attach_command(scans, '-j', '4')}",
+        env=env_for(slow_server),
+        press_ctrl_c_when=press,
+        presses=2,
+    )
+    assert screen.returncode == 130
+    assert not screen.local_modes & termios.NOFLSH
+    assert "^C" not in screen.text()
+    assert "Hint: see what was stored with kombo attachments list ID" in screen.text()
+
+
+def test_ctrl_c_on_a_plain_terminal_leaves_no_echo_glued(
+    slow_server: KomboServer, scans: list[Path]
+) -> None:
+    screen = run_on_screen(
+        f"exec {attach_command(scans, '-j', '4')}",
+        env=env_for(slow_server, NO_COLOR="1"),
+        press_ctrl_c_when=lambda raw: raw.count(b"Attached scan-") >= 3,
+    )
+    assert screen.returncode == 130
+    assert "^C" not in screen.text()
+    assert b"\x1b" not in screen.raw
+
+
+@pytest.mark.parametrize(("columns", "rows"), [(100, 2), (100, 3), (18, 24)])
+def test_a_window_too_small_for_bars_gets_the_results_alone(
+    slow_server: KomboServer, scans: list[Path], columns: int, rows: int
+) -> None:
+    screen = run_on_screen(
+        attach_command(scans[:6], "-j", "3"), env=env_for(slow_server), columns=columns, rows=rows
+    )
+    assert screen.returncode == 0
+    assert "━".encode() not in screen.raw
+    assert_no_bar_left(screen)

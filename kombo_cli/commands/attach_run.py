@@ -27,6 +27,7 @@ from kombo_cli.library import Kombo
 from kombo_cli.redact import mask_secret
 from kombo_cli.ui.console import Console
 from kombo_cli.ui.interrupt import ctrl_c_stops
+from kombo_cli.ui.terminal_modes import terminal_guard
 from kombo_cli.upload.batch import INTERRUPT_GRACE_S, BatchRun
 from kombo_cli.upload.files import STDIN_ARGUMENT, LocalFile, spool_stdin
 from kombo_cli.upload.manifest import ManifestCheck, open_manifest, validate_manifest
@@ -214,7 +215,9 @@ def _run(
         console.ctrl_c_pressed()
 
     ctrl_c = ctrl_c_stops(first_ctrl_c, console.stderr, INTERRUPT_GRACE_S, console.emergency_erase)
-    with view.live_display(total), ctrl_c as pressed:
+    # SIGTERM or SIGHUP while bars are up: put the terminal back before going.
+    guard = terminal_guard(console.restore_terminal, console.block_lost)
+    with guard, view.live_display(total), ctrl_c as pressed:
         console.give_up_on_stdout = pressed.past_grace
         console.interrupted = lambda: pressed.pressed
         try:

@@ -54,13 +54,16 @@ def _framer(stderr: Any, rich_console: Any, progress: Progress, layouts: _Layout
 
     def frame() -> list[str]:
         columns, rows = _terminal_size(stderr, rich_console)
-        width = max(20, columns - 1)
+        width = columns - 1
+        room = rows - 2
+        if width < 20 or room < 2:
+            return []  # a window too small for any bar: the results alone
+
         # Only this thread draws: the columns can be swapped for each frame.
         progress.columns = layouts.fitting(width)
         with rich_console.capture() as captured:
             rich_console.print(progress.get_renderable(), width=width, crop=True)
         lines: list[str] = captured.get().rstrip("\n").split("\n")
-        room = max(2, rows - 2)
         if len(lines) > room:
             # One line per upload (no column wraps), the first line the whole batch's.
             hidden = len(lines) - room + 1

@@ -64,6 +64,7 @@ class Console:
         # too) leaves the results that follow unwritten, to be named on stderr instead.
         self.interrupted: Callable[[], bool] = lambda: False
         self._stdout_reader_gone = False
+        self._check_reader = True
         # stdout on the very terminal stderr is on: its lines can go out in the display's
         # own writes, so nothing (not even the "^C" the terminal echoes) lands between.
         self._stdout_shares_terminal = self.stdout_terminal and _same_device(
@@ -123,11 +124,16 @@ class Console:
                 stream.flush()  # nothing should wait there, but order is kept if it does
                 if not write_line(stream, self._stdout_fd, text, self.give_up_on_stdout):
                     return False
-                if self.interrupted() and not reader_took_it(self._stdout_fd, 0.5):
-                    # Ctrl-C stopped the reader too, before it read this line: it is lost
-                    # unless named elsewhere.
-                    self._stdout_reader_gone = True
-                    return False
+                if self.interrupted() and self._check_reader:
+                    took = reader_took_it(self._stdout_fd, 0.5)
+                    if took is False:
+                        # Ctrl-C stopped the reader too, before it read this line: it is
+                        # lost unless named elsewhere.
+                        self._stdout_reader_gone = True
+                        return False
+                    # A reader alive but slow (`| less`) is not waited for again: the
+                    # run's grace after Ctrl-C is short.
+                    self._check_reader = took is True
                 return True
             except BrokenPipeError:
                 # As below: the reader went away, and the work goes on.
@@ -142,7 +148,10 @@ class Console:
     def _write_locked(self, stream: TextIO, text: str, style: str | None, color: bool) -> None:
         # Read once: the display may end on another thread meanwhile.
         start = ""
-        if stream is self.stderr and self._return_to_line_start:
+        if self._return_to_line_start and (
+            stream is self.stderr or (stream is self.stdout and self._stdout_shares_terminal)
+        ):
+            # The first line on the terminal after Ctrl-C, whichever stream carries it.
             self._return_to_line_start = False
             start = "\r"
         display = self._display
@@ -264,12 +273,14 @@ class Console:
         Progress goes to stderr, so only a terminal there gets any. Bars are redrawn only
         where nothing else can write between their lines: not when stdout is a pipe, whose
         reader (`tee`, `cat`) may well write to this same screen; not on a dumb terminal;
-        and not with NO_COLOR, which asks for plain text."""
+        not with NO_COLOR, which asks for plain text; and not where TERM does not say
+        what the terminal is."""
         stderr = env.stderr
         if not _isatty(stderr):
             return None
         if (
             not env.is_terminal(stderr)
+            or not env.environ.get("TERM")
             or env.environ.get("NO_COLOR")
             or _may_reach_a_screen(env.stdout)
         ):
@@ -308,15 +319,31 @@ class Console:
 
     def stop_live(self) -> None:
         """End the display now (at the end, or on Ctrl-C): the lines it still holds are
-        written, the bars erased, the cursor shown again. Safe to call twice."""
-        display, self._display = self._display, None
+        written and the bars erased. Safe to call twice. The display stays reachable until
+        it has stopped, so a second Ctrl-C meanwhile still puts the terminal back."""
+        display = self._display
         if display is not None:
             display.stop()
+            self._display = None
 
     def emergency_erase(self) -> bytes:
-        """For a second Ctrl-C, which exits at once: the bytes that erase the bars."""
+        """On the way out at once (a second Ctrl-C, SIGTERM): the terminal's settings put
+        back, and the bytes that erase the bars."""
         display = self._display
         return display.emergency_erase() if display is not None else b""
+
+    def restore_terminal(self) -> None:
+        """Put the terminal back now (SIGTERM, SIGHUP): erase the bars, undo its settings."""
+        erase = self.emergency_erase()
+        if erase:
+            with suppress(OSError, ValueError, AttributeError):
+                os.write(self.stderr.fileno(), erase)
+
+    def block_lost(self) -> None:
+        """Back from Ctrl-Z: the bars' place on screen is not known any more (a flag)."""
+        display = self._display
+        if display is not None:
+            display.block_lost()
 
 
 def _isatty(stream: TextIO | None) -> bool:

@@ -7,7 +7,8 @@ looks depends on what the terminal can take:
 - LIVE: a block of bars at the bottom, redrawn in place. Lines go above it: the block is
   erased, the lines written, the block drawn again, all by this thread. The cursor rests at
   the start of the line below the block, so whatever the terminal echoes there (the "^C" of
-  Ctrl-C, a key pressed by accident) is erased with the block.
+  Ctrl-C, a key pressed by accident) is erased with the block. Only while the process is
+  the terminal's foreground job: sent to the background, it leaves the screen alone.
 - PLAIN: no cursor movement at all, for terminals where a redraw would go wrong or is not
   wanted: another program writing to the same screen (stdout piped through `tee` or `cat`,
   whose lines would land in the middle of the block), TERM=dumb, or NO_COLOR. Progress is
@@ -16,19 +17,19 @@ looks depends on what the terminal can take:
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
 from contextlib import suppress
 from typing import Callable, TextIO
 
-# Erase the cursor's line; hide and show the cursor. Lines are erased one by one, never
-# "to the end of the screen": from the top row that is a clear screen, which terminals
-# such as tmux answer by pushing the whole screen into the scroll-back.
+from kombo_cli.ui.terminal_modes import in_foreground, keep_output_on_ctrl_c
+
+# Erase the cursor's line. Lines are erased one by one, never "to the end of the screen":
+# from the top row that is a clear screen, which terminals such as tmux answer by pushing
+# the whole screen into the scroll-back. The cursor is never hidden: a process killed
+# with the cursor hidden would leave the shell without one.
 ERASE_LINE = "\x1b[2K"
-HIDE_CURSOR = "\x1b[?25l"
-SHOW_CURSOR = "\x1b[?25h"
 
 LIVE = "live"
 PLAIN = "plain"
@@ -79,7 +80,8 @@ class TerminalDisplay:
         self._done = threading.Event()
         # Lines of the block now on screen; the cursor is on the line below them.
         self._height = 0
-        self._cursor_hidden = False
+        # Set (by SIGCONT) when the block's place on screen is no longer known.
+        self._block_lost = False
         self._thread = threading.Thread(target=self._run, name="kombo-display", daemon=True)
         # Undoes what start() changed in the terminal's settings.
         self._keep_output: Callable[[], None] = lambda: None
@@ -87,8 +89,13 @@ class TerminalDisplay:
     # -- any thread ----------------------------------------------------------------------
 
     def start(self) -> None:
-        self._keep_output = _keep_output_on_ctrl_c(self._stderr)
-        self._thread.start()
+        if self.mode == LIVE:
+            self._keep_output = keep_output_on_ctrl_c(self._stderr)
+        try:
+            self._thread.start()
+        except BaseException:
+            self._keep_output()
+            raise
 
     def print(self, stream: TextIO, text: str) -> None:
         """Queue `text` (one or more lines, styled) for `stream`, above the block."""
@@ -99,25 +106,32 @@ class TerminalDisplay:
             self._queue.append((stream, text))
             self._wake.notify()
 
-    def stop(self, timeout_s: float = 2.0) -> None:
-        """Write what is queued, erase the block and show the cursor; then return.
+    def stop(self) -> None:
+        """Write what is queued and erase the block; then return.
 
-        Waits at most `timeout_s` for a terminal that does not take output (paused with
-        Ctrl-S, say): the display thread is a daemon and never keeps the process alive."""
+        Waits as long as the terminal does not take output (paused with Ctrl-S, say), as
+        any program writing to it would: handing the terminal back earlier would leave two
+        threads writing to it. A second Ctrl-C still leaves at once."""
         with self._wake:
             self._stopping = True
             self._wake.notify()
-        if self._thread.is_alive():
-            self._thread.join(timeout_s)
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join()
         self._keep_output()
 
+    def block_lost(self) -> None:
+        """The block's place on screen is no longer known (the job was stopped with Ctrl-Z
+        and the shell wrote below it): the next frame starts afresh instead of erasing.
+        Only sets a flag (a signal handler)."""
+        self._block_lost = True
+
     def emergency_erase(self) -> bytes:
-        """What to write on the way out of a second Ctrl-C, which waits for nothing: erase
-        the block and show the cursor again, so the shell's prompt comes back clean."""
+        """What to write on the way out (a second Ctrl-C, SIGTERM), which waits for
+        nothing: the terminal's settings put back, and the bytes that erase the block."""
         self._keep_output()
-        if self.mode != LIVE or self._done.is_set():
+        if self.mode != LIVE or self._done.is_set() or not in_foreground(self._stderr):
             return b""
-        return (erase_block(self._height) + SHOW_CURSOR).encode()
+        return erase_block(self._height).encode()
 
     # -- the display thread --------------------------------------------------------------
 
@@ -148,6 +162,9 @@ class TerminalDisplay:
                 self._done.set()
                 leftover = list(self._queue)
                 self._queue.clear()
+            if self._height:  # only after a failure: a normal end erased it already
+                _write(self._stderr, erase_block(self._height))
+                self._height = 0
             for stream, text in leftover:
                 _write(stream, text + "\n")
 
@@ -156,6 +173,11 @@ class TerminalDisplay:
 
         Consecutive pieces for one stream go out in one write, so the terminal shows no
         half-drawn state in between."""
+        foreground = in_foreground(self._stderr)
+        if self._block_lost or not foreground:
+            # Not ours to erase any more: the shell (or another job) wrote since.
+            self._block_lost = False
+            self._height = 0
         pending = erase_block(self._height) if self._height else ""
         self._height = 0
         for stream, text in lines:
@@ -165,57 +187,11 @@ class TerminalDisplay:
                 _write(stream, text + "\n")
             else:
                 pending += text + "\r\n"
-        if final:
-            if self._cursor_hidden:
-                pending += SHOW_CURSOR
-                self._cursor_hidden = False
-            _write(self._stderr, pending)
-            return
-        block = self._frame()
-        if not self._cursor_hidden:
-            pending = HIDE_CURSOR + pending
-            self._cursor_hidden = True
+        block = self._frame() if foreground and not final else []
         if block:
             pending += "\r\n".join(block) + "\r\n"
-        self._height = len(block)
         _write(self._stderr, pending)
-
-
-def _keep_output_on_ctrl_c(stream: TextIO) -> Callable[[], None]:
-    """Ask the terminal not to throw away output not yet shown when Ctrl-C is pressed
-    (NOFLSH), and return what undoes that.
-
-    By default the terminal driver discards output still on its way to the screen when it
-    sends SIGINT. A line dropped that way is a result the person never sees although it
-    was written; and bars dropped that way leave the display erasing lines that are not
-    its own. Only the flag is touched, only by a process in the foreground (a background
-    job changing terminal settings would be stopped by SIGTTOU), and only where there are
-    terminal settings at all."""
-    try:
-        import termios
-
-        fd = stream.fileno()
-        if os.tcgetpgrp(fd) != os.getpgrp():
-            return lambda: None
-        attributes = termios.tcgetattr(fd)
-        if attributes[3] & termios.NOFLSH:
-            return lambda: None
-        attributes[3] |= termios.NOFLSH
-        termios.tcsetattr(fd, termios.TCSANOW, attributes)
-    except (ImportError, AttributeError, OSError, ValueError):
-        return lambda: None
-    undone = threading.Event()
-
-    def undo() -> None:
-        if undone.is_set():
-            return
-        undone.set()
-        with suppress(OSError, ValueError):
-            current = termios.tcgetattr(fd)
-            current[3] &= ~termios.NOFLSH
-            termios.tcsetattr(fd, termios.TCSANOW, current)
-
-    return undo
+        self._height = len(block)
 
 
 def _write(stream: TextIO, text: str) -> None:

@@ -61,11 +61,12 @@ def _writable(fd: int, give_up: Callable[[], bool] | None) -> bool:
             return False
 
 
-def reader_took_it(fd: int, wait_s: float) -> bool:
+def reader_took_it(fd: int, wait_s: float) -> bool | None:
     """Whether the reader took everything written to the pipe `fd` so far; asked after
-    Ctrl-C, which stops a `| tee` or `| cat` too. False only when the reader is gone and
-    left bytes unread (a line written in the instant it died, which nobody will see);
-    True when it took them, or is alive but slow after `wait_s`, or this cannot be told."""
+    Ctrl-C, which stops a `| tee` or `| cat` too. False when the reader is gone and left
+    bytes unread (a line written in the instant it died, which nobody will see); True when
+    it took them, or this cannot be told; None when it is alive but still has not read
+    them after `wait_s`."""
     deadline = time.monotonic() + wait_s
     while True:
         unread = _unread(fd)
@@ -74,7 +75,7 @@ def reader_took_it(fd: int, wait_s: float) -> bool:
         if _reader_gone(fd):
             return False
         if time.monotonic() >= deadline:
-            return True
+            return None
         time.sleep(0.01)
 
 
