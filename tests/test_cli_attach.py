@@ -29,6 +29,9 @@ from tests.helpers import (
 )
 from tests.recording_server import KomboServer, ScriptedResponse, error_envelope
 
+# An application ID in Kombo's format: without --strict-ids the sandbox knows any such ID.
+APPLICATION_ID = "App123xxxxxxxxxxxxxxxxxx"
+
 ANSI_OR_CONTROL = ("\x1b", "\r")
 
 
@@ -151,18 +154,24 @@ def test_application_flag_uses_the_application_route(
 ) -> None:
     path = sample_file("cover.docx", make_docx())
     result = run_kombo(
-        "attach", "APP123", str(path), "--application", "--type", "cover_letter", env=server_env
+        "attach",
+        APPLICATION_ID,
+        str(path),
+        "--application",
+        "--type",
+        "cover_letter",
+        env=server_env,
     )
 
     assert result.returncode == 0, result.stderr
-    assert kombo_server.requests[0].path == "/v1/ats/applications/APP123/attachments"
+    assert kombo_server.requests[0].path == f"/v1/ats/applications/{APPLICATION_ID}/attachments"
     stored = kombo_server.attachments[0]
     assert (stored.target_kind, stored.target_id, stored.type) == (
         "application",
-        "APP123",
+        APPLICATION_ID,
         "COVER_LETTER",
     )
-    assert "to application APP123" in result.stdout
+    assert f"to application {APPLICATION_ID}" in result.stdout
 
 
 def test_default_type_is_other_and_name_can_be_overridden(

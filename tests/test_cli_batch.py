@@ -34,7 +34,7 @@ FRANK_ID = samples.FRANK_DOE_ID
 FRANK_APPLICATION_ID = samples.FRANK_DOE_APPLICATION_ID
 MARIA_ID = samples.MARIA_GARCIA_ID
 MARIA_APPLICATION_ID = samples.MARIA_GARCIA_APPLICATION_ID
-# Stored mixed case ("Maria.Garcia@Example.com"); manifests and options use other cases.
+# Stored mixed case ("Maria.Garcia@example.com"); manifests and options use other cases.
 MARIA_EMAIL = samples.MARIA_GARCIA_EMAIL
 
 CANDIDATE_SEARCH = "/v1/ats/candidates"

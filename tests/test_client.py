@@ -10,7 +10,7 @@ from kombo_cli.api.client import KomboClient
 from kombo_cli.api.targets import Target
 from kombo_cli.errors import ApiError, ExitCode, NetworkError
 from kombo_cli.upload.plan import plan_attachment
-from tests.helpers import API_KEY, INTEGRATION_ID, make_pdf
+from tests.helpers import API_KEY, CANDIDATE_ID, INTEGRATION_ID, make_pdf
 from tests.recording_server import KomboServer, ScriptedResponse
 
 
@@ -26,7 +26,7 @@ def client_for(server: KomboServer, **kwargs: float) -> KomboClient:
 
 
 def send(server: KomboServer, pdf: str, **kwargs: float):  # type: ignore[no-untyped-def]
-    plan = plan_attachment(Target.parse("C1", application=False), pdf, attachment_type="CV")
+    plan = plan_attachment(Target.parse(CANDIDATE_ID, application=False), pdf, attachment_type="CV")
     return client_for(server, **kwargs).add_attachment(plan.target, plan.body())
 
 

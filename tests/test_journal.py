@@ -21,7 +21,8 @@ from tests.helpers import API_KEY, CANDIDATE_ID, INTEGRATION_ID, make_pdf, run_k
 from tests.recording_server import KomboServer, ScriptedResponse
 from tests.seeding import seed_file
 
-TARGETS = [f"Cand{n:02d}xxxxxxxxxxxxxxxxxxx"[:24] for n in range(4)]
+# Kombo IDs (24 characters of base58, so no 0): the sandbox knows any such ID.
+TARGETS = [f"Cand{n + 1}xxxxxxxxxxxxxxxxxxx"[:24] for n in range(4)]
 
 
 def env_for(server: KomboServer) -> dict[str, str]:

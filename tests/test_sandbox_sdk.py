@@ -7,7 +7,10 @@ type in the sandbox fails here exactly as it would fail a team testing their cod
 from __future__ import annotations
 
 import base64
+import http.client
+import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -41,6 +44,8 @@ def attachment(name: str) -> dict[str, str]:
 
 def test_check_api_key(sdk) -> None:  # type: ignore[no-untyped-def]
     client, server = sdk
+    # The reply also carries the deprecated `customer_id` Kombo's document requires, which
+    # this SDK does not model; it must not mind.
     response = client.general.check_api_key()
     assert response.data.environment_id == server.environment_id
 
@@ -98,3 +103,61 @@ def test_get_candidates_pages_with_the_cursor(sdk) -> None:  # type: ignore[no-u
         seen += [candidate.id for candidate in page.result.data.results]
         page = page.next()
     assert seen == [candidate["id"] for candidate in server.candidates]
+
+
+def test_updated_after_as_the_sdk_sends_a_naive_or_a_utc_datetime(sdk) -> None:  # type: ignore[no-untyped-def]
+    client, server = sdk
+    # The SDK sends a naive datetime without "Z" and a UTC one with it: the document's
+    # pattern takes both.
+    for moment in (datetime(2020, 1, 1), datetime(2020, 1, 1, tzinfo=timezone.utc)):
+        page = client.ats.get_candidates(updated_after=moment)
+        assert len(page.result.data.results) == len(server.candidates)
+
+
+def test_refusals_reach_sdk_users_as_kombo_errors(sdk) -> None:  # type: ignore[no-untyped-def]
+    client, _server = sdk
+    # The pattern has no offset but Z; an ID of another shape than Kombo's names nothing.
+    with pytest.raises(kombo.errors.KomboAtsError) as offset:
+        client.ats.get_candidates(
+            updated_after=datetime(2020, 1, 1, tzinfo=timezone(timedelta(hours=2)))
+        )
+    with pytest.raises(kombo.errors.KomboAtsError) as email:
+        client.ats.get_candidates(email="notanemail")
+    with pytest.raises(kombo.errors.KomboAtsError) as missing:
+        client.ats.get_candidate_attachments(candidate_id="C1")
+
+    assert (offset.value.status_code, offset.value.data.error.code) == (
+        400,
+        "PLATFORM.INPUT_INVALID",
+    )
+    assert (email.value.status_code, email.value.data.error.code) == (400, "PLATFORM.INPUT_INVALID")
+    assert missing.value.status_code == 404
+
+
+def test_an_upload_reply_naming_ignored_fields_is_accepted_by_the_sdk(sdk) -> None:  # type: ignore[no-untyped-def]
+    from kombo import models
+    from kombo.utils import unmarshal_json
+
+    _client, server = sdk
+    # The SDK itself drops fields it does not model, so the body is sent by hand; the reply
+    # is then parsed as the SDK parses it.
+    body = {"attachment": attachment("cv.pdf"), "candidate_id": FRANK_DOE_ID}
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request(
+        "POST",
+        f"/v1/ats/candidates/{FRANK_DOE_ID}/attachments",
+        body=json.dumps(body).encode(),
+        headers={
+            "Authorization": "Bearer sandbox-key",
+            "X-Integration-Id": "sandbox:local",
+            "Content-Type": "application/json",
+        },
+    )
+    response = connection.getresponse()
+    text = response.read().decode()
+    connection.close()
+
+    assert response.status == 200
+    parsed = unmarshal_json(text, models.PostAtsCandidatesCandidateIDAttachmentsPositiveResponse)
+    [warning] = parsed.warnings
+    assert warning.message.startswith("Ignored 'candidate_id'")

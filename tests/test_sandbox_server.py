@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import pytest
 
+from kombo_cli.sandbox.candidate_shape import full_candidate
 from kombo_cli.sandbox.config import SandboxConfig
 from kombo_cli.sandbox.sample_candidates import (
     FRANK_DOE_ID,
@@ -24,6 +25,9 @@ from kombo_cli.sandbox.server import SandboxServer
 
 KEY = "sandbox-key"
 INTEGRATION = "sandbox:local"
+# IDs in Kombo's format that no sample has: without --strict-ids they exist, with no files.
+CANDIDATE = "GRKdd9dibYKKCrmGRSMJf3wu"
+APPLICATION = "8Xi6iZrwusZqJmDGXs49GBmJ"
 
 
 @pytest.fixture
@@ -132,12 +136,19 @@ def test_integration_details_need_no_integration_header(sandbox: SandboxServer) 
     assert payload["error"]["code"] == "PLATFORM.INTEGRATION_NOT_FOUND"
 
 
-def test_uploads_are_files_named_after_the_attachment(sandbox: SandboxServer) -> None:
+def serving(tmp_path: Path, *candidate_ids: str) -> SandboxServer:
+    """A sandbox whose candidates file names these IDs, which then exist as written."""
+    candidates = [full_candidate({"id": candidate_id}) for candidate_id in candidate_ids]
+    return SandboxServer(SandboxConfig(data_dir=tmp_path / "data", candidates=candidates))
+
+
+def test_uploads_are_files_named_after_the_attachment(tmp_path: Path) -> None:
     data = os.urandom(5000)
-    assert upload(sandbox, "a/b", "cv.pdf", data) == 200
-    assert upload(sandbox, "a/b", "cv.pdf", data[::-1]) == 200
-    assert upload(sandbox, "a/b", "../../etc/passwd", b"x") == 200
-    assert upload(sandbox, "a/b", ".hidden", b"y") == 200
+    with serving(tmp_path, "a/b") as sandbox:
+        assert upload(sandbox, "a/b", "cv.pdf", data) == 200
+        assert upload(sandbox, "a/b", "cv.pdf", data[::-1]) == 200
+        assert upload(sandbox, "a/b", "../../etc/passwd", b"x") == 200
+        assert upload(sandbox, "a/b", ".hidden", b"y") == 200
 
     folder = sandbox.config.data_dir / "candidates" / "a%2Fb"
     assert (folder / "cv.pdf").read_bytes() == data
@@ -154,12 +165,12 @@ def test_uploads_are_files_named_after_the_attachment(sandbox: SandboxServer) ->
 
 def test_a_data_url_upload_is_a_text_file_holding_the_url(sandbox: SandboxServer) -> None:
     body = {"attachment": {"name": "cv.pdf", "type": "CV", "data_url": "https://x.example/cv.pdf"}}
-    status, _ = call(sandbox, "POST", "/v1/ats/applications/APP1/attachments", body)
+    status, _ = call(sandbox, "POST", f"/v1/ats/applications/{APPLICATION}/attachments", body)
 
     assert status == 200
-    stored = sandbox.config.data_dir / "applications" / "APP1" / "cv.pdf.url.txt"
+    stored = sandbox.config.data_dir / "applications" / APPLICATION / "cv.pdf.url.txt"
     assert stored.read_text() == "https://x.example/cv.pdf\n"
-    _, listing = call(sandbox, "GET", "/v1/ats/applications/APP1/attachments")
+    _, listing = call(sandbox, "GET", f"/v1/ats/applications/{APPLICATION}/attachments")
     [item] = listing["data"]["results"]
     assert (item["data_url"], item["content_type"]) == (
         "https://x.example/cv.pdf",
@@ -169,8 +180,8 @@ def test_a_data_url_upload_is_a_text_file_holding_the_url(sandbox: SandboxServer
 
 def test_large_uploads_are_spooled_and_stored_exactly(sandbox: SandboxServer) -> None:
     data = os.urandom(9 * 1024 * 1024)
-    assert upload(sandbox, "C1", "scan.pdf", data) == 200
-    assert (sandbox.config.data_dir / "candidates" / "C1" / "scan.pdf").read_bytes() == data
+    assert upload(sandbox, CANDIDATE, "scan.pdf", data) == 200
+    assert (sandbox.config.data_dir / "candidates" / CANDIDATE / "scan.pdf").read_bytes() == data
 
 
 def test_a_bad_upload_leaves_no_file_behind(sandbox: SandboxServer) -> None:
@@ -182,20 +193,20 @@ def test_a_bad_upload_leaves_no_file_behind(sandbox: SandboxServer) -> None:
             "data": "QUJD" * 1000 + "!!!!",
         }
     }
-    status, payload = call(sandbox, "POST", "/v1/ats/candidates/C1/attachments", body)
+    status, payload = call(sandbox, "POST", f"/v1/ats/candidates/{CANDIDATE}/attachments", body)
 
     assert status == 400
     assert "not valid base64" in payload["error"]["message"]
-    folder = sandbox.config.data_dir / "candidates" / "C1"
+    folder = sandbox.config.data_dir / "candidates" / CANDIDATE
     assert not folder.exists() or list(folder.iterdir()) == []
 
 
 def test_listings_survive_a_restart_with_the_same_data_dir(tmp_path: Path) -> None:
     config = SandboxConfig(data_dir=tmp_path)
     with SandboxServer(config) as first:
-        assert upload(first, "C1", "cv.pdf", b"%PDF-1.4") == 200
+        assert upload(first, CANDIDATE, "cv.pdf", b"%PDF-1.4") == 200
     with SandboxServer(config) as second:
-        status, payload = call(second, "GET", "/v1/ats/candidates/C1/attachments")
+        status, payload = call(second, "GET", f"/v1/ats/candidates/{CANDIDATE}/attachments")
     assert status == 200
     assert [item["file_name"] for item in payload["data"]["results"]] == ["cv.pdf"]
 
@@ -206,12 +217,12 @@ def test_attachment_gets_count_towards_the_concurrency_limit(tmp_path: Path) -> 
         results: list[int] = []
         slow = threading.Thread(
             target=lambda: results.append(
-                call(server, "GET", "/v1/ats/candidates/C1/attachments")[0]
+                call(server, "GET", f"/v1/ats/candidates/{CANDIDATE}/attachments")[0]
             )
         )
         slow.start()
         time.sleep(0.15)
-        status, payload = call(server, "GET", "/v1/ats/candidates/C1/attachments")
+        status, payload = call(server, "GET", f"/v1/ats/candidates/{CANDIDATE}/attachments")
         slow.join()
     assert results == [200]
     assert status == 429
@@ -271,7 +282,7 @@ def call_url(url: str) -> tuple[int, Any]:
 def test_odd_bodies_are_refused_not_crashed(
     sandbox: SandboxServer, body: bytes, message: str
 ) -> None:
-    status, payload = call(sandbox, "POST", "/v1/ats/candidates/C1/attachments", body)
+    status, payload = call(sandbox, "POST", f"/v1/ats/candidates/{CANDIDATE}/attachments", body)
     assert status == 400
     assert payload["error"]["code"] == "PLATFORM.INPUT_INVALID"
     assert message in payload["error"]["message"]
@@ -287,11 +298,12 @@ def test_a_cursor_with_an_absurd_offset_is_refused(sandbox: SandboxServer) -> No
     assert sandbox.errors == []
 
 
-def test_very_long_ids_get_a_short_unique_folder(sandbox: SandboxServer) -> None:
+def test_very_long_ids_get_a_short_unique_folder(tmp_path: Path) -> None:
     long_a, long_b = "é" * 150 + "a", "é" * 150 + "b"
-    assert upload(sandbox, long_a, "cv.pdf", b"a") == 200
-    assert upload(sandbox, long_b, "cv.pdf", b"b") == 200
-    stored = {a.target_id: a.data for a in sandbox.store.all()}
+    with serving(tmp_path, long_a, long_b) as sandbox:
+        assert upload(sandbox, long_a, "cv.pdf", b"a") == 200
+        assert upload(sandbox, long_b, "cv.pdf", b"b") == 200
+        stored = {a.target_id: a.data for a in sandbox.store.all()}
     assert stored == {long_a: b"a", long_b: b"b"}
 
 
@@ -300,7 +312,9 @@ def test_same_name_uploads_at_once_never_overwrite_each_other(sandbox: SandboxSe
     statuses: list[int] = []
     threads = [
         threading.Thread(
-            target=lambda payload=payload: statuses.append(upload(sandbox, "C1", "cv.pdf", payload))
+            target=lambda payload=payload: statuses.append(
+                upload(sandbox, CANDIDATE, "cv.pdf", payload)
+            )
         )
         for payload in payloads
     ]
@@ -309,7 +323,7 @@ def test_same_name_uploads_at_once_never_overwrite_each_other(sandbox: SandboxSe
     for thread in threads:
         thread.join()
     assert statuses == [200] * len(payloads)
-    folder = sandbox.config.data_dir / "candidates" / "C1"
+    folder = sandbox.config.data_dir / "candidates" / CANDIDATE
     on_disk = sorted(path.read_bytes() for path in folder.iterdir())
     assert on_disk == sorted(payloads)
 
@@ -318,14 +332,14 @@ def test_refusals_over_the_limit_report_no_remaining_capacity(tmp_path: Path) ->
     config = SandboxConfig(data_dir=tmp_path, concurrency_limit=1, latency_s=0.5)
     with SandboxServer(config) as server:
         slow = threading.Thread(
-            target=call, args=(server, "GET", "/v1/ats/candidates/C1/attachments")
+            target=call, args=(server, "GET", f"/v1/ats/candidates/{CANDIDATE}/attachments")
         )
         slow.start()
         time.sleep(0.15)
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         connection.request(
             "GET",
-            "/v1/ats/candidates/C1/attachments",
+            f"/v1/ats/candidates/{CANDIDATE}/attachments",
             headers={"Authorization": f"Bearer {KEY}", "X-Integration-Id": INTEGRATION},
         )
         response = connection.getresponse()
@@ -343,7 +357,7 @@ def test_fail_rate_answers_carry_retry_after(tmp_path: Path) -> None:
             connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
             connection.request(
                 "POST",
-                "/v1/ats/candidates/C1/attachments",
+                f"/v1/ats/candidates/{CANDIDATE}/attachments",
                 body=b"{}",
                 headers={
                     "Authorization": f"Bearer {KEY}",
@@ -395,14 +409,14 @@ def test_strict_ids_keep_candidates_and_applications_apart(tmp_path: Path) -> No
 
 def test_unfinished_uploads_are_removed_and_damaged_index_lines_skipped(tmp_path: Path) -> None:
     with SandboxServer(SandboxConfig(data_dir=tmp_path)) as server:
-        assert upload(server, "C1", "cv.pdf", b"%PDF") == 200
-    partial = tmp_path / "candidates" / "C1" / ".upload-abc.part"
+        assert upload(server, CANDIDATE, "cv.pdf", b"%PDF") == 200
+    partial = tmp_path / "candidates" / CANDIDATE / ".upload-abc.part"
     partial.write_bytes(b"half")
     with (tmp_path / "index.jsonl").open("a") as index:
         index.write('{"name": 5}\nnot json\n')
 
     with SandboxServer(SandboxConfig(data_dir=tmp_path)) as server:
-        _, payload = call(server, "GET", "/v1/ats/candidates/C1/attachments")
+        _, payload = call(server, "GET", f"/v1/ats/candidates/{CANDIDATE}/attachments")
     assert not partial.exists()
     assert [item["file_name"] for item in payload["data"]["results"]] == ["cv.pdf"]
 

@@ -15,8 +15,9 @@ import mmap
 from dataclasses import dataclass
 from typing import Any
 
+from kombo_cli.sandbox.attachment_rules import validate_attachment_document
 from kombo_cli.sandbox.base64_decoder import decode_base64_span
-from kombo_cli.sandbox.contract import Invalid, validate_attachment_document
+from kombo_cli.sandbox.contract import Invalid
 from kombo_cli.sandbox.store import AttachmentStore, StoredAttachment
 from kombo_cli.sandbox.upload_body import DATA_PLACEHOLDER, BodyError, parse_body
 
@@ -26,11 +27,12 @@ def store_upload(
     kind: str,
     target_id: str,
     body: bytes | bytearray | mmap.mmap,
-) -> StoredAttachment:
+) -> tuple[StoredAttachment, tuple[str, ...]]:
     """Store one upload body for a candidate or an application.
 
-    Raises Invalid for a body Kombo would refuse, and OSError when the sandbox's own disk
-    fails; either way nothing is stored.
+    Returns the stored attachment and the body's fields Kombo does not document (dotted
+    paths), which were accepted and not used. Raises Invalid for a body Kombo would refuse,
+    and OSError when the sandbox's own disk fails; either way nothing is stored.
     """
     try:
         parsed = parse_body(body)
@@ -62,7 +64,7 @@ def store_upload(
             suffix = ".url.txt"
         handle.flush()
         store.commit(temp, attachment, suffix)
-    return attachment
+    return attachment, upload.ignored
 
 
 # Where a stored file can be downloaded, under the origin a request reached the sandbox at.

@@ -6,9 +6,11 @@ import base64
 import hashlib
 import json
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from kombo_cli.sandbox.contract import Invalid
+from kombo_cli.sandbox.field_checks import parse_timestamp
 
 _LIST_FILTERS = ("ids", "remote_ids", "job_ids")
 _TEXT_FILTERS = ("email", "first_name", "last_name", "updated_after")
@@ -17,7 +19,19 @@ _PAGING = ("page_size", "cursor")
 ALLOWED_PARAMETERS = frozenset(_LIST_FILTERS + _TEXT_FILTERS + _BOOLEAN_PARAMETERS + _PAGING)
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 250
-_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)")
+# `updated_after` as the document's pattern has it,
+# ^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?)?Z?$: a day, then maybe a time, then maybe
+# "Z", and no other offset. The pattern is the rule Kombo checks; its `format: date-time`
+# alone would also want the time and the offset (docs/sandbox.md). A time without "Z", or
+# a day alone, is UTC.
+_UPDATED_AFTER = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?)?Z?", re.ASCII
+)
+# `format: email`: an RFC 5322 dot-atom address with a dotted domain name. Kombo's own
+# pattern for listed addresses is narrower, but the filter is documented by format only.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@{_LABEL}(?:\.{_LABEL})+")
 
 
 def query_candidates(
@@ -29,6 +43,9 @@ def query_candidates(
     include_deleted = _boolean(params, "include_deleted")
     _boolean(params, "ignore_unsupported_filters")
     filters = {key: value for key, value in params.items() if key not in _PAGING}
+    if "email" in params and not _EMAIL.fullmatch(params["email"]):
+        raise Invalid("'email' must be an email address, like frank.doe@example.com.")
+    updated_after = _updated_after(params.get("updated_after"))
     offset = _offset_from_cursor(params.get("cursor"), filters)
 
     matches = [
@@ -36,6 +53,7 @@ def query_candidates(
         for candidate in candidates
         if (include_deleted or not candidate.get("remote_deleted_at"))
         and _matches(candidate, params, candidates)
+        and (updated_after is None or _changed_at(candidate) > updated_after)
     ]
     page = matches[offset : offset + page_size]
     next_offset = offset + page_size
@@ -71,6 +89,32 @@ def _boolean(params: dict[str, str], name: str) -> bool:
     return value == "true"
 
 
+def _updated_after(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    refusal = Invalid(
+        "'updated_after' must be a UTC time like 2026-01-31T12:00:00.000Z (or a day like"
+        " 2026-01-31); Kombo takes no offset but Z."
+    )
+    match = _UPDATED_AFTER.fullmatch(value)
+    if match is None:
+        raise refusal
+    year, month, day, hour, minute, second = (int(part or 0) for part in match.groups()[:6])
+    if second == 60:
+        # RFC 3339 allows a leap second, which datetime cannot hold.
+        second = 59
+    micro = int((match.group(7) or "0")[:6].ljust(6, "0"))
+    try:
+        return datetime(year, month, day, hour, minute, second, micro, tzinfo=timezone.utc)
+    except ValueError:  # a 31st of April, an hour 24
+        raise refusal from None
+
+
+def _changed_at(candidate: dict[str, Any]) -> datetime:
+    text = candidate.get("changed_at") or candidate.get("remote_updated_at") or ""
+    return parse_timestamp(text) or datetime.min.replace(tzinfo=timezone.utc)
+
+
 def _filters_digest(filters: dict[str, str]) -> str:
     canonical = json.dumps(sorted(filters.items()), separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
@@ -82,7 +126,9 @@ def _cursor(offset: int, filters: dict[str, str]) -> str:
 
 
 def _offset_from_cursor(cursor: str | None, filters: dict[str, str]) -> int:
-    if cursor is None:
+    # The document allows any string; an empty one names no position, so it is the start,
+    # as a client that builds `cursor=` from an unset value means.
+    if not cursor:
         return 0
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
@@ -132,12 +178,5 @@ def _matches(
             return False
     for name in ("first_name", "last_name"):
         if name in params and (candidate.get(name) or "").lower() != params[name].lower():
-            return False
-    if "updated_after" in params:
-        if not _TIMESTAMP.fullmatch(params["updated_after"]):
-            raise Invalid("'updated_after' must look like 2026-01-31T12:00:00.000Z.")
-        changed = candidate.get("changed_at") or candidate.get("remote_updated_at") or ""
-        # ISO-8601 timestamps in UTC with the same shape compare correctly as text.
-        if changed <= params["updated_after"]:
             return False
     return True

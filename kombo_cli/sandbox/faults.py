@@ -9,6 +9,7 @@ in which a naive retry stores the file twice.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import replace
 
 from kombo_cli.sandbox.config import SandboxConfig
@@ -52,9 +53,9 @@ class FaultInjector:
             headers=retry_after,
         )
 
-    def answer_after_storing(self) -> Reply:
+    def answer_after_storing(self, warnings: Sequence[str] = ()) -> Reply:
         """The answer to a stored upload: success, or under --ambiguous-rate sometimes a 500."""
         ambiguous_rate = self._config.ambiguous_rate
         if ambiguous_rate and self._random.random() < ambiguous_rate:
             return unknown_error("An unexpected error occurred.")
-        return success_reply({})
+        return success_reply({}, warnings)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import re
 import socket
 import sys
 import threading
@@ -31,6 +32,8 @@ from kombo_cli.sandbox.request_body import SpooledBody, read_body
 SendReply = Callable[[Optional[Reply]], None]
 Answer = Callable[[Request, SendReply], None]
 
+# RFC 9110's token: the characters a request method may be made of.
+_METHOD_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # How often the serving loop checks whether stop() asked it to end.
 _POLL_INTERVAL_S = 0.05
 # How long stop() waits for connection threads and the serving loop to end.
@@ -160,15 +163,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def do_GET(self) -> None:
-        self._exchange()
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        # http.server looks up do_<METHOD> and answers 501 when there is none. Every method
+        # goes to the routes instead, which know the paths: 405 with Allow on a known one
+        # (TRACE, QUERY, ...), 404 elsewhere, as Kombo's paths would answer. Only a method
+        # that is not an RFC 9110 token is malformed, a 400.
+        if name.startswith("do_") and _METHOD_TOKEN.fullmatch(name[3:]):
+            return self._exchange
+        raise AttributeError(name)
 
-    do_POST = do_GET
-    do_PUT = do_GET
-    do_PATCH = do_GET
-    do_DELETE = do_GET
-    do_HEAD = do_GET
-    do_OPTIONS = do_GET
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if not _METHOD_TOKEN.fullmatch(self.command):
+            self.send_error(400, "Bad request method")
+            return False
+        return True
 
     def _raw_target(self) -> str:
         # self.path may be normalised by http.server (e.g. leading "//"); the route must be

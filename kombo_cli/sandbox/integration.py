@@ -25,8 +25,12 @@ def environment_id() -> str:
 
 
 def check_api_key_data(environment_id: str) -> JSONObject:
-    """The `data` of GET /check-api-key; the SDK models only `environment_id`."""
-    return {"environment_id": environment_id}
+    """The `data` of GET /check-api-key.
+
+    Kombo's document still requires `customer_id`, deprecated as the old name of
+    `environment_id` and the same value; newer SDKs model only `environment_id` and ignore it.
+    """
+    return {"environment_id": environment_id, "customer_id": environment_id}
 
 
 def integration_details(integration_id: str, *, created_at: str) -> JSONObject:

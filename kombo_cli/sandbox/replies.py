@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from kombo_cli.sandbox.contract import error_envelope, json_bytes
@@ -47,10 +48,12 @@ def unknown_error(message: str) -> Reply:
     return error_reply(500, "PLATFORM.UNKNOWN_ERROR", "Unknown error", message)
 
 
-def success_reply(data: Any, warnings: bool = True) -> Reply:
+def success_reply(data: Any, warnings: Sequence[str] | None = ()) -> Reply:
+    """Kombo's success envelope; `warnings=None` leaves the key out, as Kombo's list
+    endpoints and its general ones (/check-api-key, /integrations) do."""
     payload: dict[str, Any] = {"status": "success", "data": data}
-    if warnings:
-        payload["warnings"] = []
+    if warnings is not None:
+        payload["warnings"] = [{"message": message} for message in warnings]
     return Reply(status=200, body=json_bytes(payload), headers=[_JSON])
 
 

@@ -4,7 +4,8 @@ Every request needs `Authorization: Bearer <key>`; paths under /v1/ats also need
 integration's X-Integration-Id. The paths are GET /v1/check-api-key, GET
 /v1/integrations/{id}, GET /v1/ats/candidates, and GET and POST
 /v1/ats/{candidates|applications}/{id}/attachments, the actions that count against the
-concurrency limit. Anything else is answered as Kombo answers it: 404, 405 or 401.
+concurrency limit. Any other method on these paths is a 405 naming the allowed ones in
+`Allow`, any other path a 404; both in Kombo's error envelope.
 
 Outside the API, GET /files/{attachment id} downloads a stored file, the `data_url` the
 listings give. Like Kombo's own signed download URLs it needs no key (one sent is ignored).
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from kombo_cli.sandbox.attachment_rules import ignored_field_warning
 from kombo_cli.sandbox.attachments import (
     DOWNLOAD_PREFIX,
     ListingStyle,
@@ -26,7 +28,7 @@ from kombo_cli.sandbox.attachments import (
 )
 from kombo_cli.sandbox.candidate_queries import query_candidates
 from kombo_cli.sandbox.config import SandboxConfig
-from kombo_cli.sandbox.contract import Invalid
+from kombo_cli.sandbox.contract import Invalid, is_kombo_id
 from kombo_cli.sandbox.exchange import Reply, Request
 from kombo_cli.sandbox.faults import FaultInjector
 from kombo_cli.sandbox.integration import check_api_key_data, integration_details
@@ -76,6 +78,11 @@ class KomboRoutes:
         self._own_origin = own_origin
         self._store = store
         self._candidates = candidates
+        # A candidates file may use IDs of its own making; they exist as written.
+        self._served_ids = {
+            "candidate": {c["id"] for c in candidates},
+            "application": {a["id"] for c in candidates for a in c.get("applications") or []},
+        }
         self._environment_id = environment_id
         self._created_at = created_at
         self._faults = faults
@@ -106,43 +113,47 @@ class KomboRoutes:
                 "The provided API key is invalid or has expired.",
             )
 
-        if path == "/v1/ats" or path.startswith("/v1/ats/"):
+        # The route, path and method, is settled before anything the route itself asks for
+        # (its headers, parameters and body), as a router in front of handlers settles it.
+        allowed = _allowed_methods(path)
+        if allowed is None:
+            return route_not_found(method, path)
+        if method not in allowed:
+            return method_not_allowed(method, path, ", ".join(allowed))
+
+        if path.startswith("/v1/ats/"):
             integration_ids = headers.get_all("X-Integration-Id") or []
-            if not integration_ids:
+            # The document marks the header required: leaving it out is an input error, like
+            # any other missing required parameter. Only an ID that names no integration is
+            # INTEGRATION_NOT_FOUND.
+            if len(integration_ids) != 1:
+                return input_invalid(
+                    "The X-Integration-Id header is missing."
+                    if not integration_ids
+                    else "Send exactly one X-Integration-Id header."
+                )
+            if integration_ids[0] != self._config.integration_id:
                 return error_reply(
                     404,
                     "PLATFORM.INTEGRATION_NOT_FOUND",
                     "Integration not found",
-                    "The X-Integration-Id header is missing.",
-                )
-            if len(integration_ids) != 1 or integration_ids[0] != self._config.integration_id:
-                problem = (
-                    "Send exactly one X-Integration-Id header."
-                    if len(integration_ids) != 1
-                    else f"No integration with ID '{integration_ids[0]}' exists here."
-                )
-                return error_reply(
-                    404, "PLATFORM.INTEGRATION_NOT_FOUND", "Integration not found", problem
+                    f"No integration with ID '{integration_ids[0]}' exists here.",
                 )
 
         if path == "/v1/check-api-key":
-            if method != "GET":
-                return method_not_allowed(method, path, "GET")
             if request.query:
                 return input_invalid("This endpoint does not accept query parameters.")
-            return success_reply(check_api_key_data(self._environment_id), warnings=False)
+            return success_reply(check_api_key_data(self._environment_id), warnings=None)
 
         integration = _INTEGRATION_ROUTE.match(path)
         if integration is not None:
             return self._answer_integration(request, unquote(integration.group(1)))
 
         if path == "/v1/ats/candidates":
-            if method != "GET":
-                return method_not_allowed(method, path, "GET")
             return self._answer_candidates(request)
 
         match = _ATTACHMENT_ROUTE.match(path)
-        if match is None:
+        if match is None:  # not reached: the last route _allowed_methods knows
             return route_not_found(method, path)
         reply = self._answer_attachments(request, match.group(1), match.group(2))
         if request.concurrency is not None:
@@ -154,8 +165,6 @@ class KomboRoutes:
         return reply
 
     def _answer_integration(self, request: Request, integration_id: str) -> Reply:
-        if request.method != "GET":
-            return method_not_allowed(request.method, request.path, "GET")
         if integration_id != self._config.integration_id:
             return error_reply(
                 404,
@@ -164,7 +173,7 @@ class KomboRoutes:
                 f"No integration with ID '{integration_id}' exists in this environment.",
             )
         data = integration_details(integration_id, created_at=self._created_at)
-        return success_reply(data, warnings=False)
+        return success_reply(data, warnings=None)
 
     def _answer_candidates(self, request: Request) -> Reply:
         try:
@@ -172,26 +181,27 @@ class KomboRoutes:
             page = query_candidates(self._candidates, query)
         except Invalid as exc:
             return input_invalid(exc.message, exc.status)
-        return success_reply(page, warnings=False)
+        return success_reply(page, warnings=None)
 
     def _answer_attachments(self, request: Request, collection: str, raw_id: str) -> Reply:
-        method, path = request.method, request.path
+        method = request.method
         if not _PCHAR_SEGMENT.fullmatch(raw_id):
             return input_invalid(f"The path segment {raw_id!r} is not correctly percent-encoded.")
         try:
             target_id = unquote(raw_id, errors="strict")
         except UnicodeDecodeError:
             return input_invalid(f"The path segment {raw_id!r} does not decode to UTF-8.")
-        # Real servers resolve dot segments (some also after decoding "%2e"), so "." and
-        # ".." never name a candidate; this also keeps "/candidates/../attachments" a 404.
-        if target_id in (".", ".."):
-            return route_not_found(method, path)
         kind = "candidate" if collection == "candidates" else "application"
 
-        if method not in ("GET", "POST"):
-            return method_not_allowed(method, path, "GET, POST")
         known_ids = self._config.known_ids
-        if known_ids is not None and target_id not in known_ids.get(kind, set()):
+        if known_ids is not None:
+            exists = target_id in known_ids.get(kind, set())
+        else:
+            # Without --strict-ids any ID Kombo could have given out exists; one of another
+            # shape (an email, an ATS's own ID) never names anything in Kombo, and echoing it
+            # as a listing's `candidate_id` would break the 24-character rule.
+            exists = is_kombo_id(target_id) or target_id in self._served_ids[kind]
+        if not exists:
             return error_reply(
                 404, None, "Not found", f"The {kind} with ID '{target_id}' could not be found."
             )
@@ -242,6 +252,13 @@ class KomboRoutes:
         return self._own_origin()
 
     def _answer_upload(self, request: Request, kind: str, target_id: str) -> Reply:
+        # The body's schema requires `attachment`, so no body is a body without it, whatever
+        # its (absent) media type: a 400 like any other missing field, not a 415.
+        if request.framing == "length" and request.body.size == 0:
+            return input_invalid(
+                "The request has no body; send a JSON object with 'attachment' "
+                "(Content-Type: application/json)."
+            )
         if not _is_json_media_type(request.headers.get("Content-Type")):
             return input_invalid(
                 "The request body must be sent with Content-Type: application/json.", status=415
@@ -265,7 +282,7 @@ class KomboRoutes:
         try:
             if request.body.spool_error is not None:
                 raise request.body.spool_error
-            store_upload(self._store, kind, target_id, request.body.view())
+            _, ignored = store_upload(self._store, kind, target_id, request.body.view())
         except Invalid as exc:
             return input_invalid(exc.message, status=exc.status)
         except OSError as exc:
@@ -274,9 +291,34 @@ class KomboRoutes:
                 f"The sandbox could not store the upload in {self._config.data_dir}:"
                 f" {exc.strerror or exc}."
             )
-        reply = self._faults.answer_after_storing()
+        reply = self._faults.answer_after_storing(_ignored_warnings(ignored))
         reply.stored = True
         return reply
+
+
+# A generated body can carry thousands of stray keys; a few name the problem well enough.
+_MAX_IGNORED_WARNINGS = 10
+
+
+def _ignored_warnings(ignored: tuple[str, ...]) -> list[str]:
+    warnings = [ignored_field_warning(path) for path in ignored[:_MAX_IGNORED_WARNINGS]]
+    if len(ignored) > _MAX_IGNORED_WARNINGS:
+        warnings.append(f"{len(ignored) - _MAX_IGNORED_WARNINGS} more fields were ignored.")
+    return warnings
+
+
+def _allowed_methods(path: str) -> tuple[str, ...] | None:
+    """The methods of the route at this raw path, or None when it is no route."""
+    if path in ("/v1/check-api-key", "/v1/ats/candidates") or _INTEGRATION_ROUTE.match(path):
+        return ("GET",)
+    attachments = _ATTACHMENT_ROUTE.match(path)
+    if attachments is None:
+        return None
+    # Real servers resolve dot segments (some also after decoding "%2e"), so "." and ".."
+    # never name a candidate; this also keeps "/candidates/../attachments" a 404.
+    if unquote(attachments.group(2)) in (".", ".."):
+        return None
+    return ("GET", "POST")
 
 
 def _is_json_media_type(value: str | None) -> bool:

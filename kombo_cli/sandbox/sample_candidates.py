@@ -31,8 +31,9 @@ REFERRAL_TAG_ID = "YNFUrxTW18c8zjRN7CkuaBAy"
 SENIOR_TAG_ID = "5gG7SLvbA9wSj8Z8y5WfEGTu"
 
 FRANK_DOE_EMAIL = "frank.doe@example.com"
-# Mixed case on purpose: Kombo's `email` filter is case-insensitive, and clients must be too.
-MARIA_GARCIA_EMAIL = "Maria.Garcia@Example.com"
+# A mixed-case name on purpose: Kombo's `email` filter is case-insensitive, and clients must
+# be too. The domain stays lower case, as Kombo's pattern for listed addresses requires.
+MARIA_GARCIA_EMAIL = "Maria.Garcia@example.com"
 MARIA_GARCIA_SECOND_EMAIL = "maria.g@example.org"
 LI_WEI_EMAIL = "li.wei@example.com"
 AMELIA_HARTMANN_EMAIL = "amelia.hartmann@example.org"
