@@ -150,7 +150,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         # Used by http.server for malformed request lines, oversized headers and unknown
         # methods; answer with Kombo's envelope too so clients only ever see one shape.
-        body = json_bytes(error_envelope(message or explain or f"HTTP {code}", None, None))
+        body = json_bytes(
+            error_envelope(message or explain or f"HTTP {code}", None, None, log_url_value=None)
+        )
         self.close_connection = True
         try:
             self.send_response(code, message)

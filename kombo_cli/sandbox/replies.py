@@ -21,7 +21,9 @@ def error_reply(
 ) -> Reply:
     return Reply(
         status=status,
-        body=json_bytes(error_envelope(message, code, title)),
+        # No log link: Kombo's points at its dashboard, which has no page for a local
+        # sandbox's requests (Kombo's own minimal error example has null too).
+        body=json_bytes(error_envelope(message, code, title, log_url_value=None)),
         headers=[_JSON, *(headers or [])],
     )
 

@@ -203,7 +203,9 @@ class Console:
             self._fitted(f"Error: {label}: {err.message}" if label else f"Error: {err.message}"),
             "bold red",
         )
-        if isinstance(err, ApiError) and (err.code or err.log_url):
+        if isinstance(err, ApiError) and (
+            err.code or err.log_url or (err.title and err.title != err.message)
+        ):
             parts = []
             if err.code:
                 parts.append(f"Kombo error {err.code}")
