@@ -588,7 +588,15 @@ def test_exit_6_when_kombo_is_unavailable(
 ) -> None:
     kombo_server.queue(response)
     result = run_kombo(
-        "attach", CANDIDATE_ID, str(sample_file("cv.pdf")), "--retries", "0", env=server_env
+        "attach",
+        CANDIDATE_ID,
+        str(sample_file("cv.pdf")),
+        "--retries",
+        "0",
+        # The looks after an ambiguous answer need not wait seconds here.
+        "--settle-delay",
+        "0.1",
+        env=server_env,
     )
 
     assert result.returncode == 6

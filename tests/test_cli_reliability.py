@@ -56,7 +56,13 @@ def test_quiet_hides_retry_notices(
         ScriptedResponse(status=503, headers={"retry-after-ms": "10"}),
     )
     result = run_kombo_process(
-        "attach", CANDIDATE_ID, str(sample_file("cv.pdf")), "-q", env=server_env
+        "attach",
+        CANDIDATE_ID,
+        str(sample_file("cv.pdf")),
+        "-q",
+        "--settle-delay",
+        "0.1",
+        env=server_env,
     )
 
     assert result.returncode == 0
