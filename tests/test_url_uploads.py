@@ -282,3 +282,26 @@ def test_a_content_type_given_wins_over_the_extension(
     assert result.returncode == 0, result.stderr
     [post] = uploads(kombo_server)
     assert post.json()["attachment"]["content_type"] == "text/plain"
+
+
+def test_a_manifest_rows_signed_url_is_never_printed_even_when_kombo_quotes_it(
+    kombo_server: KomboServer, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    from tests.recording_server import ScriptedResponse, error_envelope
+
+    signed = "https://files.example/cvs/frank.pdf?X-Amz-Signature=SeCrEtSiGnAtUrE4242"
+    manifest = tmp_path / "uploads.csv"
+    manifest.write_text(f"candidate_id,url\n{CANDIDATE_ID},{signed}\n")
+    # An answer that echoes the row's URL back, as a proxy's or an ATS's message may.
+    kombo_server.queue(
+        ScriptedResponse(
+            status=400,
+            body=error_envelope(f"Could not download {signed}", "ATS.INPUT_INVALID"),
+            method="POST",
+        )
+    )
+    result = run_kombo_process("attach", "--manifest", str(manifest), env=server_env)
+
+    assert result.returncode == 5, result.stderr
+    assert "Could not download https://files.example/cvs/frank.pdf" in result.stderr
+    assert "SeCrEtSiGnAtUrE4242" not in result.stderr + result.stdout

@@ -106,7 +106,7 @@ class AttachCommand:
                 check = self._check_manifest(manifest, fail_fast)
                 total: int | None = check.rows + check.problem_count
                 repeated = check.repeated_targets
-                entries = _manifest_entries(manifest)
+                entries = _manifest_entries(manifest, console)
             else:
                 requests = command_line_requests(target_kind, target_value, files, urls, name)
                 total = len(requests)
@@ -249,10 +249,16 @@ def _run(
     return batch.tally.exit_code(single, total)
 
 
-def _manifest_entries(manifest: Path) -> Iterator[Entry]:
-    """The manifest's rows, read lazily while the run goes on."""
+def _manifest_entries(manifest: Path, console: Console) -> Iterator[Entry]:
+    """The manifest's rows, read lazily while the run goes on. A row's URL may be signed:
+    what grants access in it is never printed, as for --url, even when Kombo quotes it."""
     with open_manifest(manifest) as rows:
-        yield from rows
+        for row in rows:
+            url = getattr(row, "url", None)
+            if url:
+                for secret in secrets_in(url):
+                    console.add_secret(secret)
+            yield row
 
 
 def _target_and_files(
