@@ -966,7 +966,11 @@ def test_validate_manifest_of_a_clean_manifest(tmp_path: Path) -> None:
     path = jsonl_manifest(tmp_path, *({"email": "a@b.c", "file": f"{n}.pdf"} for n in range(5)))
     check = validate_manifest(str(path))
     assert check == ManifestCheck(
-        rows=5, problems=(), problem_count=0, repeated_targets=frozenset({("email", "a@b.c")})
+        rows=5,
+        problems=(),
+        problem_count=0,
+        repeated_targets=frozenset({("email", "a@b.c")}),
+        manifest_rows=5,
     )
     assert check.ok
 

@@ -56,6 +56,9 @@ VARIABLES = {
     '"$cv"': f"incoming/{FRANK_DOE_ID}.pdf",
     '"$CANDIDATE_ID"': FRANK_DOE_ID,
     '"$CV_URL"': "https://files.example/cv.pdf",
+    # CI matrices' shard numbers, as a runner sets them.
+    "${{ matrix.shard }}": "2",
+    '"$CI_NODE_INDEX/$CI_NODE_TOTAL"': "3/3",
 }
 # Commands shown but not run, each with the reason. Keep this short: an example that is not
 # run can silently stop working.

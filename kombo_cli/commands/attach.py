@@ -181,6 +181,15 @@ def attach(
         " too many.",
         rich_help_panel=BATCH,
     ),
+    shard: Optional[str] = typer.Option(
+        None,
+        "--shard",
+        metavar="K/N",
+        help="With --manifest: attach only shard K of N (e.g. 2/3, one per CI job); the N"
+        " shards take every row once, all the rows of one target in the same shard.",
+        show_default=False,
+        rich_help_panel=BATCH,
+    ),
     skip_existing: bool = typer.Option(
         False,
         "--skip-existing",
@@ -275,4 +284,5 @@ def attach(
         verify=verify,
         list_first=list_first,
         settle_delay_s=settle_delay,
+        shard=shard,
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 from kombo_cli.api.retry import SETTLE_DELAY_S
 from kombo_cli.api.targets import APPLICATION, CANDIDATE
 from kombo_cli.commands.attach_hints import file_where_the_id_goes, named_once
-from kombo_cli.commands.attach_view import AttachView
+from kombo_cli.commands.attach_view import AttachView, ShardShown
 from kombo_cli.commands.context import AppState
 from kombo_cli.config.settings import SettingFlags, Settings
 from kombo_cli.errors import UsageError
@@ -34,6 +34,7 @@ from kombo_cli.upload.manifest import ManifestCheck, open_manifest, validate_man
 from kombo_cli.upload.plan import RunDefaults
 from kombo_cli.upload.remote_fields import build_remote_fields
 from kombo_cli.upload.request import EMAIL, Entry, command_line_requests, repeated_targets
+from kombo_cli.upload.shard import Shard
 from kombo_cli.upload.urls import secrets_in
 
 
@@ -68,6 +69,7 @@ class AttachCommand:
         verify: bool = False,
         list_first: bool = False,
         settle_delay_s: float = SETTLE_DELAY_S,
+        shard: str | None = None,
     ) -> int:
         """Attach every request; returns the exit code."""
         console = self.console
@@ -79,6 +81,7 @@ class AttachCommand:
         target_kind, target_value, files = _target_and_files(
             arguments, manifest, email, urls, name, application
         )
+        split = Shard.option(shard, manifest is not None)
         files, urls, repeats = named_once(files, urls)
         for repeat in repeats:
             console.warning(f"{repeat} is named more than once; it is attached once")
@@ -102,18 +105,22 @@ class AttachCommand:
             )
             stdin_file = self._read_stdin(cleanup) if STDIN_ARGUMENT in files else None
             entries: Iterable[Entry]
+            shown_shard = None
             if manifest is not None:
-                check = self._check_manifest(manifest, fail_fast)
+                check = self._check_manifest(manifest, fail_fast, split)
                 total: int | None = check.rows + check.problem_count
                 repeated = check.repeated_targets
-                entries = _manifest_entries(manifest, console)
+                entries = _manifest_entries(manifest, console, split)
+                if split is not None:
+                    rows = check.rows + check.problem_count
+                    shown_shard = ShardShown(split.index, split.count, rows, check.manifest_rows)
             else:
                 requests = command_line_requests(target_kind, target_value, files, urls, name)
                 total = len(requests)
                 repeated = repeated_targets(requests)
                 entries = requests
             single = manifest is None and total == 1
-            view = AttachView(console, single=single)
+            view = AttachView(console, single=single, shard=shown_shard)
             kombo = Kombo.from_settings(
                 settings,
                 retries=retries,
@@ -163,10 +170,13 @@ class AttachCommand:
                 shown = mask_secret(resolved.value) if label == "API key" else resolved.value
                 console.detail(f"{label}: {shown} (from {resolved.origin})")
 
-    def _check_manifest(self, manifest: Path, fail_fast: bool) -> ManifestCheck:
+    def _check_manifest(
+        self, manifest: Path, fail_fast: bool, shard: Shard | None
+    ) -> ManifestCheck:
         """Read the whole manifest once, cheaply: count its rows (and the targets several
-        rows name), and with --fail-fast refuse to start when any row is malformed."""
-        check = validate_manifest(manifest)
+        rows name), and with --fail-fast refuse to start when any row is malformed. With a
+        shard, all of this is about its rows alone: the other shards' jobs report theirs."""
+        check = validate_manifest(manifest, shard=shard)
         if fail_fast and not check.ok:
             for problem in check.problems:
                 self.console.warning(f"{manifest}: {problem}")
@@ -181,7 +191,13 @@ class AttachCommand:
                 hint=f"fix {them}, or run without --fail-fast to attach the other rows",
             )
         if check.rows + check.problem_count == 0:
-            self.console.warning(f"{manifest} has no rows; nothing to attach")
+            if shard is not None and check.manifest_rows:
+                self.console.warning(
+                    f"shard {shard} has none of the {check.manifest_rows} rows of {manifest};"
+                    " nothing to attach"
+                )
+            else:
+                self.console.warning(f"{manifest} has no rows; nothing to attach")
         return check
 
     def _read_stdin(self, cleanup: ExitStack) -> LocalFile:
@@ -232,6 +248,7 @@ def _run(
                 raise KeyboardInterrupt
             console.stop_live()
             batch.finish_after_interrupt(view.report, until=pressed.deadline, waiting=view.waiting)
+            batch.lost_on_the_way(console.lost_on_stdout())
             if not batch.finished_anyway(total):
                 if not single:
                     # What was shown, counted as usual, before saying what was cut short.
@@ -249,11 +266,14 @@ def _run(
     return batch.tally.exit_code(single, total)
 
 
-def _manifest_entries(manifest: Path, console: Console) -> Iterator[Entry]:
-    """The manifest's rows, read lazily while the run goes on. A row's URL may be signed:
-    what grants access in it is never printed, as for --url, even when Kombo quotes it."""
+def _manifest_entries(manifest: Path, console: Console, shard: Shard | None) -> Iterator[Entry]:
+    """The manifest's rows (this shard's), read lazily while the run goes on. A row's URL
+    may be signed: what grants access in it is never printed, as for --url, even when Kombo
+    quotes it."""
     with open_manifest(manifest) as rows:
         for row in rows:
+            if shard is not None and not shard.takes(row):
+                continue
             url = getattr(row, "url", None)
             if url:
                 for secret in secrets_in(url):

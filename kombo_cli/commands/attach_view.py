@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 
 from kombo_cli.api.retry import RetryNotice
 from kombo_cli.ui.console import Console
@@ -33,12 +34,30 @@ class ConsoleObserver(RunObserver):
         self.console.notice(f"{subject}: {notice.reason}; {notice.next_step}")
 
 
+@dataclass(frozen=True)
+class ShardShown:
+    """With --shard K/N: which shard ran, its rows, and the manifest's."""
+
+    index: int
+    count: int
+    rows: int
+    of: int
+
+    def to_json(self) -> dict[str, int]:
+        return {"index": self.index, "count": self.count, "rows": self.rows}
+
+    def __str__(self) -> str:
+        rows = "row" if self.of == 1 else "rows"
+        return f"shard {self.index}/{self.count}: {self.rows} of {self.of} {rows}"
+
+
 class AttachView(ConsoleObserver):
     """Renders one `kombo attach` run; `single` for one file without a manifest."""
 
-    def __init__(self, console: Console, *, single: bool) -> None:
+    def __init__(self, console: Console, *, single: bool, shard: ShardShown | None = None) -> None:
         super().__init__(console)
         self.single = single
+        self.shard = shard
         self._bars: BatchProgress | None = None
         self._single_bars: dict[object, ExitStack] = {}
         self._stopping = False
@@ -87,9 +106,9 @@ class AttachView(ConsoleObserver):
         else:
             self._delivery_notes(result)
             if console.json_mode:
-                shown = console.json(result.to_json())
+                shown = console.json(result.to_json(), about=result)
             elif not console.quiet:
-                shown = console.out(*self._line(result))
+                shown = console.out(*self._line(result), about=result)
         if self._bars is not None:
             self._bars.item_done()
         return shown
@@ -199,17 +218,16 @@ class AttachView(ConsoleObserver):
         Ctrl-C stopped stdout's reader too)."""
         console = self.console
         if console.json_mode:
-            console.json(
-                {
-                    "summary": {
-                        "succeeded": tally.succeeded,
-                        "skipped": tally.skipped,
-                        "failed": tally.failed,
-                        "elapsed_s": round(tally.elapsed_s, 3),
-                        "not_attempted": not_attempted,
-                    }
-                }
-            )
+            counts: dict[str, object] = {
+                "succeeded": tally.succeeded,
+                "skipped": tally.skipped,
+                "failed": tally.failed,
+                "elapsed_s": round(tally.elapsed_s, 3),
+                "not_attempted": not_attempted,
+            }
+            if self.shard is not None:
+                counts["shard"] = self.shard.to_json()
+            console.json({"summary": counts})
         if console.json_mode or (console.quiet and not tally.failed):
             if not_attempted and not console.quiet:
                 console.err(f"{not_attempted} not attempted ({because})")
@@ -226,7 +244,7 @@ class AttachView(ConsoleObserver):
         if not_attempted:
             parts.append(f"{not_attempted} not attempted ({because})")
         console.err(
-            f"{', '.join(parts)} in {human_duration(tally.elapsed_s)}",
+            f"{self._shard_prefix}{', '.join(parts)} in {human_duration(tally.elapsed_s)}",
             "red" if tally.failed else "green",
         )
 
@@ -237,10 +255,15 @@ class AttachView(ConsoleObserver):
         if not self.console.quiet or tally.failed:
             skips = f", {tally.skipped} would be skipped" if tally.skipped else ""
             self.console.err(
-                f"Dry run: {tally.succeeded} would be attached{skips}, {tally.failed} with"
+                f"{self._shard_prefix}Dry run: {tally.succeeded} would be attached{skips},"
+                f" {tally.failed} with"
                 " problems; nothing was sent.",
                 "red" if tally.failed else None,
             )
+
+    @property
+    def _shard_prefix(self) -> str:
+        return "" if self.shard is None else f"{self.shard}; "
 
 
 def _preview_text(preview: dict[str, object]) -> str:

@@ -59,6 +59,7 @@ from kombo_cli.upload.manifest_rows import (
     jsonl_values,
 )
 from kombo_cli.upload.request import Entry, RowProblem, TargetCounter
+from kombo_cli.upload.shard import Shard
 
 CSV = "csv"
 JSONL = "jsonl"
@@ -86,6 +87,8 @@ class ManifestCheck:
     problem_count: int
     # Targets (kind, value as written) that more than one row names.
     repeated_targets: frozenset[tuple[str, str]] = frozenset()
+    # With a shard, the counts above are its rows'; this is every row's, usable or not.
+    manifest_rows: int = 0
 
     @property
     def ok(self) -> bool:
@@ -307,18 +310,26 @@ def open_manifest(path: Path | str) -> Manifest:
         raise
 
 
-def validate_manifest(path: Path | str, *, max_problems: int = MAX_KEPT_PROBLEMS) -> ManifestCheck:
+def validate_manifest(
+    path: Path | str, *, max_problems: int = MAX_KEPT_PROBLEMS, shard: Shard | None = None
+) -> ManifestCheck:
     """Read the whole manifest and count its usable rows and its problems.
 
     For a pre-flight pass (nothing is attached if any row has a problem). Keeps the first
-    `max_problems` problems and counts the rest. Raises UsageError as open_manifest does.
+    `max_problems` problems and counts the rest. With `shard`, only that shard's rows are
+    counted, checked and searched for repeated targets. Raises UsageError as open_manifest
+    does.
     """
     rows = 0
     problems: list[RowProblem] = []
     problem_count = 0
+    manifest_rows = 0
     targets = TargetCounter()
     with open_manifest(path) as manifest:
         for entry in manifest:
+            manifest_rows += 1
+            if shard is not None and not shard.takes(entry):
+                continue
             targets.add(entry)
             if isinstance(entry, RowProblem):
                 problem_count += 1
@@ -331,6 +342,7 @@ def validate_manifest(path: Path | str, *, max_problems: int = MAX_KEPT_PROBLEMS
             problems=tuple(problems),
             problem_count=problem_count,
             repeated_targets=frozenset(targets.repeated),
+            manifest_rows=manifest_rows,
         )
 
 

@@ -1,0 +1,92 @@
+"""`--shard K/N`: which of a manifest's rows this run takes, when N runs share one manifest.
+
+Each row goes to the shard its key's SHA-256 picks, so the N shards together take every row
+exactly once, in every process and on every machine (Python's `hash()` is salted per
+process, so it would not do). The key is the row's target, so all the rows of one target
+fall in the same shard: its listing (--skip-existing, --list-first) and the duplicate
+checks after a lost reply then see every upload to it, and no two jobs race on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from kombo_cli.errors import UsageError
+from kombo_cli.upload.request import EMAIL, AttachRequest, Entry
+
+SHARD_HINT = "give --shard K/N with 1 <= K <= N, e.g. --shard 2/3"
+_FORM = re.compile(r"\s*(\d{1,9})\s*/\s*(\d{1,9})\s*")
+# Bumped only if the assignment ever has to change: a half-finished run split under one
+# rule and resumed under another would send some rows twice and others never.
+_VERSION = "kombo-shard-1"
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard `index` (1-based) of `count`."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def option(cls, text: str | None, with_manifest: bool) -> Shard | None:
+        """--shard as given, checked: it splits a manifest's rows, so it needs one."""
+        if text is None:
+            return None
+        if not with_manifest:
+            raise UsageError(
+                "--shard only goes with --manifest.", hint="split the rows of a manifest"
+            )
+        try:
+            return cls.parse(text)
+        except ValueError as exc:
+            raise UsageError(f"--shard {exc}", hint=SHARD_HINT) from None
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """`K/N` as written on the command line; ValueError says what is wrong."""
+        found = _FORM.fullmatch(text)
+        if found is None:
+            raise ValueError(f"{text!r} is not K/N (two whole numbers, e.g. 2/3).")
+        index, count = int(found.group(1)), int(found.group(2))
+        if count < 1:
+            raise ValueError(f"{text!r}: N, the number of shards, must be at least 1.")
+        if not 1 <= index <= count:
+            raise ValueError(f"{text!r}: K must be between 1 and {count}.")
+        return cls(index, count)
+
+    def takes(self, entry: Entry) -> bool:
+        """Whether this shard runs the row."""
+        digest = hashlib.sha256(shard_key(entry)).digest()
+        return int.from_bytes(digest[:8], "big") % self.count == self.index - 1
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def shard_key(entry: Entry) -> bytes:
+    """What decides a row's shard: its target, or for a malformed row its line.
+
+    The target is (integration, kind, value). The integration is left empty: every row of a
+    run goes to the run's one integration, and all the shards of a split run share it, so
+    it would not separate anything; leaving it out also keeps the assignment the same
+    whichever way a job is given its credentials. A per-row integration, if rows ever name
+    one, fills this slot, and rows that name none keep the shard they have today.
+
+    An email is case-folded, as addresses are matched without regard to case; an email row
+    and an ID row for the same person cannot be matched without a lookup, so they may fall
+    in different shards. A malformed row has no target to trust, so its line number places
+    it, which reports each problem in exactly one shard.
+    """
+    if isinstance(entry, AttachRequest):
+        value = entry.target_value
+        if entry.target_kind == EMAIL:
+            value = value.casefold()
+        parts: list[object] = [_VERSION, "target", "", entry.target_kind, value]
+    else:
+        parts = [_VERSION, "line", entry.line]
+    # JSON keeps the parts apart whatever characters a value holds.
+    return json.dumps(parts, ensure_ascii=False).encode("utf-8")
