@@ -22,7 +22,8 @@ from kombo_cli.env import Environment
 from kombo_cli.errors import ApiError, Interrupted, KomboError, error_json
 from kombo_cli.redact import scrub
 from kombo_cli.ui.display import LIVE, PLAIN, TerminalDisplay
-from kombo_cli.ui.pipe import raw_fd, reader_took_it, write_line
+from kombo_cli.ui.pipe import raw_fd
+from kombo_cli.ui.stdout_pipe import PipedStdout, discard_further_output
 from kombo_cli.ui.text import printable
 
 
@@ -53,18 +54,19 @@ class Console:
         # its display, whose thread alone writes there (see `ui.display`).
         self._display: TerminalDisplay | None = None
         self.display_mode = None if quiet else self._display_mode(env)
-        # Results on a pipe or file are written to its descriptor directly, waiting for a
-        # slow reader in short steps, so that Ctrl-C is never stuck behind one and a line
-        # is known to be written or not (see `ui.pipe`).
-        self._stdout_fd = None if self.stdout_terminal else raw_fd(self.stdout)
-        self._stdout_lock = threading.Lock()
+        # Results on a pipe or file are written to its descriptor directly (`ui.pipe`).
         # Asked while stdout's reader is not reading: True gives the line up (after Ctrl-C).
         self.give_up_on_stdout: Callable[[], bool] = lambda: False
-        # Whether Ctrl-C was pressed: a reader that went away since (Ctrl-C stops a `| tee`
-        # too) leaves the results that follow unwritten, to be named on stderr instead.
+        # Whether Ctrl-C was pressed (see `ui.stdout_pipe`).
         self.interrupted: Callable[[], bool] = lambda: False
-        self._stdout_reader_gone = False
-        self._check_reader = True
+        fd = None if self.stdout_terminal else raw_fd(self.stdout)
+        self._piped = (
+            None
+            if fd is None
+            else PipedStdout(
+                self.stdout, fd, lambda: self.give_up_on_stdout(), lambda: self.interrupted()
+            )
+        )
         # stdout on the very terminal stderr is on: its lines can go out in the display's
         # own writes, so nothing (not even the "^C" the terminal echoes) lands between.
         self._stdout_shares_terminal = self.stdout_terminal and _same_device(
@@ -95,10 +97,11 @@ class Console:
 
     # -- writers ---------------------------------------------------------------------------
 
-    def out(self, text: str, style: str | None = None) -> bool:
-        """A result line (or lines) on stdout. False if it was given up unwritten."""
-        if self._stdout_fd is not None:
-            return self._write_stdout(self.clean(text))
+    def out(self, text: str, style: str | None = None, *, about: object = None) -> bool:
+        """A result line (or lines) on stdout. False if it was given up unwritten.
+        `about` names what the line reports, for `lost_on_stdout()`."""
+        if self._piped is not None:
+            return self._piped.write(self.clean(text), about)
         self._write(self.stdout, text, style, self.stdout_color)
         return True
 
@@ -106,40 +109,18 @@ class Console:
         """A line for the person watching, on stderr."""
         self._write(self.stderr, text, style, self.stderr_color)
 
-    def json(self, payload: dict[str, Any]) -> bool:
+    def json(self, payload: dict[str, Any], *, about: object = None) -> bool:
         """One JSON object on one line of stdout. False if it was given up unwritten."""
         line = json.dumps(self._clean_json(payload), ensure_ascii=False)
-        if self._stdout_fd is not None:
-            return self._write_stdout(self.clean(line))
+        if self._piped is not None:
+            return self._piped.write(self.clean(line), about)
         self._write(self.stdout, line, None, False)
         return True
 
-    def _write_stdout(self, text: str) -> bool:
-        stream = self.stdout
-        assert self._stdout_fd is not None
-        with self._stdout_lock:
-            if self._stdout_reader_gone:
-                return not self.interrupted()
-            try:
-                stream.flush()  # nothing should wait there, but order is kept if it does
-                if not write_line(stream, self._stdout_fd, text, self.give_up_on_stdout):
-                    return False
-                if self.interrupted() and self._check_reader:
-                    took = reader_took_it(self._stdout_fd, 0.5)
-                    if took is False:
-                        # Ctrl-C stopped the reader too, before it read this line: it is
-                        # lost unless named elsewhere.
-                        self._stdout_reader_gone = True
-                        return False
-                    # A reader alive but slow (`| less`) is not waited for again: the
-                    # run's grace after Ctrl-C is short.
-                    self._check_reader = took is True
-                return True
-            except BrokenPipeError:
-                # As below: the reader went away, and the work goes on.
-                _discard_further_output(stream)
-                self._stdout_reader_gone = True
-                return not self.interrupted()
+    def lost_on_stdout(self) -> list[object]:
+        """After Ctrl-C: what the last lines written to a pipe reported, when its reader has
+        since gone (Ctrl-C stops a `| tee` too) and left them unread."""
+        return self._piped.lost() if self._piped is not None else []
 
     def _write(self, stream: TextIO, text: str, style: str | None, color: bool) -> None:
         with self._write_lock:
@@ -176,7 +157,7 @@ class Console:
             # The reader went away (`kombo ... | head -1`). The work itself must go on and
             # end with its real exit code: stopping half-way through a batch, or exiting 1
             # after a stored upload, would invite a re-run and a duplicate.
-            _discard_further_output(stream)
+            discard_further_output(stream)
 
     # -- chatter on stderr -----------------------------------------------------------------
 
@@ -380,12 +361,3 @@ def _styled(stream: TextIO, text: str, style: str) -> str:
     with console.capture() as captured:
         console.print(Text(text, style=style), end="")
     return captured.get()
-
-
-def _discard_further_output(stream: TextIO) -> None:
-    """Point a closed pipe's file descriptor at /dev/null so later writes (and Python's own
-    flush at exit) neither fail nor print "Exception ignored" noise."""
-    with suppress(OSError, ValueError, AttributeError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, stream.fileno())
-        os.close(devnull)

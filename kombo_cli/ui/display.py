@@ -82,6 +82,9 @@ class TerminalDisplay:
         self._height = 0
         # Set (by SIGCONT) when the block's place on screen is no longer known.
         self._block_lost = False
+        # Held while a frame is written; on the way out, taken for good (`_abandoned`).
+        self._painting = threading.Lock()
+        self._abandoned = False
         self._thread = threading.Thread(target=self._run, name="kombo-display", daemon=True)
         # Undoes what start() changed in the terminal's settings.
         self._keep_output: Callable[[], None] = lambda: None
@@ -131,6 +134,11 @@ class TerminalDisplay:
         self._keep_output()
         if self.mode != LIVE or self._done.is_set() or not in_foreground(self._stderr):
             return b""
+        # Wait (briefly) for a frame being written, and keep the lock: no frame may follow
+        # the erase. Called on the main thread, never the display's, so this cannot wait on
+        # itself.
+        self._painting.acquire(timeout=0.5)
+        self._abandoned = True
         return erase_block(self._height).encode()
 
     # -- the display thread --------------------------------------------------------------
@@ -162,7 +170,7 @@ class TerminalDisplay:
                 self._done.set()
                 leftover = list(self._queue)
                 self._queue.clear()
-            if self._height:  # only after a failure: a normal end erased it already
+            if self._height and not self._abandoned:  # after a failure only
                 _write(self._stderr, erase_block(self._height))
                 self._height = 0
             for stream, text in leftover:
@@ -173,6 +181,11 @@ class TerminalDisplay:
 
         Consecutive pieces for one stream go out in one write, so the terminal shows no
         half-drawn state in between."""
+        with self._painting:
+            if not self._abandoned:
+                self._paint(lines, final=final)
+
+    def _paint(self, lines: list[tuple[TextIO, str]], *, final: bool) -> None:
         foreground = in_foreground(self._stderr)
         if self._block_lost or not foreground:
             # Not ours to erase any more: the shell (or another job) wrote since.

@@ -100,3 +100,10 @@ def _reader_gone(fd: int) -> bool:
         return any(events & select.POLLERR for _, events in poller.poll(0))
     except (AttributeError, OSError, ValueError):
         return False
+
+
+def unread_by_a_gone_reader(fd: int) -> int:
+    """Bytes left in the pipe `fd` by a reader that has gone; 0 while it is still there."""
+    if not _reader_gone(fd):
+        return 0
+    return _unread(fd) or 0

@@ -252,6 +252,14 @@ class BatchRun:
             and not self._stored_unshown
         )
 
+    def lost_on_the_way(self, results: list[object]) -> None:
+        """After Ctrl-C: results shown, as far as could be told, whose lines a reader stopped
+        by the same Ctrl-C never read. Stored uploads among them are named instead."""
+        for result in results:
+            if isinstance(result, AttachResult) and result.status == SUCCESS:
+                self.tally.succeeded -= 1
+                self._stored_unshown.append(result)
+
     @property
     def stored_unreported(self) -> int:
         """After Ctrl-C: uploads stored whose result line could not be written."""

@@ -1,0 +1,42 @@
+"""stdout on a real pipe whose reader dies (as Ctrl-C stops a `| tee`): the lines it never
+read are told apart from those it did, so their results can be named elsewhere."""
+
+from __future__ import annotations
+
+import io
+import os
+
+from kombo_cli.ui.stdout_pipe import PipedStdout
+
+
+def piped(interrupted: bool = False) -> tuple[PipedStdout, int, io.TextIOWrapper]:
+    read_end, write_end = os.pipe()
+    stream = io.TextIOWrapper(io.FileIO(write_end, "w"), encoding="utf-8")
+    return PipedStdout(stream, write_end, lambda: False, lambda: interrupted), read_end, stream
+
+
+def test_lines_a_dead_reader_never_read_are_the_ones_lost() -> None:
+    out, read_end, stream = piped()
+    for number in range(1, 5):
+        assert out.write(f"Attached scan-{number}.pdf", about=number)
+    # The reader takes the first two lines, then dies (its end closes) with two unread.
+    taken = os.read(read_end, len("Attached scan-1.pdf\nAttached scan-2.pdf\n"))
+    assert taken.decode().splitlines() == ["Attached scan-1.pdf", "Attached scan-2.pdf"]
+    assert out.lost() == []  # alive: unread lines are on their way, not lost
+    os.close(read_end)
+
+    assert sorted(out.lost()) == [3, 4]  # type: ignore[type-var]
+    stream.close()
+
+
+def test_after_ctrl_c_a_line_the_dead_reader_cannot_take_is_not_counted_as_shown() -> None:
+    out, read_end, stream = piped(interrupted=True)
+    assert out.write("Attached a.pdf", about="a")
+    os.read(read_end, 100)
+    os.close(read_end)
+
+    # The write itself fails (the pipe has no reader): the line is given up, and nothing
+    # written earlier is lost.
+    assert out.write("Attached b.pdf", about="b") is False
+    assert out.lost() == []
+    stream.close()
