@@ -119,6 +119,7 @@ def test_stdout_and_stderr_on_one_terminal(slow_server: KomboServer, scans: list
     assert_block_lines_fit(screen)
     # The terminal's settings are as they were (kept output on Ctrl-C only while drawing).
     assert not screen.local_modes & termios.NOFLSH
+    assert screen.local_modes & termios.ECHOCTL  # as the terminal had it
 
 
 @pytest.mark.parametrize("reader", ["tee", "cat"])
@@ -330,6 +331,7 @@ def test_sigterm_while_bars_are_up_puts_the_terminal_back(
     assert "━".encode() in screen.raw
     assert_no_bar_left(screen)
     assert not screen.local_modes & termios.NOFLSH
+    assert screen.local_modes & termios.ECHOCTL  # as the terminal had it
 
 
 def test_two_quick_ctrl_c_put_the_terminal_back(
@@ -352,6 +354,7 @@ def test_two_quick_ctrl_c_put_the_terminal_back(
     )
     assert screen.returncode == 130
     assert not screen.local_modes & termios.NOFLSH
+    assert screen.local_modes & termios.ECHOCTL  # as the terminal had it
     assert "^C" not in screen.text()
     assert "Hint: see what was stored with kombo attachments list ID" in screen.text()
 

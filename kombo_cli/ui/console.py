@@ -72,7 +72,7 @@ class Console:
         self._stdout_shares_terminal = self.stdout_terminal and _same_device(
             self.stdout, self.stderr
         )
-        # The terminal echoes "^C" where the cursor is: the next line starts over it.
+        # The terminal echoes "^C" where the cursor is: lines from then on start over it.
         self._return_to_line_start = False
 
     # -- secrets ---------------------------------------------------------------------------
@@ -132,8 +132,9 @@ class Console:
         if self._return_to_line_start and (
             stream is self.stderr or (stream is self.stdout and self._stdout_shares_terminal)
         ):
-            # The first line on the terminal after Ctrl-C, whichever stream carries it.
-            self._return_to_line_start = False
+            # Every line on the terminal after Ctrl-C, whichever stream carries it: the
+            # terminal sends the signal before it echoes, so the echo may land after the
+            # first line; at the start of a line a carriage return changes nothing else.
             start = "\r"
         display = self._display
         if display is not None and (
@@ -295,8 +296,8 @@ class Console:
             self.stop_live()
 
     def ctrl_c_pressed(self) -> None:
-        """The terminal has just echoed "^C" at the cursor: the next line on stderr
-        starts at the beginning of that line, over it. Only sets a flag (signal handler)."""
+        """The terminal echoes "^C" at the cursor: from now on each line on the terminal
+        starts at the beginning of its line, over it. Only sets a flag (signal handler)."""
         if _isatty(self.stderr):
             self._return_to_line_start = True
 

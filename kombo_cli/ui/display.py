@@ -92,8 +92,7 @@ class TerminalDisplay:
     # -- any thread ----------------------------------------------------------------------
 
     def start(self) -> None:
-        if self.mode == LIVE:
-            self._keep_output = keep_output_on_ctrl_c(self._stderr)
+        self._keep_output = keep_output_on_ctrl_c(self._stderr)
         try:
             self._thread.start()
         except BaseException:

@@ -7,9 +7,11 @@ Two facts about a terminal matter to a display that redraws itself:
 - whether the terminal throws away output on Ctrl-C (it does unless NOFLSH is set): output
   still on its way to the screen when SIGINT is sent is dropped, a result line the person
   never sees, and a block of bars the display then "erases" over lines that are not its
-  own. While bars are up, kombo sets NOFLSH, and puts it back when they end, on SIGTERM
-  or SIGHUP, and on the second Ctrl-C (only SIGKILL can leave it set, which does no harm:
-  Ctrl-C then just does not discard output).
+  own; and whether it echoes Ctrl-C as "^C" (ECHOCTL), which lands wherever the cursor is,
+  often at the front of the next result line. While progress is shown, kombo sets NOFLSH
+  and clears ECHOCTL, and puts both back when it ends, on SIGTERM or SIGHUP, and on the
+  second Ctrl-C (only SIGKILL can leave them so, which does little harm: Ctrl-C then keeps
+  output and shows no "^C"; `stty sane` puts them back).
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ def in_foreground(stream: TextIO) -> bool:
 
 
 def keep_output_on_ctrl_c(stream: TextIO) -> Callable[[], None]:
-    """Set NOFLSH on the terminal behind `stream`, if this process is in the foreground and
-    it is not set already; returns what undoes that (safe to call often, from any thread)."""
+    """While progress is shown: set NOFLSH (keep output on Ctrl-C) and clear ECHOCTL (echo
+    Ctrl-C as the invisible character it is, not as "^C" glued to the front of the next
+    line), if this process is in the foreground; returns what puts back exactly the bits
+    it changed (safe to call often, from any thread)."""
     try:
         import termios
 
@@ -42,9 +46,12 @@ def keep_output_on_ctrl_c(stream: TextIO) -> Callable[[], None]:
         if not in_foreground(stream):
             return lambda: None
         attributes = termios.tcgetattr(fd)
-        if attributes[3] & termios.NOFLSH:
+        echoctl = getattr(termios, "ECHOCTL", 0)
+        setting = termios.NOFLSH & ~attributes[3]
+        clearing = echoctl & attributes[3]
+        if not setting and not clearing:
             return lambda: None
-        attributes[3] |= termios.NOFLSH
+        attributes[3] = (attributes[3] | setting) & ~clearing
         termios.tcsetattr(fd, termios.TCSANOW, attributes)
     except (ImportError, AttributeError, OSError, ValueError):
         return lambda: None
@@ -59,7 +66,7 @@ def keep_output_on_ctrl_c(stream: TextIO) -> Callable[[], None]:
             undone = True
         with suppress(OSError, ValueError), _sigttou_held():
             current = termios.tcgetattr(fd)
-            current[3] &= ~termios.NOFLSH
+            current[3] = (current[3] & ~setting) | clearing
             termios.tcsetattr(fd, termios.TCSANOW, current)
 
     return undo
