@@ -171,7 +171,7 @@ def test_piped_and_json_output_show_every_value_whole(
 def test_values_are_shortened_in_the_middle_keeping_the_extension(
     text: str, width: int, expected: str
 ) -> None:
-    from kombo_cli.commands.attachments import shorten
+    from kombo_cli.ui.text import shorten
 
     shown = shorten(text, width, keep_extension=True)
     assert shown == expected

@@ -30,7 +30,7 @@ from kombo_cli.commands.options import (
 )
 from kombo_cli.errors import ApiError, ExitCode, KomboError
 from kombo_cli.ui.console import Console
-from kombo_cli.ui.text import aligned_columns, cell, printable
+from kombo_cli.ui.text import aligned_columns, cell, printable, shorten
 
 if TYPE_CHECKING:
     from kombo_cli.api.targets import Target
@@ -243,34 +243,3 @@ def short_date(value: str) -> str:
     if match is None:
         return value
     return f"{match.group(1)} {match.group(2)}{match.group(5) or ''}"
-
-
-def shorten(text: str, width: int, *, keep_extension: bool = False) -> str:
-    """`text` in at most `width` terminal columns, shortened in the middle with "…";
-    with `keep_extension`, a file name's extension stays whole where there is room."""
-    from rich.cells import cell_len
-
-    if cell_len(text) <= width:
-        return text
-    if width <= 1:
-        return "…"[:width]
-    room = width - 1
-    tail = room // 2
-    stem, dot, extension = text.rpartition(".")
-    suffix = cell_len(extension) + 1
-    if keep_extension and dot and stem and len(extension) <= 10 and suffix < room:
-        tail = max(tail, suffix)
-    return _first_columns(text, room - tail) + "…" + _first_columns(text[::-1], tail)[::-1]
-
-
-def _first_columns(text: str, columns: int) -> str:
-    """The longest start of `text` that takes at most `columns` terminal columns."""
-    from rich.cells import cell_len
-
-    taken, used = [], 0
-    for character in text:
-        used += cell_len(character)
-        if used > columns:
-            break
-        taken.append(character)
-    return "".join(taken)

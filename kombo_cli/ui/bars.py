@@ -12,7 +12,6 @@ import os
 from contextlib import suppress
 from typing import Any, Callable
 
-from rich.cells import cell_len
 from rich.progress import (
     BarColumn,
     Progress,
@@ -24,7 +23,7 @@ from rich.progress import (
 from rich.table import Column
 from rich.text import Text
 
-from kombo_cli.ui.text import WAITING_FOR_KOMBO, human_size
+from kombo_cli.ui.text import WAITING_FOR_KOMBO, human_size, shorten
 
 # Room the amount column may take: "sent, waiting for Kombo", "12/50 files, 5.5 MB".
 _AMOUNT_WIDTH = len(WAITING_FOR_KOMBO)
@@ -119,7 +118,7 @@ class _LabelColumn(ProgressColumn):
 
     def render(self, task: Any) -> Text:
         # File names may contain [brackets]: plain text, never rich markup.
-        return Text(_middle_shortened(str(task.description), self.limit))
+        return Text(shorten(str(task.description), self.limit, keep_extension=True))
 
 
 class _AmountColumn(ProgressColumn):
@@ -136,18 +135,6 @@ class _AmountColumn(ProgressColumn):
             return Text(WAITING_FOR_KOMBO)
         done = human_size(max(0, int(task.completed)))
         return Text(done if task.total is None else f"{done}/{human_size(int(task.total))}")
-
-
-def _middle_shortened(text: str, limit: int) -> str:
-    """`text` in at most `limit` cells, shortened in the middle so that both the start and
-    the end (a file's extension, a number) stay."""
-    if cell_len(text) <= limit:
-        return text
-    keep = limit - 1
-    head, tail = text[: keep - keep // 2], text[len(text) - keep // 2 :] if keep // 2 else ""
-    while cell_len(head) + cell_len(tail) > keep and head:
-        head = head[:-1]
-    return f"{head}…{tail}"
 
 
 def _terminal_size(stderr: Any, rich_console: Any) -> tuple[int, int]:
