@@ -240,3 +240,18 @@ SAMPLES = {
     "docx": make_docx,
     "odt": make_odt,
 }
+
+
+def read_banner(process: subprocess.Popen[bytes]) -> str:
+    """What `kombo sandbox` prints up to "Press Ctrl-C to stop." (or until it exits)."""
+    assert process.stdout is not None
+    lines = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        line = process.stdout.readline().decode()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("Press Ctrl-C to stop."):
+            break
+    return "".join(lines)

@@ -19,7 +19,6 @@ import re
 import shlex
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from tests.helpers import (
     KOMBO_EXECUTABLE,
     clean_env,
     make_pdf,
+    read_banner,
     run_kombo_process,
 )
 
@@ -155,21 +155,6 @@ def test_the_readme_set_up_commands_are_the_ones_ci_runs() -> None:
 class Sandbox:
     base_url: str
     process: subprocess.Popen[bytes]
-
-
-def read_banner(process: subprocess.Popen[bytes]) -> str:
-    """What `kombo sandbox` prints up to "Press Ctrl-C to stop." (or until it exits)."""
-    assert process.stdout is not None
-    lines = []
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        line = process.stdout.readline().decode()
-        if not line:
-            break
-        lines.append(line)
-        if line.startswith("Press Ctrl-C to stop."):
-            break
-    return "".join(lines)
 
 
 @pytest.fixture

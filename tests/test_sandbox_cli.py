@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +15,13 @@ import pytest
 
 from kombo_cli.sandbox.sample_candidates import FRANK_DOE_ID
 from kombo_cli.sandbox.sample_cv import sample_cv_bytes
-from tests.helpers import KOMBO_EXECUTABLE, clean_env, make_pdf, run_kombo_process
+from tests.helpers import (
+    KOMBO_EXECUTABLE,
+    clean_env,
+    make_pdf,
+    read_banner,
+    run_kombo_process,
+)
 
 
 class RunningSandbox:
@@ -45,17 +50,7 @@ def sandbox(*args: str, env: dict[str, str] | None = None) -> Iterator[RunningSa
         stderr=subprocess.PIPE,
         env=clean_env(env),
     )
-    assert process.stdout is not None
-    lines = []
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        line = process.stdout.readline().decode()
-        if not line:
-            break
-        lines.append(line)
-        if line.startswith("Press Ctrl-C to stop."):
-            break
-    banner = "".join(lines)
+    banner = read_banner(process)
     try:
         assert "Press Ctrl-C to stop." in banner, banner + process.stderr.read().decode()
         yield RunningSandbox(process, banner)
