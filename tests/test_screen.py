@@ -382,3 +382,18 @@ def test_a_window_too_small_for_bars_gets_the_results_alone(
     assert screen.returncode == 0
     assert "━".encode() not in screen.raw
     assert_no_bar_left(screen)
+
+
+@pytest.mark.parametrize("stdout", ["terminal", "pipe"])
+def test_a_terminal_in_a_legacy_encoding_gets_question_marks_not_a_crash(
+    slow_server: KomboServer, tmp_path: Path, stdout: str
+) -> None:
+    cv = tmp_path / "lebenslauf_ä.pdf"
+    cv.write_bytes(make_pdf())
+    pipe = " | cat" if stdout == "pipe" else ""
+    screen = run_on_screen(
+        f"{attach_command([cv])}{pipe}", env=env_for(slow_server, PYTHONIOENCODING="ascii")
+    )
+    assert screen.returncode == 0, screen.text()
+    assert screen.count("Attached lebenslauf_?.pdf to candidate") == 1, screen.text()
+    assert "Traceback" not in screen.text()

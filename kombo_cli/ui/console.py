@@ -21,7 +21,7 @@ from typing import Any, Callable, TextIO
 from kombo_cli.env import Environment
 from kombo_cli.errors import ApiError, Interrupted, KomboError, error_json
 from kombo_cli.redact import scrub
-from kombo_cli.ui.display import LIVE, PLAIN, TerminalDisplay
+from kombo_cli.ui.display import LIVE, PLAIN, TerminalDisplay, write_text
 from kombo_cli.ui.pipe import raw_fd
 from kombo_cli.ui.stdout_pipe import PipedStdout, discard_further_output
 from kombo_cli.ui.text import printable
@@ -127,7 +127,6 @@ class Console:
             self._write_locked(stream, self.clean(text), style, color)
 
     def _write_locked(self, stream: TextIO, text: str, style: str | None, color: bool) -> None:
-        # Read once: the display may end on another thread meanwhile.
         start = ""
         if self._return_to_line_start and (
             stream is self.stderr or (stream is self.stdout and self._stdout_shares_terminal)
@@ -136,6 +135,7 @@ class Console:
             # terminal sends the signal before it echoes, so the echo may land after the
             # first line; at the start of a line a carriage return changes nothing else.
             start = "\r"
+        # Read once: the display may end on another thread meanwhile.
         display = self._display
         if display is not None and (
             stream is self.stderr or (stream is self.stdout and self.stdout_terminal)
@@ -144,16 +144,8 @@ class Console:
             display.print(self.stderr if self._stdout_shares_terminal else stream, start + shown)
             return
         try:
-            if color and style:
-                stream.write(start + _styled(stream, text, style) + "\n")
-            else:
-                stream.write(start + text + "\n")
-            stream.flush()
-        except UnicodeEncodeError:
-            # A terminal in a legacy encoding: "…" and accents become "?", not a crash.
-            encoding = getattr(stream, "encoding", None) or "ascii"
-            stream.write(text.encode(encoding, "replace").decode(encoding) + "\n")
-            stream.flush()
+            shown = _styled(stream, text, style) if color and style else text
+            write_text(stream, start + shown + "\n")
         except BrokenPipeError:
             # The reader went away (`kombo ... | head -1`). The work itself must go on and
             # end with its real exit code: stopping half-way through a batch, or exiting 1

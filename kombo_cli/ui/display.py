@@ -211,10 +211,15 @@ def _write(stream: TextIO, text: str) -> None:
         return
     # A terminal that went away (the window closed) must not stop the run.
     with suppress(OSError, ValueError):
-        try:
-            stream.write(text)
-        except UnicodeEncodeError:
-            # A terminal in a legacy encoding: "…" and accents become "?", not a crash.
-            encoding = getattr(stream, "encoding", None) or "ascii"
-            stream.write(text.encode(encoding, "replace").decode(encoding))
-        stream.flush()
+        write_text(stream, text)
+
+
+def write_text(stream: TextIO, text: str) -> None:
+    """Write and flush `text`; in a legacy encoding, "…" and accents become "?", not a
+    crash."""
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, "replace").decode(encoding))
+    stream.flush()
