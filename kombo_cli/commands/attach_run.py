@@ -33,7 +33,13 @@ from kombo_cli.upload.files import STDIN_ARGUMENT, LocalFile, spool_stdin
 from kombo_cli.upload.manifest import ManifestCheck, open_manifest, validate_manifest
 from kombo_cli.upload.plan import RunDefaults
 from kombo_cli.upload.remote_fields import build_remote_fields
-from kombo_cli.upload.request import EMAIL, Entry, command_line_requests, repeated_targets
+from kombo_cli.upload.request import (
+    EMAIL,
+    AttachRequest,
+    Entry,
+    command_line_requests,
+    repeated_targets,
+)
 from kombo_cli.upload.shard import Shard
 from kombo_cli.upload.urls import secrets_in
 
@@ -274,9 +280,8 @@ def _manifest_entries(manifest: Path, console: Console, shard: Shard | None) -> 
         for row in rows:
             if shard is not None and not shard.takes(row):
                 continue
-            url = getattr(row, "url", None)
-            if url:
-                for secret in secrets_in(url):
+            if isinstance(row, AttachRequest) and row.url:
+                for secret in secrets_in(row.url):
                     console.add_secret(secret)
             yield row
 

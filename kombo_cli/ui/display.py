@@ -23,7 +23,7 @@ from collections import deque
 from contextlib import suppress
 from typing import Callable, TextIO
 
-from kombo_cli.ui.terminal_modes import in_foreground, keep_output_on_ctrl_c
+from kombo_cli.ui.terminal_modes import in_foreground, settle_for_ctrl_c
 
 # Erase the cursor's line. Lines are erased one by one, never "to the end of the screen":
 # from the top row that is a clear screen, which terminals such as tmux answer by pushing
@@ -87,16 +87,16 @@ class TerminalDisplay:
         self._abandoned = False
         self._thread = threading.Thread(target=self._run, name="kombo-display", daemon=True)
         # Undoes what start() changed in the terminal's settings.
-        self._keep_output: Callable[[], None] = lambda: None
+        self._put_terminal_back: Callable[[], None] = lambda: None
 
     # -- any thread ----------------------------------------------------------------------
 
     def start(self) -> None:
-        self._keep_output = keep_output_on_ctrl_c(self._stderr)
+        self._put_terminal_back = settle_for_ctrl_c(self._stderr)
         try:
             self._thread.start()
         except BaseException:
-            self._keep_output()
+            self._put_terminal_back()
             raise
 
     def print(self, stream: TextIO, text: str) -> None:
@@ -119,7 +119,7 @@ class TerminalDisplay:
             self._wake.notify()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join()
-        self._keep_output()
+        self._put_terminal_back()
 
     def block_lost(self) -> None:
         """The block's place on screen is no longer known (the job was stopped with Ctrl-Z
@@ -130,7 +130,7 @@ class TerminalDisplay:
     def emergency_erase(self) -> bytes:
         """What to write on the way out (a second Ctrl-C, SIGTERM), which waits for
         nothing: the terminal's settings put back, and the bytes that erase the block."""
-        self._keep_output()
+        self._put_terminal_back()
         if self.mode != LIVE or self._done.is_set() or not in_foreground(self._stderr):
             return b""
         # Wait (briefly) for a frame being written, and keep the lock: no frame may follow

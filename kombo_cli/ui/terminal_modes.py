@@ -34,7 +34,7 @@ def in_foreground(stream: TextIO) -> bool:
         return True
 
 
-def keep_output_on_ctrl_c(stream: TextIO) -> Callable[[], None]:
+def settle_for_ctrl_c(stream: TextIO) -> Callable[[], None]:
     """While progress is shown: set NOFLSH (keep output on Ctrl-C) and clear ECHOCTL (echo
     Ctrl-C as the invisible character it is, not as "^C" glued to the front of the next
     line), if this process is in the foreground; returns what puts back exactly the bits
