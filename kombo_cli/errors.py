@@ -186,6 +186,33 @@ class ApiError(KomboError):
         self.exit_code = exit_code_for_api_error(code, http_status)
 
 
+class IntegrationStopped(KomboError):
+    """Not sent: the row's integration refused an earlier request of the run in a way no
+    other request to it can get past (the key, or the customer's setup). The other
+    integrations of the run go on."""
+
+    local_code = "CLI.INTEGRATION_STOPPED"
+
+    def __init__(self, integration_id: str | None, cause: KomboError, cause_label: str) -> None:
+        what = _answer_words(cause)
+        customer = f"integration {integration_id}" if integration_id else "the integration"
+        super().__init__(
+            f"Not sent: {customer} answered {cause_label} with {what}, so its other rows"
+            " were not sent.",
+            hint=cause.hint,
+        )
+        self.integration_id = integration_id
+        self.cause = cause
+        self.exit_code = cause.exit_code
+
+
+def _answer_words(error: KomboError) -> str:
+    if isinstance(error, ApiError):
+        code = f" {error.code}" if error.code else ""
+        return f"HTTP {error.http_status}{code}"
+    return error.local_code
+
+
 class WrongBaseUrl(ApiError):
     """The server said the path is no route of its, or something other than Kombo's API
     answered 404: the base URL is wrong (most often without /v1). No request of this run

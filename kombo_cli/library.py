@@ -12,6 +12,7 @@ docs/library.md shows the rest.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -21,7 +22,6 @@ from kombo_cli.api.client import KomboClient
 from kombo_cli.api.defaults import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_S, MAX_CONCURRENCY
 from kombo_cli.api.retry import DEFAULT_RETRIES, SETTLE_DELAY_S, RetryPolicy, call_idempotent
 from kombo_cli.api.targets import APPLICATION, CANDIDATE, Target
-from kombo_cli.api.throttle import AdaptiveLimit, ThrottledClient
 from kombo_cli.config.settings import (
     DEFAULT_REGION,
     REGION_BASE_URLS,
@@ -38,23 +38,26 @@ from kombo_cli.env import Environment
 from kombo_cli.errors import ConfigError
 from kombo_cli.upload.batch import BatchRun
 from kombo_cli.upload.files import LocalFile
+from kombo_cli.upload.integrations import Connections, Lanes, RunOptions, run_lanes
 from kombo_cli.upload.journal import Journal
-from kombo_cli.upload.ledger import RunMemory
-from kombo_cli.upload.lookup import CandidateLookup
 from kombo_cli.upload.plan import DEFAULT_ATTACHMENT_TYPE, AttachmentPlan, RunDefaults
 from kombo_cli.upload.request import AttachRequest, repeated_targets
 from kombo_cli.upload.result import AttachResult
-from kombo_cli.upload.resume import Resumption, journal_scope
-from kombo_cli.upload.run import AttachPipeline, RunObserver
+from kombo_cli.upload.resume import Resumption
+from kombo_cli.upload.run import RunObserver
 
 
 class Kombo:
-    """A connection to one Kombo integration, for attaching files and listing attachments.
+    """A connection to Kombo with one key, for attaching files and listing attachments.
+
+    `integration_id` is the integration requests go to unless one names its own
+    (`AttachRequest(..., integration_id=...)`, a manifest's `integration_id` column).
 
     Thread-safe. Everything done through one object counts as one run: uploads share one
-    pool of connections and one limit on what is in flight (adapted to Kombo's concurrency
-    limit), and a lost reply is checked against what the object itself has stored. Close it
-    (or use it in a `with` block) to release the connections.
+    pool of connections, each integration has one limit on what is in flight (adapted to
+    Kombo's concurrency limit for it) under `concurrency` for the whole object, and a lost
+    reply is checked against what the object itself has stored. Close it (or use it in a
+    `with` block) to release the connections.
     """
 
     def __init__(
@@ -107,23 +110,18 @@ class Kombo:
         self.concurrency = concurrency
         self.observer = observer or RunObserver()
         self._api_key = api_key
-        self._memory = RunMemory()
         self._journals: list[Journal] = []
-        self.client: KomboClient | None = None
-        self._throttled: ThrottledClient | None = None
-        self._lookup: CandidateLookup | None = None
-        if api_key is None or integration_id is None:
-            return
-        client = KomboClient(
-            base_url, api_key, integration_id, read_timeout_s=timeout_s, pool_size=concurrency
+        self._connections = Connections(
+            base_url,
+            api_key,
+            policy,
+            timeout_s=timeout_s,
+            concurrency=concurrency,
+            observer=self.observer,
         )
-        observer_, self.client = self.observer, client
-        self._throttled = ThrottledClient(client, AdaptiveLimit(concurrency))
-        self._lookup = CandidateLookup(
-            client,
-            self.policy,
-            lambda notice: observer_.retrying("looking up an email address", notice),
-        )
+        own = self._connections.get(integration_id) if integration_id is not None else None
+        # The default integration's client, for what is not a run (listings, checks).
+        self.client: KomboClient | None = own.client if own is not None else None
 
     @classmethod
     def from_settings(
@@ -206,8 +204,7 @@ class Kombo:
         self.close()
 
     def close(self) -> None:
-        if self.client is not None:
-            self.client.session.close()
+        self._connections.close()
         for journal in self._journals:
             journal.close()
         self._journals.clear()
@@ -233,16 +230,16 @@ class Kombo:
         request = AttachRequest(
             APPLICATION if application else CANDIDATE, target_id, file=source, url=url, name=name
         )
-        pipeline = self._pipeline(
+        lanes = self._lanes(
             RunDefaults(type, content_type, remote_fields),
             skip_existing=skip_existing,
             name_items=False,
             verify=verify,
         )
-        result = pipeline.process(request)
+        result = lanes.lane(self.integration_id).pipeline.process(request)
         if result.error is not None:
             raise result.error
-        return result
+        return dataclasses.replace(result, integration_id=self.integration_id)
 
     def attach_many(
         self,
@@ -307,7 +304,7 @@ class Kombo:
         `list_first` lists every target before its first upload; `journal` is the file
         --journal names (see `kombo_cli.upload.journal`); `repeated_targets` are the
         (kind, value) targets several entries name, listed before their first upload."""
-        pipeline = self._pipeline(
+        lanes = self._lanes(
             defaults,
             skip_existing=skip_existing,
             stdin_file=stdin_file,
@@ -315,8 +312,8 @@ class Kombo:
             list_first=list_first,
             journal=journal,
             verify=verify,
+            repeated_targets=frozenset(repeated_targets),
         )
-        pipeline.expect_repeated(repeated_targets)
         preview = None
         if preview_single:
 
@@ -324,7 +321,7 @@ class Kombo:
                 return plan.preview(self.base_url, self._api_key, self.integration_id)
 
         return BatchRun(
-            pipeline,
+            lanes,
             workers=self.concurrency,
             fail_fast=fail_fast,
             dry_run=dry_run,
@@ -332,7 +329,7 @@ class Kombo:
             request_preview=preview,
         )
 
-    def _pipeline(
+    def _lanes(
         self,
         defaults: RunDefaults,
         *,
@@ -342,25 +339,28 @@ class Kombo:
         list_first: bool = False,
         journal: Path | None = None,
         verify: bool = False,
-    ) -> AttachPipeline:
-        resumption = None
+        repeated_targets: frozenset[tuple[str, str]] = frozenset(),
+    ) -> Lanes:
+        """One run's lanes: a pipeline per integration, made when a request names it."""
+        opened = None
         if journal is not None:
-            scope = f"{journal_scope(self.base_url)} {self.integration_id}"
-            resumption = Resumption.open(journal, self.observer.warning, scope)
-            self._journals.append(resumption.journal)
-        return AttachPipeline(
-            self._throttled,
-            self._lookup,
-            self.policy,
-            defaults=defaults,
-            skip_existing=skip_existing,
-            stdin_file=stdin_file,
-            observer=self.observer,
-            name_items=name_items,
-            memory=self._memory,
-            list_first=list_first,
-            resumption=resumption,
-            verify=verify,
+            opened = Resumption.open(journal, self.observer.warning).journal
+            self._journals.append(opened)
+        return run_lanes(
+            self._connections,
+            self.integration_id,
+            RunOptions(
+                defaults,
+                self.policy,
+                self.observer,
+                skip_existing=skip_existing,
+                stdin_file=stdin_file,
+                name_items=name_items,
+                list_first=list_first,
+                verify=verify,
+                repeated_targets=repeated_targets,
+            ),
+            journal=opened,
         )
 
     # -- reading ---------------------------------------------------------------------------
@@ -381,7 +381,8 @@ class Kombo:
 
     def find_candidate(self, email: str) -> str:
         """The ID of the one candidate with this email address (LookupFailed otherwise)."""
-        return self._pipeline(RunDefaults()).find_candidate(email).id
+        pipeline = self._lanes(RunDefaults()).lane(self.integration_id).pipeline
+        return pipeline.find_candidate(email).id
 
     def check_api_key(self) -> dict[str, Any]:
         """What Kombo says about the key (`environment_id`); raises the KomboError."""

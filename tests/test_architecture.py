@@ -18,7 +18,7 @@ MAX_LINES = 400
 # What each part may import besides itself. The ground imports nothing of kombo_cli but
 # the ground; `ui` knows no command and never does HTTP; `api` never prints and knows no
 # settings; `upload` reads no settings and prints nothing; the sandbox stands alone.
-GROUND = {"errors", "env", "redact", "safe_read", "strict_json", "version"}
+GROUND = {"credentials", "errors", "env", "redact", "safe_read", "strict_json", "version"}
 MAY_IMPORT: dict[str, set[str]] = {
     "ground": {"ground"},
     "config": {"ground"},

@@ -270,6 +270,7 @@ def test_json_success_object(
         "attempts": 1,
         "confirmed_by": "reply",
         "confirmed_by_listing": False,
+        "integration_id": server_env["KOMBO_INTEGRATION_ID"],
     }
 
 

@@ -579,7 +579,7 @@ def test_row_problem_messages_for_invalid_json_and_csv(tmp_path: Path) -> None:
         (
             {"candidate_id": CANDIDATE, "file": "a", "filename": "x"},
             "unknown key 'filename'; the accepted columns are candidate_id, application_id, "
-            "email, file, url, type, name, content_type, remote_fields.",
+            "email, file, url, type, name, content_type, remote_fields, integration_id.",
         ),
         ({"candidate_id": CANDIDATE, "file": "a\x00b"}, "file contains a NUL character."),
         (
@@ -971,6 +971,7 @@ def test_validate_manifest_of_a_clean_manifest(tmp_path: Path) -> None:
         problem_count=0,
         repeated_targets=frozenset({("email", "a@b.c")}),
         manifest_rows=5,
+        first_line_without_integration=1,
     )
     assert check.ok
 

@@ -113,7 +113,7 @@ class KomboClient:
             if connect_timeout_s is not None
             else min(DEFAULT_CONNECT_TIMEOUT_S, read_timeout_s)
         )
-        self.session = session or _pooled_session(pool_size, read_timeout_s)
+        self.session = session or pooled_session(pool_size, read_timeout_s)
         self._host = urlsplit(self.base_url).netloc
 
     def __repr__(self) -> str:
@@ -306,7 +306,7 @@ class KomboClient:
         )
 
 
-def _pooled_session(pool_size: int | None, stall_timeout_s: float) -> requests.Session:
+def pooled_session(pool_size: int | None, stall_timeout_s: float) -> requests.Session:
     """A session on which `stall_timeout_s` (--timeout) bounds a stall while sending too,
     not only while waiting for the answer (see `transport`)."""
     from kombo_cli.api.transport import StallBoundedAdapter

@@ -12,6 +12,10 @@ TCP finds a sending rate: additive increase, multiplicative decrease.
   it is too much.)
 - After as many successes in a row as the current limit, it grows by one, up to what the
   user asked for and never above Kombo's own Concurrency-Limit.
+- A limit made with a `start` below its ceiling begins there and grows by one per success
+  (doubling every round trip, TCP's slow start) until the first sign of crowding: a run
+  across many integrations, each allowed far more than one integration could take, does
+  not open with a burst of refusals from an integration whose limit is low.
 """
 
 from __future__ import annotations
@@ -32,11 +36,12 @@ CONCURRENCY_REFUSED = "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED"
 class AdaptiveLimit:
     """A counting gate whose size changes with Kombo's answers. Thread-safe."""
 
-    def __init__(self, ceiling: int) -> None:
-        if ceiling < 1:
-            raise ValueError("ceiling must be at least 1")
+    def __init__(self, ceiling: int, start: int | None = None) -> None:
+        if ceiling < 1 or (start is not None and start < 1):
+            raise ValueError("ceiling and start must be at least 1")
         self.ceiling = ceiling
-        self.limit = ceiling
+        self.limit = ceiling if start is None else min(start, ceiling)
+        self._slow_start = self.limit < ceiling
         self.in_flight = 0
         self.peak_in_flight = 0
         self.refusals = 0
@@ -64,6 +69,7 @@ class AdaptiveLimit:
         """Kombo refused a request for being one too many: halve the limit (once per burst)."""
         with self._changed:
             self.refusals += 1
+            self._slow_start = False
             if generation == self._generation:
                 self._set_limit(self.limit // 2)
 
@@ -85,10 +91,12 @@ class AdaptiveLimit:
             )
             if remaining is not None and remaining <= _low_water_mark(kombo_limit) and others > 0:
                 # Other clients of the integration are near its limit too: leave them room.
+                self._slow_start = False
                 self._set_limit(self.limit - 1)
                 return
             self._successes += 1
-            if self._successes >= self.limit and self.limit < self.ceiling:
+            grow = self._slow_start or self._successes >= self.limit
+            if grow and self.limit < self.ceiling:
                 self.limit += 1
                 self._successes = 0
                 self._changed.notify_all()

@@ -16,9 +16,9 @@ from kombo_cli.api.retry import RetryNotice
 from kombo_cli.ui.console import Console
 from kombo_cli.ui.progress import Advance, BatchProgress, batch_progress, upload_progress
 from kombo_cli.ui.text import human_duration, human_size
-from kombo_cli.upload.batch import Tally
 from kombo_cli.upload.result import ERROR, JOURNAL, PLANNED, PLANNED_SKIP, SKIPPED, AttachResult
 from kombo_cli.upload.run import RunObserver
+from kombo_cli.upload.tally import Tally
 
 
 class ConsoleObserver(RunObserver):

@@ -9,7 +9,6 @@ for values from every source and for `kombo config set` alike.
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -19,6 +18,13 @@ from urllib.parse import urlsplit
 
 from kombo_cli.config.dotenv import read_dotenv
 from kombo_cli.config.store import DEFAULT_PROFILE, ConfigStore, config_dir, selected_profile
+from kombo_cli.credentials import (
+    INTEGRATION_ID_EXAMPLE,
+    names_a_path_segment,
+)
+from kombo_cli.credentials import (
+    is_header_safe as is_header_safe,  # also for the sandbox command's --key check
+)
 from kombo_cli.errors import ConfigError
 
 REGION_BASE_URLS: dict[str, str] = {
@@ -42,17 +48,6 @@ SETTING_VARIABLES: dict[str, str] = {
     "region": ENV_REGION,
     "base-url": ENV_BASE_URL,
 }
-
-# Keys and integration ids are printable ASCII without quotes or "=". Anything else (a
-# space, a line break, a curly quote pasted from a document, a whole `KOMBO_API_KEY=...`
-# line) would break the HTTP header, end up echoed by the HTTP library, or simply be wrong.
-_CREDENTIAL = re.compile(r"[\x21-\x7e]+")
-_NOT_IN_CREDENTIALS = re.compile("[\"'`=\\\\]")
-
-
-def is_header_safe(value: str) -> bool:
-    """Whether `value` can travel as a key or integration id: printable ASCII, no spaces."""
-    return bool(_CREDENTIAL.fullmatch(value)) and not _NOT_IN_CREDENTIALS.search(value)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -100,12 +95,11 @@ def normalize_integration_id(raw: str, label: str = "integration id", where: str
     """A credential that also names a path segment: GET /integrations/{id}. `.` and `..`
     would climb out of it (`..` reaches GET /v1/), and Kombo's ids never hold a `/`."""
     value = normalize_credential(raw, label, where)
-    if value in (".", "..") or "/" in value:
+    if not names_a_path_segment(value):
         raise InvalidSetting(
             f"The {label}{where} is {value!r}; an integration id is never '.' or '..' and"
             " never contains '/'.",
-            hint="copy the integration id from Kombo's dashboard, e.g."
-            " workday:HWUTwvyx2wLoSUHphiWVrp28",
+            hint=f"copy the integration id from Kombo's dashboard, e.g. {INTEGRATION_ID_EXAMPLE}",
         )
     return value
 

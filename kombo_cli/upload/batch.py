@@ -14,86 +14,49 @@ those stored whose line could not be written.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Generator, Iterable
-from dataclasses import dataclass
 from typing import Any, Callable
 
-from kombo_cli.api.client import KomboClient
 from kombo_cli.api.defaults import DEFAULT_CONCURRENCY
-from kombo_cli.api.throttle import ThrottledClient
-from kombo_cli.errors import ExitCode, Interrupted, KomboError, OutcomeUnknown
+from kombo_cli.errors import Interrupted, OutcomeUnknown
 from kombo_cli.upload import send_gate
 from kombo_cli.upload.files import STDIN_ARGUMENT
+from kombo_cli.upload.integrations import Lane, Lanes, stops_integration
 from kombo_cli.upload.plan import AttachmentPlan
 from kombo_cli.upload.request import AttachRequest, Entry
-from kombo_cli.upload.result import ERROR, PLANNED_SKIP, SKIPPED, SUCCESS, AttachResult
+from kombo_cli.upload.result import ERROR, SUCCESS, AttachResult
 from kombo_cli.upload.run import AttachPipeline
+from kombo_cli.upload.tally import Tally
 from kombo_cli.upload.workers import Finished, Runner
+from kombo_cli.upload.workers import Lanes as WorkerLanes
 
 # After Ctrl-C, how long uploads already on the wire get to finish before they are named
 # as "may or may not have been stored" and left behind.
 INTERRUPT_GRACE_S = 2.0
 
 
-@dataclass
-class Tally:
-    succeeded: int = 0
-    skipped: int = 0
-    failed: int = 0
-    first_failure: KomboError | None = None
-    # The upload phase: from when the first item starts to when the last one is done.
-    first_started: float | None = None
-    last_finished: float | None = None
-
-    def start(self) -> None:
-        self.first_started = time.monotonic()
-
-    def add(self, result: AttachResult, finished: float | None = None) -> None:
-        self.last_finished = finished or time.monotonic()
-        if result.status == ERROR:
-            self.failed += 1
-            self.first_failure = self.first_failure or result.error
-        elif result.status in (SKIPPED, PLANNED_SKIP):
-            self.skipped += 1
-        else:
-            self.succeeded += 1
-
-    @property
-    def count(self) -> int:
-        return self.succeeded + self.skipped + self.failed
-
-    @property
-    def elapsed_s(self) -> float:
-        if self.first_started is None or self.last_finished is None:
-            return 0.0
-        return self.last_finished - self.first_started
-
-    def exit_code(self, single: bool, total: int | None) -> int:
-        """0 when nothing failed; one request's own code when it was the only one; else 7."""
-        if self.failed == 0:
-            return ExitCode.SUCCESS
-        if single or (total == 1 and self.count == 1):
-            assert self.first_failure is not None
-            return self.first_failure.exit_code
-        return ExitCode.PARTIAL
-
-
 class _Job(send_gate.Work):
-    """One entry's place in the run (an entry may be listed twice)."""
+    """One entry's place in the run (an entry may be listed twice), in its integration's lane."""
 
-    __slots__ = ("entry", "finished")
+    __slots__ = ("entry", "finished", "lane")
 
-    def __init__(self, entry: Entry, gate: send_gate.Gate) -> None:
+    def __init__(self, entry: Entry, gate: send_gate.Gate, lane: Lane) -> None:
         super().__init__(gate)
         self.entry = entry
+        self.lane = lane
         self.finished: float | None = None
+
+    @property
+    def pipeline(self) -> AttachPipeline:
+        return self.lane.pipeline
 
 
 class BatchRun:
     def __init__(
         self,
-        pipeline: AttachPipeline,
+        lanes: Lanes,
         *,
         workers: int = DEFAULT_CONCURRENCY,
         fail_fast: bool = False,
@@ -101,21 +64,23 @@ class BatchRun:
         resolve: bool = False,
         request_preview: Callable[[AttachmentPlan], dict[str, Any] | None] | None = None,
     ) -> None:
-        self.pipeline = pipeline
+        self.lanes = lanes
         self.tally = Tally()
         self._runner: Runner[_Job, AttachResult] = Runner(
             self._work,
             # A dry run reads files and maybe looks things up: in file order, one at a time.
             workers=1 if dry_run else workers,
             stop_after=(lambda result: result.status == ERROR) if fail_fast else None,
+            # The workers are shared between integrations, each up to its own limit.
+            lanes=None if dry_run else WorkerLanes(_lane_of, lanes.capacity),
         )
         self._dry_run = dry_run
         self._resolve = resolve
         self._request_preview = request_preview or (lambda _plan: None)
         self._gate = send_gate.Gate()
-        # Without the gate (an API that is not Kombo's client) the pipeline's own stages
-        # decide what may have been stored.
-        self._gated = not dry_run and _install_gate(pipeline)
+        # Without the gate (no client to send with) the pipeline's own stages decide what
+        # may have been stored.
+        self._gated = not dry_run and _install_gate(lanes)
         self.interrupted = False
         # Results handed out (or about to be) whose line has not been shown yet.
         self._unshown: dict[_Job, AttachResult] = {}
@@ -125,20 +90,32 @@ class BatchRun:
         self._stored_unshown: list[AttachResult] = []
 
     def _work(self, job: _Job) -> AttachResult:
+        lane = job.lane
         try:
-            if self._dry_run:
-                return self.pipeline.preview(
-                    job.entry, resolve=self._resolve, request_preview=self._request_preview
-                )
-            with send_gate.working_on(job):
-                try:
-                    return self.pipeline.process(job.entry, token=job)
-                except Interrupted as error:
-                    # Ctrl-C closed the gate before this attempt went out: not stored.
-                    job.refused = True
-                    return AttachResult(ERROR, job.entry, error=error)
+            result = self._outcome(job)
         finally:
             job.finished = time.monotonic()
+        if result.status == ERROR and stops_integration(result.error):
+            assert result.error is not None
+            lane.stop(result.error, job.entry.label)
+        return dataclasses.replace(result, integration_id=lane.integration_id)
+
+    def _outcome(self, job: _Job) -> AttachResult:
+        stopped = job.lane.stopped
+        if stopped is not None and isinstance(job.entry, AttachRequest):
+            # Its integration refused an earlier row for good: nothing is sent.
+            return AttachResult(ERROR, job.entry, error=stopped)
+        if self._dry_run:
+            return job.pipeline.preview(
+                job.entry, resolve=self._resolve, request_preview=self._request_preview
+            )
+        with send_gate.working_on(job):
+            try:
+                return job.pipeline.process(job.entry, token=job)
+            except Interrupted as error:
+                # Ctrl-C closed the gate before this attempt went out: not stored.
+                job.refused = True
+                return AttachResult(ERROR, job.entry, error=error)
 
     def results(self, entries: Iterable[Entry]) -> Generator[AttachResult, None, None]:
         """Each entry's result, on the caller's thread, as it finishes. A result counts once
@@ -146,7 +123,9 @@ class BatchRun:
         the iteration ends; `finish_after_interrupt()` collects the rest."""
         self.tally.start()
         runner = self._runner
-        for finished in runner.run(_Job(entry, self._gate) for entry in entries):
+        lanes = self.lanes
+        jobs = (_Job(entry, self._gate, lanes.for_entry(entry)) for entry in entries)
+        for finished in runner.run(jobs):
             if self._take(finished):
                 yield finished.result
                 self._shown(finished.item)
@@ -165,7 +144,7 @@ class BatchRun:
         result = self._unshown.pop(job)
         self.tally.add(result, job.finished)
         # Shown by now: Ctrl-C from here on cannot leave it unsaid.
-        self.pipeline.reported(job)
+        job.pipeline.reported(job)
 
     def not_attempted(self, total: int | None) -> int:
         """Items never started because --fail-fast stopped the run."""
@@ -257,7 +236,7 @@ class BatchRun:
         by the same Ctrl-C never read. Stored uploads among them are named instead."""
         for result in results:
             if isinstance(result, AttachResult) and result.status == SUCCESS:
-                self.tally.succeeded -= 1
+                self.tally.unreport(result)
                 self._stored_unshown.append(result)
 
     @property
@@ -266,13 +245,14 @@ class BatchRun:
         return len(self._stored_unshown)
 
     def _may_be_stored(self, job: _Job) -> bool:
-        if self.pipeline.checking(job):
+        pipeline = job.pipeline
+        if pipeline.checking(job):
             # Looking for an upload whose fate is open (perhaps one an earlier run left
             # half-sent, so nothing went out in this run).
             return True
         if not self._gated:
-            return not self.pipeline.certainly_not_stored(job)
-        return job.sent and not job.refused and not self.pipeline.waiting_to_retry(job)
+            return not pipeline.certainly_not_stored(job)
+        return job.sent and not job.refused and not pipeline.waiting_to_retry(job)
 
     def interruption(self, single: bool) -> Interrupted:
         """Ctrl-C: say which uploads may have been stored, and that the others were not.
@@ -325,7 +305,7 @@ class BatchRun:
             shown = _shown(work[0].entry)
             return Interrupted(
                 f"Interrupted while waiting to retry {shown}; it was not stored."
-                if self.pipeline.waiting_to_retry(work[0])
+                if work[0].pipeline.waiting_to_retry(work[0])
                 else f"Interrupted before {shown} was sent; it was not stored.",
                 hint="run the command again",
             )
@@ -335,22 +315,22 @@ class BatchRun:
         )
 
     def _rerun_hint(self) -> str:
-        if self.pipeline.resumption is not None:
+        if self.lanes.journaled:
             return "run the same command again with the same --journal to finish the rest"
         return "run the same command again with --skip-existing to attach only what is missing"
 
 
-def _install_gate(pipeline: AttachPipeline) -> bool:
-    """Mount the send gate in the HTTP session the pipeline's uploads go through."""
-    try:
-        api = pipeline.api()
-    except KomboError:  # no credentials: this run sends nothing
+def _install_gate(lanes: Lanes) -> bool:
+    """Mount the send gate in the HTTP session every lane's uploads go through."""
+    session = lanes.session
+    if session is None:  # no credentials: this run sends nothing
         return False
-    client = api.client if isinstance(api, ThrottledClient) else api
-    if not isinstance(client, KomboClient):
-        return False
-    send_gate.install(client.session)
+    send_gate.install(session)
     return True
+
+
+def _lane_of(job: _Job) -> str | None:
+    return job.lane.integration_id
 
 
 def _entry_json(entry: Entry) -> dict[str, Any]:

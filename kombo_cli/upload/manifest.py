@@ -11,8 +11,9 @@ input (`-`) and other non-regular files are refused because a manifest is read m
 once (a pre-flight check, then the run).
 
 Each row names exactly one target (`candidate_id`, `application_id` or `email`) and exactly
-one source (`file` or `url`), and may give `type`, `name`, `content_type` and
-`remote_fields` (in CSV a JSON object written as text, in JSON Lines an object). Values are
+one source (`file` or `url`), and may give `type`, `name`, `content_type`,
+`remote_fields` (in CSV a JSON object written as text, in JSON Lines an object) and
+`integration_id` (the row's customer; without it, the run's integration). Values are
 stripped of surrounding whitespace; an empty value (an empty CSV cell, an empty JSON string
 or JSON null) counts as absent. Relative `file` paths are relative to the manifest's folder,
 not the current directory; `~` is not expanded.
@@ -58,7 +59,7 @@ from kombo_cli.upload.manifest_rows import (
     entry_from_values,
     jsonl_values,
 )
-from kombo_cli.upload.request import Entry, RowProblem, TargetCounter
+from kombo_cli.upload.request import AttachRequest, Entry, RowProblem, TargetCounter
 from kombo_cli.upload.shard import Shard
 
 CSV = "csv"
@@ -89,6 +90,10 @@ class ManifestCheck:
     repeated_targets: frozenset[tuple[str, str]] = frozenset()
     # With a shard, the counts above are its rows'; this is every row's, usable or not.
     manifest_rows: int = 0
+    # The integrations rows name (in order of first mention), and the first line of a
+    # row that names none (it goes to the run's own integration).
+    integrations: tuple[str, ...] = ()
+    first_line_without_integration: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -325,12 +330,19 @@ def validate_manifest(
     problem_count = 0
     manifest_rows = 0
     targets = TargetCounter()
+    integrations: dict[str, None] = {}
+    without_integration: int | None = None
     with open_manifest(path) as manifest:
         for entry in manifest:
             manifest_rows += 1
             if shard is not None and not shard.takes(entry):
                 continue
             targets.add(entry)
+            if entry.integration_id is not None:
+                integrations.setdefault(entry.integration_id)
+            elif isinstance(entry, AttachRequest) and without_integration is None:
+                # A malformed row is reported as such; it needs no integration to be.
+                without_integration = entry.line
             if isinstance(entry, RowProblem):
                 problem_count += 1
                 if len(problems) < max_problems:
@@ -343,6 +355,8 @@ def validate_manifest(
             problem_count=problem_count,
             repeated_targets=frozenset(targets.repeated),
             manifest_rows=manifest_rows,
+            integrations=tuple(integrations),
+            first_line_without_integration=without_integration,
         )
 
 

@@ -1,11 +1,11 @@
 """One manifest row's values checked and turned into an AttachRequest, or into a RowProblem.
 
 A row names exactly one target (`candidate_id`, `application_id` or `email`) and exactly
-one source (`file` or `url`), and may give `type`, `name`, `content_type` and
-`remote_fields`. The rules are the ones a command line is held to (IDs, URLs, types and
-content types are checked by the same functions); only the wording is a row's: one
-sentence in lower case that follows "line N: ".
-"""
+one source (`file` or `url`), and may give `type`, `name`, `content_type`,
+`remote_fields` and `integration_id` (the customer's integration, when not the run's
+own). The rules are the ones a command line is held to (IDs, URLs, types and content
+types are checked by the same functions); only the wording is a row's: one sentence in
+lower case that follows "line N: "."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from kombo_cli.api.targets import APPLICATION, CANDIDATE, Target
+from kombo_cli.credentials import integration_id_problem
 from kombo_cli.errors import UsageError
 from kombo_cli.strict_json import BadJSON, json_kind, parse_strict_json, shown
 from kombo_cli.upload.content_types import validate_content_type
@@ -28,7 +29,7 @@ from kombo_cli.upload.urls import UnusableUrl, download_uri
 TARGET_KINDS = {"candidate_id": CANDIDATE, "application_id": APPLICATION, "email": EMAIL}
 TARGET_COLUMNS = tuple(TARGET_KINDS)
 SOURCE_COLUMNS = ("file", "url")
-OPTIONAL_COLUMNS = ("type", "name", "content_type", "remote_fields")
+OPTIONAL_COLUMNS = ("type", "name", "content_type", "remote_fields", "integration_id")
 COLUMNS = TARGET_COLUMNS + SOURCE_COLUMNS + OPTIONAL_COLUMNS
 COLUMNS_HINT = f"the accepted columns are {', '.join(COLUMNS)}"
 
@@ -42,13 +43,21 @@ class RowRefused(Exception):
 def entry_from_values(line: int, values: dict[str, Any], folder: str) -> Entry:
     """The row's request, or the problem that keeps it from being one. `values` holds the
     present values only, strings stripped; relative files are joined to `folder`."""
+    integration_id: str | None = values.get("integration_id")
+    if integration_id is not None:
+        problem = integration_id_problem(integration_id)
+        if problem is not None:
+            return RowProblem(line, f"integration_id {shown(integration_id)} {problem}.")
     try:
-        return _request(line, values, folder)
-    except RowRefused as problem:
-        return RowProblem(line, str(problem))
+        return _request(line, values, folder, integration_id)
+    except RowRefused as refused:
+        # Counted under its integration: the row is that customer's, even unreadable.
+        return RowProblem(line, str(refused), integration_id)
 
 
-def _request(line: int, values: dict[str, Any], folder: str) -> AttachRequest:
+def _request(
+    line: int, values: dict[str, Any], folder: str, integration_id: str | None
+) -> AttachRequest:
     targets = [column for column in TARGET_COLUMNS if column in values]
     if len(targets) != 1:
         raise RowRefused(_exactly_one(TARGET_COLUMNS, targets))
@@ -111,6 +120,7 @@ def _request(line: int, values: dict[str, Any], folder: str) -> AttachRequest:
         content_type=content_type,
         remote_fields=remote_fields,
         line=line,
+        integration_id=integration_id,
     )
 
 

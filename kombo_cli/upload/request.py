@@ -40,6 +40,8 @@ class AttachRequest:
     remote_fields: dict[str, Any] | None = None
     # The manifest line the request came from.
     line: int | None = None
+    # The integration (customer) the row is for; None: the run's own.
+    integration_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.target_kind not in TARGET_KINDS:
@@ -146,6 +148,8 @@ class RowProblem:
     # The 1-based physical line the row starts on.
     line: int
     message: str
+    # The row's integration, when it names a valid one; None: the run's own.
+    integration_id: str | None = None
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}"

@@ -39,6 +39,8 @@ class AttachResult:
     preview: dict[str, Any] | None = None
     # Why it was skipped, when not for SKIP_REASON (JOURNAL).
     skip_reason: str | None = None
+    # The integration (customer) the request went to, once a run has placed it.
+    integration_id: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -59,6 +61,8 @@ class AttachResult:
 
     def to_json(self) -> dict[str, Any]:
         payload = self._payload()
+        if self.integration_id is not None:
+            payload["integration_id"] = self.integration_id
         if self.entry.line is not None and self.preview is None:
             # Items from a manifest carry their line, so a script can find the row again.
             payload["line"] = self.entry.line

@@ -70,11 +70,10 @@ class Shard:
 def shard_key(entry: Entry) -> bytes:
     """What decides a row's shard: its target, or for a malformed row its line.
 
-    The target is (integration, kind, value). The integration is left empty: every row of a
-    run goes to the run's one integration, and all the shards of a split run share it, so
-    it would not separate anything; leaving it out also keeps the assignment the same
-    whichever way a job is given its credentials. A per-row integration, if rows ever name
-    one, fills this slot, and rows that name none keep the shard they have today.
+    The target is (integration, kind, value). A row's own `integration_id` fills the first
+    slot (the same ID in two customers' ATSs is two targets); a row that names none leaves
+    it empty, whatever integration the job is given, so its shard does not depend on how a
+    job gets its credentials.
 
     An email is case-folded, as addresses are matched without regard to case; an email row
     and an ID row for the same person cannot be matched without a lookup, so they may fall
@@ -85,7 +84,8 @@ def shard_key(entry: Entry) -> bytes:
         value = entry.target_value
         if entry.target_kind == EMAIL:
             value = value.casefold()
-        parts: list[object] = [_VERSION, "target", "", entry.target_kind, value]
+        integration = entry.integration_id or ""
+        parts: list[object] = [_VERSION, "target", integration, entry.target_kind, value]
     else:
         parts = [_VERSION, "line", entry.line]
     # JSON keeps the parts apart whatever characters a value holds.

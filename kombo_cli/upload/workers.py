@@ -1,8 +1,10 @@
 """Run one piece of work per item on a few threads, reporting each result as it finishes.
 
 Items are read lazily through a bounded queue, so a manifest of a million rows costs no
-more memory than one of ten. The caller consumes the results on its own thread, so that
-terminal output comes from one thread only. Nothing here knows about Kombo.
+more memory than one of ten. Items may belong to lanes, each with its own capacity (one
+per integration); a free worker then takes work fairly between them (see `fair_queue`).
+The caller consumes the results on its own thread, so that terminal output comes from one
+thread only. Nothing here knows about Kombo.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Generic, TypeVar, cast
+from typing import Callable, Generic, TypeVar
+
+from kombo_cli.upload.fair_queue import FairQueue
 
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
@@ -26,6 +30,25 @@ _POLL_S = 0.1
 class Finished(Generic[ItemT, ResultT]):
     item: ItemT
     result: ResultT
+
+
+@dataclass(frozen=True)
+class Lanes(Generic[ItemT]):
+    """How items share the workers: each item's lane, and how many of a lane's items may
+    be worked on at once (asked again on every hand-out)."""
+
+    lane_of: Callable[[ItemT], Hashable]
+    capacity_of: Callable[[Hashable], int]
+    # How far ahead of the workers items may be read to find work for an idle lane.
+    read_ahead: int = 5_000
+
+
+def _one_lane(_item: object) -> Hashable:
+    return None
+
+
+def _no_cap(_lane: Hashable) -> int:
+    return 1 << 30
 
 
 class _ItemsFailed:
@@ -60,10 +83,12 @@ class Runner(Generic[ItemT, ResultT]):
         work: Callable[[ItemT], ResultT],
         workers: int,
         stop_after: Callable[[ResultT], bool] | None = None,
+        lanes: Lanes[ItemT] | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self._work = work
+        self._lanes = lanes or Lanes(_one_lane, _no_cap, read_ahead=0)
         # Checked on the worker, before its next item: --fail-fast must not start one more.
         self._stop_after = stop_after
         self._workers = workers
@@ -116,7 +141,10 @@ class Runner(Generic[ItemT, ResultT]):
 
     def run(self, items: Iterable[ItemT]) -> Iterator[Finished[ItemT, ResultT]]:
         """Yield each item's result as it finishes. Re-raises an error from reading `items`."""
-        todo: queue.Queue[object] = queue.Queue(maxsize=self._workers * 2)
+        lanes = self._lanes
+        todo: FairQueue[ItemT] = FairQueue(
+            self._workers * 2, lanes.read_ahead, lanes.lane_of, lanes.capacity_of
+        )
         # Bounded too: if reporting falls behind, the workers wait instead of piling up
         # results in memory.
         results: queue.Queue[object] = queue.Queue(maxsize=self._workers * 2)
@@ -161,44 +189,45 @@ class Runner(Generic[ItemT, ResultT]):
             raise
 
     def _feed(
-        self, items: Iterable[ItemT], todo: queue.Queue[object], results: queue.Queue[object]
+        self, items: Iterable[ItemT], todo: FairQueue[ItemT], results: queue.Queue[object]
     ) -> None:
         try:
             for item in items:
-                while not self._stop_requested:
-                    try:
-                        todo.put(item, timeout=_POLL_S)
-                        break
-                    except queue.Full:
-                        continue
-                if self._stop_requested:
+                if not todo.put(item, self._is_stopped):
                     break
         except Exception as error:  # reported on the consumer's thread, not lost here
             self._put(results, _ItemsFailed(error))
         finally:
-            for _ in range(self._workers):
-                todo.put(_DONE)
+            todo.close()
 
-    def _serve(self, todo: queue.Queue[object], results: queue.Queue[object]) -> None:
+    def _is_stopped(self) -> bool:
+        return self._stop_requested
+
+    def _serve(self, todo: FairQueue[ItemT], results: queue.Queue[object]) -> None:
         while True:
-            item = todo.get()
-            if item is _DONE:
+            job = todo.take(self._is_stopped)
+            if job is None:
+                # Stopped (the rest of the queue is left undone), or no item is left.
                 self._put(results, _DONE)
                 return
-            job = cast(ItemT, item)
             with self._lock:
                 # Checked under the lock: once `in_flight()` has been read after a stop,
                 # no item joins it any more.
-                if self._stop_requested:
-                    continue  # stopped: the rest of the queue is left undone
-                self._in_flight[id(job)] = job
+                stopped = self._stop_requested
+                if not stopped:
+                    self._in_flight[id(job)] = job
+            if stopped:
+                todo.done(job)
+                continue
             try:
                 result = self._work(job)
             except BaseException as error:
                 self.stop()
                 self.release(job)
+                todo.done(job)
                 self._put(results, _ItemsFailed(error))
                 continue
+            todo.done(job)
             if self._stop_after is not None and self._stop_after(result):
                 self.stop()
             self._put(results, Finished(job, result))
