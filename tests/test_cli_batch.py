@@ -796,8 +796,18 @@ def test_json_batch_prints_one_object_per_item_then_the_summary(
     assert all(item["status"] == "success" for item in items)
     assert sorted(item["name"] for item in items) == [path.name for path in files]
     assert all("line" not in item for item in items)
-    assert set(summary) == {"succeeded", "skipped", "failed", "elapsed_s", "not_attempted"}
+    assert set(summary) == {
+        "succeeded",
+        "skipped",
+        "failed",
+        "elapsed_s",
+        "not_attempted",
+        "by_integration",
+    }
     assert (summary["succeeded"], summary["skipped"], summary["failed"]) == (3, 0, 0)
+    integration = server_env["KOMBO_INTEGRATION_ID"]
+    assert summary["by_integration"] == {integration: {"succeeded": 3, "skipped": 0, "failed": 0}}
+    assert all(item["integration_id"] == integration for item in items)
     assert len(kombo_server.attachments) == 3
 
 

@@ -225,9 +225,9 @@ def test_other_choices_are_accepted_in_any_case_and_listed_when_wrong(
 
 
 def test_numbers_out_of_range_are_refused_in_words() -> None:
-    result = run_kombo_process("attach", CANDIDATE_ID, "cv.pdf", "-j", "99")
+    result = run_kombo_process("attach", CANDIDATE_ID, "cv.pdf", "-j", "999")
     assert result.returncode == 2
-    assert "must be from 1 to 30, not 99." in result.stderr
+    assert "must be from 1 to 300, not 999." in result.stderr
     result = run_kombo_process("attach", CANDIDATE_ID, "cv.pdf", "--timeout", "nan")
     assert result.returncode == 2
     assert "must be from 0.1 to 86400 seconds, not nan." in result.stderr

@@ -9,7 +9,9 @@ loading the HTTP client.
 DEFAULT_TIMEOUT_S = 300.0
 # A connection that cannot even be opened in 10 s will not open at all.
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
-# Uploads in flight at once. Kombo allows 30 actions in flight per integration by default,
-# fewer for fragile ATSs; the throttle finds the real number at run time.
+# Uploads in flight at once, across a run's integrations. Kombo allows 30 actions in
+# flight per integration by default, fewer for fragile ATSs; the throttle finds each
+# integration's real number at run time. The most is what one process carries well: a
+# thread and a pooled connection per upload (docs/benchmarks.md measures it).
 DEFAULT_CONCURRENCY = 4
-MAX_CONCURRENCY = 30
+MAX_CONCURRENCY = 300

@@ -176,9 +176,9 @@ def attach(
         "-j",
         metavar="N",
         callback=between(1, MAX_CONCURRENCY),
-        help=f"Uploads in flight at once, 1 to {MAX_CONCURRENCY} (Kombo allows"
-        f" {MAX_CONCURRENCY} per integration); lowered automatically when Kombo says it is"
-        " too many.",
+        help=f"Uploads in flight at once across the run, 1 to {MAX_CONCURRENCY}; each"
+        " integration gets no more than Kombo allows it (30 unless Kombo says otherwise),"
+        " shared fairly when a manifest names several.",
         rich_help_panel=BATCH,
     ),
     shard: Optional[str] = typer.Option(

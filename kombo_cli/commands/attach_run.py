@@ -17,12 +17,13 @@ from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 
 from kombo_cli.api.retry import SETTLE_DELAY_S
-from kombo_cli.api.targets import APPLICATION, CANDIDATE
-from kombo_cli.commands.attach_hints import file_where_the_id_goes, named_once
+from kombo_cli.api.targets import CANDIDATE
+from kombo_cli.commands.attach_arguments import target_and_files
+from kombo_cli.commands.attach_hints import named_once
 from kombo_cli.commands.attach_view import AttachView, ShardShown
 from kombo_cli.commands.context import AppState
-from kombo_cli.config.settings import SettingFlags, Settings
-from kombo_cli.errors import UsageError
+from kombo_cli.config.settings import ENV_INTEGRATION_ID, SettingFlags, Settings
+from kombo_cli.errors import ConfigError, UsageError
 from kombo_cli.library import Kombo
 from kombo_cli.redact import mask_secret
 from kombo_cli.ui.console import Console
@@ -84,7 +85,7 @@ class AttachCommand:
             for secret in secrets_in(url):
                 console.add_secret(secret)
         self._describe_settings(settings)
-        target_kind, target_value, files = _target_and_files(
+        target_kind, target_value, files = target_and_files(
             arguments, manifest, email, urls, name, application
         )
         split = Shard.option(shard, manifest is not None)
@@ -99,8 +100,9 @@ class AttachCommand:
             _refuse_shared_journal(journal, manifest, files)
         sends = not dry_run or resolve
         if sends:
-            # Before reading anything: a missing key should not wait for a whole stream.
-            settings.require_credentials()
+            # Before reading anything: a missing key should not wait for a whole stream. A
+            # manifest's rows may name their integrations: that is known once it is read.
+            settings.require_credentials(integration=manifest is None)
         with ExitStack() as cleanup:
             if console.verbosity >= 2:
                 cleanup.enter_context(_http_log(console))
@@ -112,8 +114,10 @@ class AttachCommand:
             stdin_file = self._read_stdin(cleanup) if STDIN_ARGUMENT in files else None
             entries: Iterable[Entry]
             shown_shard = None
+            integrations: tuple[str | None, ...] = (settings.integration_id.value,)
             if manifest is not None:
                 check = self._check_manifest(manifest, fail_fast, split)
+                integrations = _integrations_of(check, settings, manifest, sends)
                 total: int | None = check.rows + check.problem_count
                 repeated = check.repeated_targets
                 entries = _manifest_entries(manifest, console, split)
@@ -126,7 +130,9 @@ class AttachCommand:
                 repeated = repeated_targets(requests)
                 entries = requests
             single = manifest is None and total == 1
-            view = AttachView(console, single=single, shard=shown_shard)
+            view = AttachView(
+                console, single=single, shard=shown_shard, several=len(integrations) > 1
+            )
             kombo = Kombo.from_settings(
                 settings,
                 retries=retries,
@@ -134,7 +140,8 @@ class AttachCommand:
                 timeout_s=timeout_s,
                 concurrency=concurrency,
                 observer=view,
-                require_credentials=sends,
+                # Checked above, for what this run needs.
+                require_credentials=False,
             )
             cleanup.callback(kombo.close)
             if target_kind == EMAIL and sends:
@@ -160,7 +167,7 @@ class AttachCommand:
             code = _run(batch, entries, view, total, single=single, dry_run=dry_run)
         if dry_run:
             # The plan is shown first so a missing credential can be fixed in one go.
-            settings.require_credentials()
+            settings.require_credentials(integration=None in integrations)
         return code
 
     def _describe_settings(self, settings: Settings) -> None:
@@ -272,6 +279,25 @@ def _run(
     return batch.tally.exit_code(single, total)
 
 
+def _integrations_of(
+    check: ManifestCheck, settings: Settings, manifest: Path, sends: bool
+) -> tuple[str | None, ...]:
+    """The integrations a manifest's rows go to (None: the run's own, unset); a row that
+    names none needs the run's own integration."""
+    own = settings.integration_id.value
+    named: tuple[str | None, ...] = check.integrations
+    if check.first_line_without_integration is None:
+        return named
+    if own is None and sends:
+        raise ConfigError(
+            f"{ENV_INTEGRATION_ID} is not set, and line {check.first_line_without_integration}"
+            f" of {manifest} names no integration_id.",
+            hint=f"export {ENV_INTEGRATION_ID}=... for the rows without one, or give every row"
+            " an integration_id",
+        )
+    return (own, *(name for name in named if name != own))
+
+
 def _manifest_entries(manifest: Path, console: Console, shard: Shard | None) -> Iterator[Entry]:
     """The manifest's rows (this shard's), read lazily while the run goes on. A row's URL
     may be signed: what grants access in it is never printed, as for --url, even when Kombo
@@ -284,65 +310,6 @@ def _manifest_entries(manifest: Path, console: Console, shard: Shard | None) -> 
                 for secret in secrets_in(row.url):
                     console.add_secret(secret)
             yield row
-
-
-def _target_and_files(
-    arguments: list[str],
-    manifest: Path | None,
-    email: str | None,
-    urls: list[str],
-    name: str | None,
-    application: bool,
-) -> tuple[str, str, list[str]]:
-    """Which target the positional arguments name, and the files that follow it."""
-    if manifest is not None:
-        for given, flag in (
-            (arguments, "CANDIDATE_ID and FILE arguments"),
-            (email, "--email"),
-            (urls, "--url"),
-            (name, "--name"),
-            (application, "--application"),
-        ):
-            if given:
-                raise UsageError(
-                    f"{flag} cannot be used with --manifest.",
-                    hint="put targets and files in the manifest's rows",
-                )
-        return "", "", []
-    if email is not None:
-        if application:
-            raise UsageError(
-                "--email finds a candidate, so --application cannot be used with it.",
-                hint="pass the application ID instead",
-            )
-        target_kind, target_value, files = EMAIL, email, list(arguments)
-    else:
-        if not arguments:
-            raise UsageError(
-                "Missing CANDIDATE_ID.", hint="kombo attach CANDIDATE_ID FILE..., or --manifest"
-            )
-        target_kind = APPLICATION if application else CANDIDATE
-        target_value, files = arguments[0], list(arguments[1:])
-    if not files and not urls:
-        raise file_where_the_id_goes(target_kind, target_value) or UsageError(
-            "Missing FILE.", hint="name one or more files, or give --url URL"
-        )
-    if STDIN_ARGUMENT in files:
-        if files.count(STDIN_ARGUMENT) > 1:
-            raise UsageError("Standard input (-) can only be attached once.")
-        if len(files) + len(urls) > 1:
-            raise UsageError(
-                "Standard input (-) must be the only FILE.",
-                hint="attach the other files in a separate command",
-            )
-        if name is None:
-            raise UsageError(
-                "Reading the file from standard input (-) needs --name.",
-                hint="name it with its extension, e.g. --name cv.pdf",
-            )
-    if name is not None and len(files) + len(urls) > 1:
-        raise UsageError("--name can only be used with a single file.")
-    return target_kind, target_value, files
 
 
 @contextmanager

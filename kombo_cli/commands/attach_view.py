@@ -18,7 +18,7 @@ from kombo_cli.ui.progress import Advance, BatchProgress, batch_progress, upload
 from kombo_cli.ui.text import human_duration, human_size
 from kombo_cli.upload.result import ERROR, JOURNAL, PLANNED, PLANNED_SKIP, SKIPPED, AttachResult
 from kombo_cli.upload.run import RunObserver
-from kombo_cli.upload.tally import Tally
+from kombo_cli.upload.tally import Counts, Tally
 
 
 class ConsoleObserver(RunObserver):
@@ -52,12 +52,21 @@ class ShardShown:
 
 
 class AttachView(ConsoleObserver):
-    """Renders one `kombo attach` run; `single` for one file without a manifest."""
+    """Renders one `kombo attach` run; `single` for one file without a manifest, `several`
+    when a manifest's rows go to more than one integration (each result line names it)."""
 
-    def __init__(self, console: Console, *, single: bool, shard: ShardShown | None = None) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        single: bool,
+        shard: ShardShown | None = None,
+        several: bool = False,
+    ) -> None:
         super().__init__(console)
         self.single = single
         self.shard = shard
+        self.several = several
         self._bars: BatchProgress | None = None
         self._single_bars: dict[object, ExitStack] = {}
         self._stopping = False
@@ -176,7 +185,17 @@ class AttachView(ConsoleObserver):
             if not self.single and result.line is not None
             else ""
         )
-        return f"Attached {plan.name} to {plan.target} ({', '.join(details)}){timing}", "green"
+        return (
+            f"Attached {plan.name} to {plan.target}{self._where(result)}"
+            f" ({', '.join(details)}){timing}",
+            "green",
+        )
+
+    def _where(self, result: AttachResult) -> str:
+        """Which customer's ATS, when the run goes to several."""
+        if not self.several or result.integration_id is None:
+            return ""
+        return f" in {result.integration_id}"
 
     def _report_error(self, result: AttachResult) -> bool:
         error = result.error
@@ -225,6 +244,10 @@ class AttachView(ConsoleObserver):
                 "elapsed_s": round(tally.elapsed_s, 3),
                 "not_attempted": not_attempted,
             }
+            if tally.by_integration:
+                counts["by_integration"] = {
+                    integration: own.to_json() for integration, own in tally.by_integration.items()
+                }
             if self.shard is not None:
                 counts["shard"] = self.shard.to_json()
             console.json({"summary": counts})
@@ -232,15 +255,19 @@ class AttachView(ConsoleObserver):
             if not_attempted and not console.quiet:
                 console.err(f"{not_attempted} not attempted ({because})")
             return
-        parts = [
-            f"{tally.succeeded + unreported} attached ({unreported} not reported on"
-            " standard output)"
-            if unreported
-            else f"{tally.succeeded} attached"
-        ]
-        if tally.skipped:
-            parts.append(f"{tally.skipped} skipped")
-        parts.append(f"{tally.failed} failed")
+        if len(tally.by_integration) > 1:
+            # One line per customer, then the run's; sorted, so a rerun reads the same.
+            for integration, own in sorted(tally.by_integration.items()):
+                console.err(
+                    f"{integration}: {', '.join(_counts_text(own))}",
+                    "red" if own.failed else None,
+                )
+        parts = _counts_text(tally)
+        if unreported:
+            parts[0] = (
+                f"{tally.succeeded + unreported} attached ({unreported} not reported on"
+                " standard output)"
+            )
         if not_attempted:
             parts.append(f"{not_attempted} not attempted ({because})")
         console.err(
@@ -264,6 +291,14 @@ class AttachView(ConsoleObserver):
     @property
     def _shard_prefix(self) -> str:
         return "" if self.shard is None else f"{self.shard}; "
+
+
+def _counts_text(counts: Counts) -> list[str]:
+    parts = [f"{counts.succeeded} attached"]
+    if counts.skipped:
+        parts.append(f"{counts.skipped} skipped")
+    parts.append(f"{counts.failed} failed")
+    return parts
 
 
 def _preview_text(preview: dict[str, object]) -> str:

@@ -206,18 +206,20 @@ class Settings:
         assert self.base_url.value is not None
         return self.base_url.value
 
-    def missing_credentials(self) -> list[str]:
-        """Names of the environment variables that still need a value."""
+    def missing_credentials(self, integration: bool = True) -> list[str]:
+        """Names of the environment variables that still need a value; the integration id
+        only with `integration` (a manifest whose rows all name theirs needs none)."""
         missing = []
         if not self.api_key.is_set:
             missing.append(ENV_API_KEY)
-        if not self.integration_id.is_set:
+        if integration and not self.integration_id.is_set:
             missing.append(ENV_INTEGRATION_ID)
         return missing
 
-    def require_credentials(self) -> tuple[str, str]:
-        """The API key and integration id, or a ConfigError that names what is missing."""
-        missing = self.missing_credentials()
+    def require_credentials(self, integration: bool = True) -> None:
+        """A ConfigError that names what is missing: the API key, and the integration id
+        unless `integration` is False."""
+        missing = self.missing_credentials(integration)
         if missing:
             what = (
                 f"{missing[0]} is not set."
@@ -231,8 +233,6 @@ class Settings:
                 hint=f"run `kombo config set {setting}`, export {missing[0]}=..., or put it in"
                 f" {shown_dotenv}",
             )
-        assert self.api_key.value is not None and self.integration_id.value is not None
-        return self.api_key.value, self.integration_id.value
 
 
 def resolve_settings(
