@@ -45,6 +45,28 @@ def test_successes_raise_the_limit_by_one_per_round_up_to_the_ceiling() -> None:
     assert limit.limit == 8
 
 
+def test_a_limit_with_a_start_grows_by_one_per_success_until_the_first_refusal() -> None:
+    limit = AdaptiveLimit(300, start=4)
+    assert limit.limit == 4
+    for _ in range(4):  # one round trip of four answers: twice as many in flight
+        limit.succeeded({"Concurrency-Limit": "30", "Concurrency-Remaining": "25"})
+    assert limit.limit == 8
+    for _ in range(100):
+        limit.succeeded({"Concurrency-Limit": "30", "Concurrency-Remaining": "25"})
+    # Never above what Kombo allows this integration.
+    assert (limit.ceiling, limit.limit) == (30, 30)
+
+    crowded = AdaptiveLimit(300, start=4)
+    crowded.succeeded({})
+    with crowded.slot() as generation:
+        crowded.refused(generation)
+    assert crowded.limit == 2
+    for _ in range(2):
+        crowded.succeeded({})
+    # After a refusal, one more per round of successes, no longer one per success.
+    assert crowded.limit == 3
+
+
 def test_kombos_own_limit_caps_the_ceiling() -> None:
     limit = AdaptiveLimit(30)
     limit.succeeded({"Concurrency-Limit": "5", "Concurrency-Remaining": "4"})

@@ -7,11 +7,10 @@ items queue for its few slots; instead a free worker takes the next item of the 
 that has the fewest items in hand, among those with room, so every lane gets its share
 and a lane's spare share goes to the others. Within a lane, items go in file order.
 
-The queue holds a small window of items (`window`), read ahead of the workers. When
-workers are idle although items wait (every lane that has items is full), it reads
-further ahead, up to `read_ahead` items, to find work for another lane: memory stays
-bounded however many lanes there are, and a manifest sorted by customer still keeps every
-customer busy as far as the read-ahead reaches. Nothing here knows about Kombo.
+The queue holds a window of items read ahead of the workers (`window`), so that a free
+worker sees the other lanes' items too, not only the next one in the file: memory stays
+bounded however many lanes there are, and a manifest sorted by customer still keeps
+every customer whose rows fall within the window busy. Nothing here knows about Kombo.
 """
 
 from __future__ import annotations
@@ -37,12 +36,10 @@ class FairQueue(Generic[ItemT]):
     def __init__(
         self,
         window: int,
-        read_ahead: int,
         lane_of: Callable[[ItemT], Hashable],
         capacity_of: Callable[[Hashable], int],
     ) -> None:
         self._window = max(1, window)
-        self._read_ahead = max(self._window, read_ahead)
         self._lane_of = lane_of
         self._capacity_of = capacity_of
         self._changed = threading.Condition()
@@ -53,14 +50,12 @@ class FairQueue(Generic[ItemT]):
         self._served: dict[Hashable, int] = {}
         self._turn = 0
         self._closed = False
-        # Workers waiting while items wait too, all in lanes that are full.
-        self._starved = 0
 
     def put(self, item: ItemT, stopped: Callable[[], bool]) -> bool:
         """Add an item, waiting while the window is full; False if `stopped()` first."""
         lane = self._lane_of(item)
         with self._changed:
-            while self._pending >= (self._read_ahead if self._starved else self._window):
+            while self._pending >= self._window:
                 if stopped():
                     return False
                 self._changed.wait(_POLL_S)
@@ -84,11 +79,7 @@ class FairQueue(Generic[ItemT]):
                     return self._hand_out(lane)
                 if self._closed and not self._pending:
                     return None
-                starved = self._pending > 0
-                self._starved += starved
-                self._changed.notify_all()  # the reader may go further ahead now
                 self._changed.wait(_POLL_S)
-                self._starved -= starved
             return None
 
     def done(self, item: ItemT) -> None:

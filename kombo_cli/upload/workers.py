@@ -39,8 +39,9 @@ class Lanes(Generic[ItemT]):
 
     lane_of: Callable[[ItemT], Hashable]
     capacity_of: Callable[[Hashable], int]
-    # How far ahead of the workers items may be read to find work for an idle lane.
-    read_ahead: int = 5_000
+    # How far ahead of the workers items are read, so that every lane's next items are
+    # in sight (some MiB at most).
+    read_ahead: int = 10_000
 
 
 def _one_lane(_item: object) -> Hashable:
@@ -142,9 +143,8 @@ class Runner(Generic[ItemT, ResultT]):
     def run(self, items: Iterable[ItemT]) -> Iterator[Finished[ItemT, ResultT]]:
         """Yield each item's result as it finishes. Re-raises an error from reading `items`."""
         lanes = self._lanes
-        todo: FairQueue[ItemT] = FairQueue(
-            self._workers * 2, lanes.read_ahead, lanes.lane_of, lanes.capacity_of
-        )
+        window = max(self._workers * 2, lanes.read_ahead)
+        todo: FairQueue[ItemT] = FairQueue(window, lanes.lane_of, lanes.capacity_of)
         # Bounded too: if reporting falls behind, the workers wait instead of piling up
         # results in memory.
         results: queue.Queue[object] = queue.Queue(maxsize=self._workers * 2)
