@@ -2,7 +2,6 @@
 
 import contextlib
 import errno
-import shlex
 import signal
 import tempfile
 import threading
@@ -13,27 +12,36 @@ import typer
 
 from kombo_cli.commands.context import state_of
 from kombo_cli.commands.options import between
-from kombo_cli.config.settings import is_header_safe, is_loopback_host
+from kombo_cli.commands.sandbox_integrations import (
+    check_credential,
+    check_errors,
+    check_limits,
+    concurrency_limits,
+    integration_errors,
+    served_integrations,
+)
 from kombo_cli.errors import ExitCode, UsageError
+from kombo_cli.sandbox.config import DEFAULT_CONCURRENCY_LIMIT, DEFAULT_INTEGRATION_ID
 from kombo_cli.ui.console import Console
 
 if TYPE_CHECKING:
     from kombo_cli.sandbox.config import SandboxConfig
-    from kombo_cli.sandbox.server import SandboxServer
 
 # The serving options, with their defaults: --demo runs its own sandbox and refuses them.
+# Repeatable ones are compared as the lists they give.
 DEFAULTS: dict[str, Any] = {
     "--host": "127.0.0.1",
     "--port": 8787,
     "--data-dir": None,
     "--key": "sandbox-key",
-    "--integration-id": "sandbox:local",
+    "--integration-id": [DEFAULT_INTEGRATION_ID],
     "--candidates": None,
     "--strict-ids": False,
     "--latency-ms": 0,
     "--fail-rate": 0.0,
     "--ambiguous-rate": 0.0,
-    "--concurrency-limit": 30,
+    "--concurrency-limit": [str(DEFAULT_CONCURRENCY_LIMIT)],
+    "--integration-error": [],
     "--undated": False,
     "--rename-as": None,
 }
@@ -67,11 +75,13 @@ def sandbox(
         help="The API key the sandbox accepts.",
         rich_help_panel=SERVER,
     ),
-    integration_id: str = typer.Option(
-        "sandbox:local",
+    integration_id: Optional[list[str]] = typer.Option(
+        None,
         "--integration-id",
         metavar="ID",
-        help="The integration ID it accepts.",
+        help="An integration ID it serves; repeat it to serve several, each with candidates"
+        " of its own (the first is the default).  [default: sandbox:local]",
+        show_default=False,
         rich_help_panel=SERVER,
     ),
     # -- Data: what it stores and serves -----------------------------------------------------
@@ -87,7 +97,8 @@ def sandbox(
         None,
         "--candidates",
         metavar="FILE",
-        help="Candidates to serve instead of the samples (a JSON array).",
+        help="Candidates to serve instead of the samples (a JSON array; each one's"
+        " integration_id names its integration, the first if none).",
         show_default=False,
         rich_help_panel=DATA,
     ),
@@ -138,12 +149,24 @@ def sandbox(
         help="Delay every reply by this many milliseconds.",
         rich_help_panel=FAULTS,
     ),
-    concurrency_limit: int = typer.Option(
-        30,
+    concurrency_limit: Optional[list[str]] = typer.Option(
+        None,
         "--concurrency-limit",
-        metavar="N",
-        callback=between(1),
-        help="Attachment calls allowed in flight at once.",
+        metavar="[ID=]N",
+        callback=check_limits,
+        help="Attachment calls allowed in flight at once, per integration; ID=N sets one"
+        " integration's (repeatable).  [default: 30]",
+        show_default=False,
+        rich_help_panel=FAULTS,
+    ),
+    integration_error: Optional[list[str]] = typer.Option(
+        None,
+        "--integration-error",
+        metavar="ID=STATUS",
+        callback=check_errors,
+        help="Make integration ID answer every /ats/ request with 401 (credentials invalid),"
+        " 403 (permission missing) or 409 (setup incomplete). Repeatable.",
+        show_default=False,
         rich_help_panel=FAULTS,
     ),
     # -- Other -------------------------------------------------------------------------------
@@ -167,13 +190,14 @@ def sandbox(
         "--port": port,
         "--data-dir": data_dir,
         "--key": key,
-        "--integration-id": integration_id,
+        "--integration-id": list(integration_id or DEFAULTS["--integration-id"]),
         "--candidates": candidates,
         "--strict-ids": strict_ids,
         "--latency-ms": latency_ms,
         "--fail-rate": fail_rate,
         "--ambiguous-rate": ambiguous_rate,
-        "--concurrency-limit": concurrency_limit,
+        "--concurrency-limit": list(concurrency_limit or DEFAULTS["--concurrency-limit"]),
+        "--integration-error": list(integration_error or []),
         "--undated": undated,
         "--rename-as": rename_as,
     }
@@ -191,8 +215,10 @@ def sandbox(
         return run_demo(console)
     from kombo_cli.sandbox.config import SandboxConfig
 
-    _check_credential(key, "--key")
-    _check_credential(integration_id, "--integration-id")
+    check_credential(key, "--key")
+    served_ids = served_integrations(integration_id)
+    every_limit, own_limits = concurrency_limits(concurrency_limit, served_ids)
+    errors = integration_errors(integration_error, served_ids)
     if rename_as is not None and "{name}" not in rename_as:
         raise UsageError(
             "--rename-as must contain {name}, where the uploaded name goes.",
@@ -200,19 +226,21 @@ def sandbox(
         )
     if not host.strip():
         raise UsageError("--host is empty.", hint="use 127.0.0.1, or 0.0.0.0 for every interface")
-    served = _candidates(candidates)
+    served = _candidates(candidates, served_ids)
     folder, created = _data_dir(data_dir)
     config = SandboxConfig(
         data_dir=folder,
         host=host,
         port=port,
         api_key=key,
-        integration_id=integration_id,
-        candidates=served,
+        integration_ids=served_ids,
+        candidates_by_integration=served,
         latency_s=latency_ms / 1000,
         fail_rate=fail_rate,
         ambiguous_rate=ambiguous_rate,
-        concurrency_limit=concurrency_limit,
+        concurrency_limit=every_limit,
+        concurrency_limits=own_limits,
+        integration_errors=errors,
         undated=undated,
         rename_as=rename_as,
     )
@@ -231,6 +259,7 @@ def sandbox(
 
 
 def _serve(console: Console, config: "SandboxConfig", strict_ids: bool) -> int:
+    from kombo_cli.commands.sandbox_banner import show_banner
     from kombo_cli.sandbox.server import SandboxServer
     from kombo_cli.sandbox.store import StoreError
 
@@ -239,7 +268,9 @@ def _serve(console: Console, config: "SandboxConfig", strict_ids: bool) -> int:
     except StoreError as exc:
         raise UsageError(str(exc), hint="pick another folder with --data-dir") from None
     if strict_ids:
-        config.known_ids = known_ids(server.candidates)
+        config.known_ids = known_ids(
+            [c for served in server.candidates_by_integration.values() for c in served]
+        )
     if not console.quiet:
         server.on_log = lambda line: console.err(line, "dim")
     try:
@@ -259,7 +290,7 @@ def _serve(console: Console, config: "SandboxConfig", strict_ids: bool) -> int:
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         previous[signal.SIGINT] = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
-        _show_banner(console, server, config.data_dir)
+        show_banner(console, server, config.data_dir)
         _wait_for_stop_signal(stop)
     finally:
         for number, handler in previous.items():
@@ -268,43 +299,9 @@ def _serve(console: Console, config: "SandboxConfig", strict_ids: bool) -> int:
     return ExitCode.SUCCESS
 
 
-def _show_banner(console: Console, server: "SandboxServer", data_dir: Path) -> None:
-    config = server.config
-    if not is_loopback_host(config.host):
-        console.warning(
-            f"The sandbox listens on {config.host}, so other machines can reach it."
-            " Its key is not a secret: anyone who can connect can upload."
-        )
-    example_id = server.candidates[0]["id"] if server.candidates else "CANDIDATE_ID"
-    lines = [
-        f"Kombo sandbox listening on {server.base_url}",
-        f"Uploads are stored in {data_dir}",
-        "",
-        "Point kombo at it:",
-        f"  export KOMBO_BASE_URL={shlex.quote(server.base_url)}",
-        f"  export KOMBO_API_KEY={shlex.quote(config.api_key)}",
-        f"  export KOMBO_INTEGRATION_ID={shlex.quote(config.integration_id)}",
-        f"  kombo attach {example_id} cv.pdf --type CV",
-        "",
-    ]
-    if server.candidates:
-        lines.append("Candidates (GET /ats/candidates?email=...):")
-        for candidate in server.candidates[:10]:
-            emails = ", ".join(
-                entry.get("email_address") or "" for entry in candidate.get("email_addresses") or []
-            )
-            full_name = f"{candidate.get('first_name') or ''} {candidate.get('last_name') or ''}"
-            lines.append(f"  {candidate['id']}  {full_name.strip()}  {emails}".rstrip())
-            for application in candidate.get("applications") or []:
-                job = (application.get("job") or {}).get("name") or "a job"
-                lines.append(f"    application {application['id']} ({job}): use --application")
-        lines.append("")
-    lines.append("Press Ctrl-C to stop.")
-    console.out("\n".join(lines))
-
-
 def known_ids(candidates: list[dict[str, Any]]) -> dict[str, set[str]]:
-    """--strict-ids: only the seeded candidates and their applications exist, each as its kind."""
+    """--strict-ids: only the seeded candidates and their applications exist, each as its
+    kind (all integrations' together: the routes keep each integration to its own)."""
     return {
         "candidate": {candidate["id"] for candidate in candidates},
         "application": {
@@ -313,12 +310,6 @@ def known_ids(candidates: list[dict[str, Any]]) -> dict[str, set[str]]:
             for application in candidate.get("applications") or []
         },
     }
-
-
-def _check_credential(value: str, option: str) -> None:
-    # Clients send these in HTTP headers, under the same rule kombo applies to its own.
-    if not is_header_safe(value):
-        raise UsageError(f"{option} must be printable ASCII without spaces, and not empty.")
 
 
 def _data_dir(requested: Optional[Path]) -> tuple[Path, bool]:
@@ -335,13 +326,15 @@ def _data_dir(requested: Optional[Path]) -> tuple[Path, bool]:
     return requested, False
 
 
-def _candidates(path: Optional[Path]) -> Optional[list[dict[str, Any]]]:
+def _candidates(
+    path: Optional[Path], integration_ids: list[str]
+) -> Optional[dict[str, list[dict[str, Any]]]]:
     if path is None:
         return None
-    from kombo_cli.sandbox.candidates_file import FixtureError, load_candidates
+    from kombo_cli.sandbox.candidates_file import FixtureError, load_candidates_by_integration
 
     try:
-        return load_candidates(path)
+        return load_candidates_by_integration(path, integration_ids)
     except FixtureError as exc:
         raise UsageError(str(exc)) from None
 

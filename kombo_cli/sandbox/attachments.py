@@ -27,8 +27,10 @@ def store_upload(
     kind: str,
     target_id: str,
     body: bytes | bytearray | mmap.mmap,
+    integration_id: str | None = None,
 ) -> tuple[StoredAttachment, tuple[str, ...]]:
-    """Store one upload body for a candidate or an application.
+    """Store one upload body for a candidate or an application of an integration (None:
+    the store's default one).
 
     Returns the stored attachment and the body's fields Kombo does not document (dotted
     paths), which were accepted and not used. Raises Invalid for a body Kombo would refuse,
@@ -47,8 +49,9 @@ def store_upload(
         content_type=upload.content_type,
         data_url=upload.data_url,
         remote_fields=upload.remote_fields,
+        integration_id=integration_id,
     )
-    with store.new_file(kind, target_id) as (handle, temp):
+    with store.new_file(kind, target_id, integration_id) as (handle, temp):
         if upload.has_data:
             assert parsed.data_span is not None
             try:
@@ -91,12 +94,16 @@ def list_attachments(
     kind: str,
     target_id: str,
     style: ListingStyle,
+    integration_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Kombo lists a candidate's own files and those of all their applications."""
-    items = [_listing_item(a, kind, style) for a in store.for_target(kind, target_id)]
+    """Kombo lists a candidate's own files and those of all their applications; the
+    integration's (`candidates` are its own), or with None every integration's."""
+    items = [
+        _listing_item(a, kind, style) for a in store.for_target(kind, target_id, integration_id)
+    ]
     if kind == "candidate":
         for application_id in _applications_of(candidates, target_id):
-            for attachment in store.for_target("application", application_id):
+            for attachment in store.for_target("application", application_id, integration_id):
                 item = _listing_item(attachment, "candidate", style)
                 item["application_id"] = application_id
                 item["candidate_id"] = target_id

@@ -3,10 +3,14 @@
 The file is a JSON array of candidate objects, as terse as `candidate_shape` allows. Any
 problem, from an unreadable file to one wrong field, raises a `FixtureError` whose one-line
 message names the file, the item and the field, so it can be shown to the user as it is.
+
+A sandbox serving several integrations takes each candidate's optional `integration_id`
+as the integration it belongs to (without one: the first, the default integration).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +28,33 @@ def load_candidates(path: Path) -> list[JSONObject]:
 
     Each object needs an `id`; everything else is optional. `email_addresses` and
     `phone_numbers` may be plain strings, `tags` plain names, and an application may name its
-    job with `job_name` instead of a `job` object.
+    job with `job_name` instead of a `job` object. Every candidate is returned, whichever
+    integration it names.
     """
+    return [candidate for _, _, candidate in _load(path)]
+
+
+def load_candidates_by_integration(
+    path: Path, integration_ids: Sequence[str]
+) -> dict[str, list[JSONObject]]:
+    """Each served integration's candidates, in the file's order: those whose
+    `integration_id` names it, and for the first (the default) those that name none."""
+    by_integration: dict[str, list[JSONObject]] = {key: [] for key in integration_ids}
+    for number, named, candidate in _load(path):
+        if named is None:
+            named = integration_ids[0]
+        elif named not in by_integration:
+            raise FixtureError(
+                f'Candidates file {path}: candidate "{candidate["id"]}" (item {number}) '
+                f'belongs to the integration "{named}", which the sandbox does not serve '
+                f"(it serves {', '.join(integration_ids)})."
+            )
+        by_integration[named].append(candidate)
+    return by_integration
+
+
+def _load(path: Path) -> list[tuple[int, str | None, JSONObject]]:
+    """Each item's number, the integration it names (None: none) and its full candidate."""
     data = _read_json(path)
     if not isinstance(data, list):
         raise FixtureError(
@@ -33,7 +62,7 @@ def load_candidates(path: Path) -> list[JSONObject]:
             f"not {json_kind(data)}."
         )
 
-    candidates: list[JSONObject] = []
+    candidates: list[tuple[int, str | None, JSONObject]] = []
     candidate_items: dict[str, int] = {}
     application_items: dict[str, tuple[int, str]] = {}
     for index, item in enumerate(data):
@@ -49,8 +78,11 @@ def load_candidates(path: Path) -> list[JSONObject]:
                 f'have the same id "{candidate_id}".'
             )
         candidate_items[candidate_id] = number
+        integration_id = _item_integration(path, number, item)
         try:
-            candidate = full_candidate(item)
+            candidate = full_candidate(
+                {key: value for key, value in item.items() if key != "integration_id"}
+            )
         except InvalidField as exc:
             raise FixtureError(
                 f'Candidates file {path}: field "{exc.field}" of candidate "{candidate_id}" '
@@ -68,7 +100,7 @@ def load_candidates(path: Path) -> list[JSONObject]:
                     f'"{candidate_id}" (item {number}).'
                 )
             application_items[application_id] = (number, candidate_id)
-        candidates.append(candidate)
+        candidates.append((number, integration_id, candidate))
     return candidates
 
 
@@ -110,4 +142,17 @@ def _item_id(path: Path, number: int, item: JSONObject) -> str:
         )
     if not value.strip():
         raise FixtureError(f'Candidates file {path}: item {number} has an empty "id".')
+    return value
+
+
+def _item_integration(path: Path, number: int, item: JSONObject) -> str | None:
+    if "integration_id" not in item:
+        return None
+    value = item["integration_id"]
+    if not isinstance(value, str) or not value.strip():
+        shown = "an empty string" if isinstance(value, str) else json_kind(value)
+        raise FixtureError(
+            f'Candidates file {path}: item {number} has an "integration_id" that is {shown}, '
+            "not an integration ID."
+        )
     return value

@@ -1,4 +1,4 @@
-"""The sandbox's Kombo environment and its one integration, as Kombo describes them.
+"""The sandbox's Kombo environment and its integrations, as Kombo describes them.
 
 Everything here has the exact shape of Kombo's responses, so that the official SDKs, which
 validate each response against their models, accept what the sandbox sends. The functions
@@ -33,8 +33,51 @@ def check_api_key_data(environment_id: str) -> JSONObject:
     return {"environment_id": environment_id, "customer_id": environment_id}
 
 
-def integration_details(integration_id: str, *, created_at: str) -> JSONObject:
-    """The `data` of GET /integrations/{integration_id} for an active, fully set-up ATS."""
+# An integration set to fail (--integration-error ID=STATUS): the error every /ats/ request
+# gets, as code, title and message ("{id}" is the integration's ID), and the `status` and
+# `setup_status` its details show. 401: its credentials stopped working, so Kombo marks it
+# INVALID; 403: it is set up and syncing, but the ATS user it connects as lacks a
+# permission an action needs; 409: its setup is not finished.
+INTEGRATION_ERRORS: dict[int, tuple[str, str, str]] = {
+    401: (
+        "PLATFORM.AUTHENTICATION_INVALID",
+        "Authentication invalid",
+        "The credentials of the integration '{id}' are invalid or have expired."
+        " The customer has to reconnect the integration.",
+    ),
+    403: (
+        "INTEGRATION.PERMISSION_MISSING",
+        "Permission missing",
+        "The integration '{id}' lacks a permission in the ATS that this request needs."
+        " The customer has to grant it and reconnect the integration.",
+    ),
+    409: (
+        "INTEGRATION.SETUP_INCOMPLETE",
+        "Setup incomplete",
+        "The setup of the integration '{id}' is not complete yet."
+        " The customer has to finish it before its data can be used.",
+    ),
+}
+_STATES: dict[int | None, tuple[str, str]] = {
+    None: ("ACTIVE", "COMPLETED"),
+    401: ("INVALID", "COMPLETED"),
+    403: ("ACTIVE", "COMPLETED"),
+    409: ("ACTIVE", "INCOMPLETE"),
+}
+
+
+def integration_error(integration_id: str, status: int) -> tuple[str, str, str]:
+    """The code, title and message of the error an integration set to `status` answers."""
+    code, title, message = INTEGRATION_ERRORS[status]
+    return code, title, message.replace("{id}", integration_id)
+
+
+def integration_details(
+    integration_id: str, *, created_at: str, error_status: int | None = None
+) -> JSONObject:
+    """The `data` of GET /integrations/{integration_id}: an active, fully set-up ATS, or
+    one in the state that makes it answer `error_status` (a key of INTEGRATION_ERRORS)."""
+    status, setup_status = _STATES[error_status]
     return {
         "id": integration_id,
         "tool": {
@@ -45,8 +88,8 @@ def integration_details(integration_id: str, *, created_at: str) -> JSONObject:
             "icon_url": "https://example.com/kombo-sandbox/icon.svg",
         },
         "category": "ATS",
-        "status": "ACTIVE",
-        "setup_status": "COMPLETED",
+        "status": status,
+        "setup_status": setup_status,
         "end_user": {
             "organization_name": SANDBOX_ORGANIZATION_NAME,
             "creator_email": SANDBOX_CREATOR_EMAIL,

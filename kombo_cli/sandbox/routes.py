@@ -1,11 +1,12 @@
 """Kombo's paths: who may call, which path answers, and what each one says.
 
 Every request needs `Authorization: Bearer <key>`; paths under /v1/ats also need the
-integration's X-Integration-Id. The paths are GET /v1/check-api-key, GET
-/v1/integrations/{id}, GET /v1/ats/candidates, and GET and POST
+X-Integration-Id of an integration the sandbox serves, and answer from that integration's
+candidates and uploads alone (or with its rehearsed error). The paths are GET
+/v1/check-api-key, GET /v1/integrations/{id}, GET /v1/ats/candidates, and GET and POST
 /v1/ats/{candidates|applications}/{id}/attachments, the actions that count against the
-concurrency limit. Any other method on these paths is a 405 naming the allowed ones in
-`Allow`, any other path a 404; both in Kombo's error envelope.
+integration's concurrency limit. Any other method on these paths is a 405 naming the
+allowed ones in `Allow`, any other path a 404; both in Kombo's error envelope.
 
 Outside the API, GET /files/{attachment id} downloads a stored file, the `data_url` the
 listings give. Like Kombo's own signed download URLs it needs no key (one sent is ignored).
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from kombo_cli.sandbox.attachment_rules import ignored_field_warning
@@ -31,7 +31,11 @@ from kombo_cli.sandbox.config import SandboxConfig
 from kombo_cli.sandbox.contract import Invalid, is_kombo_id
 from kombo_cli.sandbox.exchange import Reply, Request
 from kombo_cli.sandbox.faults import FaultInjector
-from kombo_cli.sandbox.integration import check_api_key_data, integration_details
+from kombo_cli.sandbox.integration import (
+    check_api_key_data,
+    integration_details,
+    integration_error,
+)
 from kombo_cli.sandbox.replies import (
     error_reply,
     input_invalid,
@@ -40,6 +44,7 @@ from kombo_cli.sandbox.replies import (
     success_reply,
     unknown_error,
 )
+from kombo_cli.sandbox.served import ServedIntegration, ServedIntegrations
 from kombo_cli.sandbox.store import AttachmentStore
 
 # Matched against the RAW path (query split off), so an encoded "/" inside an id can never
@@ -67,7 +72,7 @@ class KomboRoutes:
         self,
         config: SandboxConfig,
         store: AttachmentStore,
-        candidates: list[dict[str, Any]],
+        integrations: ServedIntegrations,
         environment_id: str,
         created_at: str,
         faults: FaultInjector,
@@ -77,12 +82,7 @@ class KomboRoutes:
         self._config = config
         self._own_origin = own_origin
         self._store = store
-        self._candidates = candidates
-        # A candidates file may use IDs of its own making; they exist as written.
-        self._served_ids = {
-            "candidate": {c["id"] for c in candidates},
-            "application": {a["id"] for c in candidates for a in c.get("applications") or []},
-        }
+        self._integrations = integrations
         self._environment_id = environment_id
         self._created_at = created_at
         self._faults = faults
@@ -121,6 +121,7 @@ class KomboRoutes:
         if method not in allowed:
             return method_not_allowed(method, path, ", ".join(allowed))
 
+        integration = self._integrations.default
         if path.startswith("/v1/ats/"):
             integration_ids = headers.get_all("X-Integration-Id") or []
             # The document marks the header required: leaving it out is an input error, like
@@ -132,30 +133,37 @@ class KomboRoutes:
                     if not integration_ids
                     else "Send exactly one X-Integration-Id header."
                 )
-            if integration_ids[0] != self._config.integration_id:
+            named = self._integrations.get(integration_ids[0])
+            if named is None:
                 return error_reply(
                     404,
                     "PLATFORM.INTEGRATION_NOT_FOUND",
                     "Integration not found",
                     f"No integration with ID '{integration_ids[0]}' exists here.",
                 )
+            integration = named
+            failing = self._config.integration_errors.get(integration.id)
+            if failing is not None:
+                # Kombo refuses every request of an integration it cannot use, before any
+                # parameter or body is looked at.
+                return error_reply(failing, *integration_error(integration.id, failing))
 
         if path == "/v1/check-api-key":
             if request.query:
                 return input_invalid("This endpoint does not accept query parameters.")
             return success_reply(check_api_key_data(self._environment_id), warnings=None)
 
-        integration = _INTEGRATION_ROUTE.match(path)
-        if integration is not None:
-            return self._answer_integration(request, unquote(integration.group(1)))
+        asked = _INTEGRATION_ROUTE.match(path)
+        if asked is not None:
+            return self._answer_integration(unquote(asked.group(1)))
 
         if path == "/v1/ats/candidates":
-            return self._answer_candidates(request)
+            return self._answer_candidates(request, integration)
 
         match = _ATTACHMENT_ROUTE.match(path)
         if match is None:  # not reached: the last route _allowed_methods knows
             return route_not_found(method, path)
-        reply = self._answer_attachments(request, match.group(1), match.group(2))
+        reply = self._answer_attachments(request, integration, match.group(1), match.group(2))
         if request.concurrency is not None:
             limit, remaining = request.concurrency
             reply.headers += [
@@ -164,26 +172,32 @@ class KomboRoutes:
             ]
         return reply
 
-    def _answer_integration(self, request: Request, integration_id: str) -> Reply:
-        if integration_id != self._config.integration_id:
+    def _answer_integration(self, integration_id: str) -> Reply:
+        if self._integrations.get(integration_id) is None:
             return error_reply(
                 404,
                 "PLATFORM.INTEGRATION_NOT_FOUND",
                 "Integration not found",
                 f"No integration with ID '{integration_id}' exists in this environment.",
             )
-        data = integration_details(integration_id, created_at=self._created_at)
+        data = integration_details(
+            integration_id,
+            created_at=self._created_at,
+            error_status=self._config.integration_errors.get(integration_id),
+        )
         return success_reply(data, warnings=None)
 
-    def _answer_candidates(self, request: Request) -> Reply:
+    def _answer_candidates(self, request: Request, integration: ServedIntegration) -> Reply:
         try:
             query = parse_qs(request.query, keep_blank_values=True, strict_parsing=False)
-            page = query_candidates(self._candidates, query)
+            page = query_candidates(integration.candidates, query)
         except Invalid as exc:
             return input_invalid(exc.message, exc.status)
         return success_reply(page, warnings=None)
 
-    def _answer_attachments(self, request: Request, collection: str, raw_id: str) -> Reply:
+    def _answer_attachments(
+        self, request: Request, integration: ServedIntegration, collection: str, raw_id: str
+    ) -> Reply:
         method = request.method
         if not _PCHAR_SEGMENT.fullmatch(raw_id):
             return input_invalid(f"The path segment {raw_id!r} is not correctly percent-encoded.")
@@ -194,24 +208,27 @@ class KomboRoutes:
         kind = "candidate" if collection == "candidates" else "application"
 
         known_ids = self._config.known_ids
-        if known_ids is not None:
+        if self._integrations.belongs_elsewhere(integration, target_id):
+            # Another integration's object: Kombo's IDs name one object of one integration.
+            exists = False
+        elif known_ids is not None:
             exists = target_id in known_ids.get(kind, set())
         else:
             # Without --strict-ids any ID Kombo could have given out exists; one of another
             # shape (an email, an ATS's own ID) never names anything in Kombo, and echoing it
             # as a listing's `candidate_id` would break the 24-character rule.
-            exists = is_kombo_id(target_id) or target_id in self._served_ids[kind]
+            exists = is_kombo_id(target_id) or target_id in integration.served_ids[kind]
         if not exists:
             return error_reply(
                 404, None, "Not found", f"The {kind} with ID '{target_id}' could not be found."
             )
         if not request.admitted:
+            limit = (request.concurrency or (integration.limiter.limit, 0))[0]
             return error_reply(
                 429,
                 "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED",
                 "Concurrency limit exceeded",
-                "Too many concurrent actions for this integration "
-                f"(limit {self._config.concurrency_limit}).",
+                f"Too many concurrent actions for this integration (limit {limit}).",
             )
         if request.query:
             return input_invalid("This endpoint does not accept query parameters.")
@@ -224,9 +241,11 @@ class KomboRoutes:
                 undated=self._config.undated,
                 rename_as=self._config.rename_as,
             )
-            listing = list_attachments(self._store, self._candidates, kind, target_id, style)
+            listing = list_attachments(
+                self._store, integration.candidates, kind, target_id, style, integration.id
+            )
             return success_reply({"results": listing})
-        return self._answer_upload(request, kind, target_id)
+        return self._answer_upload(request, integration.id, kind, target_id)
 
     def _answer_download(self, request: Request, raw_id: str) -> Reply:
         if request.method not in ("GET", "HEAD"):
@@ -251,7 +270,9 @@ class KomboRoutes:
             return f"http://{hosts[0].strip()}"
         return self._own_origin()
 
-    def _answer_upload(self, request: Request, kind: str, target_id: str) -> Reply:
+    def _answer_upload(
+        self, request: Request, integration_id: str, kind: str, target_id: str
+    ) -> Reply:
         # The body's schema requires `attachment`, so no body is a body without it, whatever
         # its (absent) media type: a 400 like any other missing field, not a 415.
         if request.framing == "length" and request.body.size == 0:
@@ -282,7 +303,9 @@ class KomboRoutes:
         try:
             if request.body.spool_error is not None:
                 raise request.body.spool_error
-            _, ignored = store_upload(self._store, kind, target_id, request.body.view())
+            _, ignored = store_upload(
+                self._store, kind, target_id, request.body.view(), integration_id
+            )
         except Invalid as exc:
             return input_invalid(exc.message, status=exc.status)
         except OSError as exc:

@@ -2,11 +2,16 @@
 
 `kombo sandbox` serves these unless it is given a candidates file. They are written in the
 same terse form a user's file may use and filled in by `candidate_shape.full_candidate`.
+Each further integration a sandbox serves has its own copies of them: the same people,
+whom two customers' ATSs may well both know, under IDs of that integration's own.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from kombo_cli.sandbox.candidate_shape import full_candidate
+from kombo_cli.sandbox.contract import derived_id
 from kombo_cli.sandbox.field_checks import InvalidField, JSONObject
 
 # Sample ids are hard-coded, not derived, so that they stay stable even if the samples change.
@@ -222,3 +227,23 @@ def sample_candidates() -> list[JSONObject]:
                 f"sample candidate {index + 1}: {exc.field} {exc.problem}"
             ) from exc
     return candidates
+
+
+def sample_candidates_for(integration_id: str) -> list[JSONObject]:
+    """A further integration's own copies of the samples: every ID (candidate, application,
+    job, stage, tag) derived from the sample's and the integration's, so that it is the
+    same on every start and no other integration has it."""
+    return [_with_ids_of(integration_id, candidate) for candidate in sample_candidates()]
+
+
+def _with_ids_of(integration_id: str, value: Any) -> Any:
+    if isinstance(value, list):
+        return [_with_ids_of(integration_id, item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        key: derived_id("sample", f"{integration_id}\0{item}")
+        if key == "id" and isinstance(item, str)
+        else _with_ids_of(integration_id, item)
+        for key, item in value.items()
+    }

@@ -10,7 +10,8 @@ Extending it: `respond(request)` is the one place a request turns into a reply, 
 subclass may override it, for instance to look at every request or to answer some of them
 itself. It runs on the request's own thread once the body has been read and, for an
 attachment action, once the concurrency limiter has admitted or refused it
-(`request.admitted`); an admitted action holds its slot until the reply has been sent. It
+(`request.admitted`, by the limiter of the integration its X-Integration-Id names); an
+admitted action holds its slot until the reply has been sent. It
 is called for every request whose request line and headers could be parsed (the transport
 answers the others itself), including one whose client went away mid-body
 (`request.complete` is False; answer None) and one whose body could not be delimited
@@ -23,8 +24,9 @@ from __future__ import annotations
 import contextlib
 import traceback
 from collections.abc import Callable
+from typing import Any
 
-from kombo_cli.sandbox.concurrency import ConcurrencyLimiter
+from kombo_cli.sandbox.concurrency import ConcurrencyLimits
 from kombo_cli.sandbox.config import SandboxConfig
 from kombo_cli.sandbox.contract import now_iso
 from kombo_cli.sandbox.exchange import Reply, Request
@@ -33,7 +35,7 @@ from kombo_cli.sandbox.http_transport import HTTPTransport, SendReply
 from kombo_cli.sandbox.integration import environment_id
 from kombo_cli.sandbox.replies import undelimited_body, unknown_error
 from kombo_cli.sandbox.routes import KomboRoutes, is_action
-from kombo_cli.sandbox.sample_candidates import sample_candidates
+from kombo_cli.sandbox.served import ServedIntegrations
 from kombo_cli.sandbox.store import AttachmentStore
 
 
@@ -45,20 +47,26 @@ class SandboxServer:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
-        self.store = AttachmentStore(config.data_dir)
-        self.candidates = sample_candidates() if config.candidates is None else config.candidates
+        self.store = AttachmentStore(config.data_dir, config.integration_id)
+        self._limits = ConcurrencyLimits(config)
+        self._integrations = ServedIntegrations(config, self._limits)
+        # Each integration's candidates, by integration ID, and the default one's.
+        self.candidates_by_integration: dict[str, list[dict[str, Any]]] = {
+            integration.id: integration.candidates
+            for integration in self._integrations.by_id.values()
+        }
+        self.candidates = self._integrations.default.candidates
         self.environment_id = environment_id()
         self.created_at = now_iso()
         # Exceptions raised by the sandbox's own code (answered with a 500).
         self.errors: list[BaseException] = []
         # Called with one line per request answered; `kombo sandbox` prints them.
         self.on_log: Callable[[str], None] | None = None
-        self._limiter = ConcurrencyLimiter(config)
         self._faults = FaultInjector(config)
         self._routes = KomboRoutes(
             config,
             self.store,
-            self.candidates,
+            self._integrations,
             self.environment_id,
             self.created_at,
             self._faults,
@@ -70,13 +78,30 @@ class SandboxServer:
 
     @property
     def peak_in_flight(self) -> int:
-        """The most actions ever in flight at once."""
-        return self._limiter.peak_in_flight
+        """The most actions ever in flight at once, all integrations together."""
+        return self._limits.peak_in_flight
 
     @property
     def concurrency_refusals(self) -> int:
-        """How many actions were refused for going over the concurrency limit."""
-        return self._limiter.refusals
+        """How many actions were refused for going over a concurrency limit, in all."""
+        return self._limits.refusals
+
+    @property
+    def peak_in_flight_by_integration(self) -> dict[str, int]:
+        """The most actions ever in flight at once, per integration ID."""
+        limiters = self._limits.by_integration
+        return {key: limiter.peak_in_flight for key, limiter in limiters.items()}
+
+    @property
+    def concurrency_refusals_by_integration(self) -> dict[str, int]:
+        """How many actions each integration refused for going over its limit."""
+        limiters = self._limits.by_integration
+        return {key: limiter.refusals for key, limiter in limiters.items()}
+
+    @property
+    def concurrency_limits(self) -> dict[str, int]:
+        """Each integration's concurrency limit now, per integration ID."""
+        return {key: self.config.limit_for(key) for key in self.config.integration_ids}
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -151,17 +176,25 @@ class SandboxServer:
     def _answer(self, request: Request, send: SendReply) -> None:
         # Admission is decided once the request has been read, atomically; a refused request
         # does no work and so does not occupy a slot. The headers report the limiter's state
-        # at that moment, not after the reply's latency.
-        takes_slot = request.complete and is_action(request.path)
-        if request.complete:
-            request.admitted = self._limiter.try_enter() if takes_slot else True
-            request.concurrency = self._limiter.state()
+        # at that moment, not after the reply's latency. A request that names no integration
+        # served, or one set to fail, is refused before any work, so it takes no slot.
+        integration = self._integrations.of_request(request.headers)
+        limiter = None
+        if (
+            request.complete
+            and is_action(request.path)
+            and integration is not None
+            and integration.id not in self.config.integration_errors
+        ):
+            limiter = integration.limiter
+            request.admitted = self._limits.try_enter(limiter)
+            request.concurrency = limiter.state()
         try:
             reply = self.respond(request)
             send(None if reply is None else self._faults.delayed(reply))
         finally:
-            if takes_slot and request.admitted:
-                self._limiter.leave()
+            if limiter is not None and request.admitted:
+                self._limits.leave(limiter)
 
     def _log(self, line: str) -> None:
         if self.on_log is not None:

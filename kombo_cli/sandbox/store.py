@@ -6,6 +6,9 @@ Layout under the data directory, so a user can open what arrived:
     candidates/<id>/Frank Doe CV (2).pdf      a second upload of the same name, never over the first
     applications/<id>/portfolio.pdf.url.txt   a data_url upload: a text file holding the URL
     index.jsonl                               one line per upload, so listings survive a restart
+
+Uploads for further integrations (not the default one) go under `integrations/<integration
+id>/`, laid out the same way, and are listed only under their own integration.
 """
 
 from __future__ import annotations
@@ -60,6 +63,9 @@ class StoredAttachment:
     id: str = field(default_factory=kombo_id)
     remote_id: str = field(default_factory=remote_id)
     created_at: str = field(default_factory=now_iso)
+    # The integration it was uploaded for; None (an index written before integrations were
+    # recorded, or an attachment a test sets up) is the store's default integration.
+    integration_id: str | None = None
     # Set by the store so `data` can find the file; not part of the index.
     root: Path | None = field(default=None, repr=False, compare=False)
 
@@ -83,9 +89,14 @@ class StoredAttachment:
 class AttachmentStore:
     """Thread-safe: the sandbox serves several uploads at once."""
 
-    def __init__(self, root: Path) -> None:
-        """Raises StoreError when the folder or its index cannot be used."""
+    def __init__(self, root: Path, default_integration: str | None = None) -> None:
+        """Raises StoreError when the folder or its index cannot be used.
+
+        `default_integration` is the integration of attachments that name none, and the
+        one whose uploads are kept at the top of the folder.
+        """
         self.root = root
+        self.default_integration = default_integration
         self._lock = threading.Lock()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -103,9 +114,10 @@ class AttachmentStore:
 
     def _remove_unfinished_uploads(self) -> None:
         # Left behind when the sandbox was stopped in the middle of storing an upload.
-        for partial in self.root.glob("*/*/.upload-*.part"):
-            with contextlib.suppress(OSError):
-                partial.unlink()
+        for pattern in ("*/*/.upload-*.part", "integrations/*/*/*/.upload-*.part"):
+            for partial in self.root.glob(pattern):
+                with contextlib.suppress(OSError):
+                    partial.unlink()
 
     def _load_index(self) -> list[StoredAttachment]:
         index = self.root / INDEX_NAME
@@ -122,16 +134,25 @@ class AttachmentStore:
                 record = json.loads(line)
                 if not all(isinstance(record.get(key), str) for key in _REQUIRED_TEXT_FIELDS):
                     continue
-                items.append(StoredAttachment(**record, root=self.root))
+                items.append(self._placed(StoredAttachment(**record, root=self.root)))
         return items
 
     def all(self) -> list[StoredAttachment]:
         with self._lock:
             return list(self._items)
 
-    def for_target(self, kind: str, target_id: str) -> list[StoredAttachment]:
+    def for_target(
+        self, kind: str, target_id: str, integration_id: str | None = None
+    ) -> list[StoredAttachment]:
+        """The target's attachments: of one integration, or with None of every one."""
         with self._lock:
-            return [a for a in self._items if a.target_kind == kind and a.target_id == target_id]
+            return [
+                a
+                for a in self._items
+                if a.target_kind == kind
+                and a.target_id == target_id
+                and integration_id in (None, a.integration_id)
+            ]
 
     def by_id(self, attachment_id: str) -> StoredAttachment | None:
         with self._lock:
@@ -140,16 +161,24 @@ class AttachmentStore:
     def append(self, attachment: StoredAttachment) -> None:
         """Record an attachment (also used by tests to set up "already there" cases)."""
         attachment.root = self.root
+        self._placed(attachment)
         with self._lock:
             # Index first: an upload the index does not know would vanish on restart.
             with open(self.root / INDEX_NAME, "a", encoding="utf-8") as index:
                 index.write(json.dumps(attachment.to_index(), ensure_ascii=False) + "\n")
             self._items.append(attachment)
 
+    def _placed(self, attachment: StoredAttachment) -> StoredAttachment:
+        if attachment.integration_id is None:
+            attachment.integration_id = self.default_integration
+        return attachment
+
     @contextmanager
-    def new_file(self, kind: str, target_id: str) -> Iterator[tuple[BinaryIO, Path]]:
+    def new_file(
+        self, kind: str, target_id: str, integration_id: str | None = None
+    ) -> Iterator[tuple[BinaryIO, Path]]:
         """A temporary file in the target's folder; removed unless `commit` renames it."""
-        folder = self._folder(kind, target_id)
+        folder = self._folder(kind, target_id, integration_id)
         folder.mkdir(parents=True, exist_ok=True)
         temp = folder / f".upload-{kombo_id()}.part"
         try:
@@ -161,21 +190,31 @@ class AttachmentStore:
 
     def commit(self, temp: Path, attachment: StoredAttachment, suffix: str = "") -> None:
         """Move a finished upload to its final, unique name and record it."""
-        folder = self._folder(attachment.target_kind, attachment.target_id)
+        folder = self._folder(
+            attachment.target_kind, attachment.target_id, attachment.integration_id
+        )
         with self._lock:
             final = _unique_path(folder, _safe_file_name(attachment.name), suffix)
             os.replace(temp, final)
         attachment.file = str(final.relative_to(self.root))
         self.append(attachment)
 
-    def _folder(self, kind: str, target_id: str) -> Path:
-        # Percent-encoding keeps any id (even one holding "/") to one safe folder name; a
-        # very long id is shortened and made unique again with a hash.
-        name = quote(target_id, safe="")
-        if len(name) > _MAX_NAME_BYTES:
-            digest = hashlib.sha256(target_id.encode("utf-8")).hexdigest()[:16]
-            name = f"{name[: _MAX_NAME_BYTES - 17]}-{digest}"
-        return self.root / f"{kind}s" / name
+    def _folder(self, kind: str, target_id: str, integration_id: str | None = None) -> Path:
+        base = self.root
+        if integration_id not in (None, self.default_integration):
+            assert integration_id is not None
+            base = self.root / "integrations" / _folder_name(integration_id)
+        return base / f"{kind}s" / _folder_name(target_id)
+
+
+def _folder_name(identifier: str) -> str:
+    # Percent-encoding keeps any id (even one holding "/") to one safe folder name; a very
+    # long id is shortened and made unique again with a hash.
+    name = quote(identifier, safe="")
+    if len(name) > _MAX_NAME_BYTES:
+        digest = hashlib.sha256(identifier.encode("utf-8")).hexdigest()[:16]
+        name = f"{name[: _MAX_NAME_BYTES - 17]}-{digest}"
+    return name
 
 
 def _safe_file_name(name: str) -> str:
