@@ -1,0 +1,366 @@
+"""One manifest over several customers: a row's `integration_id` decides where it goes.
+
+Each test runs the installed `kombo` against one loopback Kombo serving three
+integrations, each with its own candidates and its own concurrency limit, and checks what
+the server stored: every file once, under the right customer's candidate, no integration
+ever above its limit, and the summary per integration.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from kombo_cli.sandbox import sample_candidates as samples
+from tests.helpers import make_pdf, run_kombo_process
+from tests.recording_server import DEFAULT_API_KEY, KomboServer
+
+ALPHA, BETA, GAMMA = "sandbox:alpha", "greenhouse:beta", "workday:gamma"
+INTEGRATIONS = (ALPHA, BETA, GAMMA)
+LIMITS = {ALPHA: 2, BETA: 5, GAMMA: 8}
+
+
+def serve(**config: Any) -> KomboServer:
+    """ALPHA is the default integration (what KOMBO_INTEGRATION_ID names in `env_for`)."""
+    config.setdefault("latency_s", 0.05)
+    return KomboServer(
+        integration_id=ALPHA,
+        integration_ids=list(INTEGRATIONS),
+        concurrency_limits=dict(LIMITS),
+        **config,
+    )
+
+
+def env_for(server: KomboServer, *, default: bool = True) -> dict[str, str]:
+    env = {"KOMBO_API_KEY": DEFAULT_API_KEY, "KOMBO_BASE_URL": server.base_url}
+    if default:
+        env["KOMBO_INTEGRATION_ID"] = ALPHA
+    return env
+
+
+class Rows:
+    """A manifest being written, and what each of its files should become."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.lines: list[dict[str, str]] = []
+        # file name -> (integration, candidate id, sha256)
+        self.expected: dict[str, tuple[str, str, str]] = {}
+
+    def add(self, integration: str, candidate: str, *, named: bool = True, email: str = "") -> str:
+        name = f"{integration.split(':')[1]}-{len(self.lines):03d}.pdf"
+        data = make_pdf() + name.encode()
+        (self.folder / name).write_bytes(data)
+        self.lines.append(
+            {
+                "candidate_id": "" if email else candidate,
+                "email": email,
+                "file": name,
+                "integration_id": integration if named else "",
+            }
+        )
+        self.expected[name] = (integration, candidate, hashlib.sha256(data).hexdigest())
+        return name
+
+    def write(self, name: str = "uploads.csv") -> Path:
+        path = self.folder / name
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(
+                handle, fieldnames=["candidate_id", "email", "file", "integration_id"]
+            )
+            writer.writeheader()
+            writer.writerows(self.lines)
+        return path
+
+
+def candidate_ids(server: KomboServer, integration: str) -> list[str]:
+    return [candidate["id"] for candidate in server.candidates_by_integration[integration]]
+
+
+def stored(server: KomboServer) -> list[tuple[str, str, str, str]]:
+    """(integration, candidate, name, sha256) of every attachment the server keeps."""
+    return [
+        (
+            attachment.integration_id or "",
+            attachment.target_id,
+            attachment.name,
+            hashlib.sha256(attachment.data or b"").hexdigest(),
+        )
+        for attachment in server.store.all()
+    ]
+
+
+def json_lines(stdout: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    lines = [json.loads(line) for line in stdout.splitlines()]
+    return lines[:-1], lines[-1]["summary"]
+
+
+def many_rows(folder: Path, server: KomboServer, per_integration: int, *, grouped: bool) -> Rows:
+    """`per_integration` rows for each integration, spread over its candidates; the
+    default integration's rows leave their integration_id empty every other row."""
+    rows = Rows(folder)
+    order = [(integration, n) for integration in INTEGRATIONS for n in range(per_integration)]
+    if not grouped:
+        order.sort(key=lambda pair: pair[1])
+    for integration, n in order:
+        candidates = candidate_ids(server, integration)
+        rows.add(
+            integration, candidates[n % len(candidates)], named=integration != ALPHA or n % 2 == 0
+        )
+    return rows
+
+
+def test_a_manifest_over_three_integrations_stores_every_file_once_within_each_limit(
+    tmp_path: Path,
+) -> None:
+    with serve() as server:
+        # Grouped by customer, the hard order: the first customer's rows could take every
+        # worker, and its limit is the lowest.
+        rows = many_rows(tmp_path, server, 16, grouped=True)
+        manifest = rows.write()
+        result = run_kombo_process(
+            "attach",
+            "--manifest",
+            str(manifest),
+            "--concurrency",
+            "20",
+            "--json",
+            env=env_for(server),
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        items, summary = json_lines(result.stdout)
+
+        kept = stored(server)
+        assert len(kept) == len(rows.expected) == 48
+        assert sorted(kept) == sorted(
+            (integration, candidate, name, sha)
+            for name, (integration, candidate, sha) in rows.expected.items()
+        )
+        # No integration ever above its own limit, and each used all of it: the three ran
+        # side by side, none waiting for another.
+        peaks = server.peak_in_flight_by_integration
+        refusals = server.concurrency_refusals_by_integration
+        assert peaks == LIMITS, (peaks, refusals)
+        # Each integration starts at four in flight and learns its own limit from the
+        # first answers: only an opening burst above the lowest limits is ever refused.
+        assert refusals[ALPHA] <= 2 and refusals[BETA] == refusals[GAMMA] == 0, refusals
+        # Every request went out with the integration of its row.
+        for request in server.requests:
+            if request.method == "POST":
+                name = request.json()["attachment"]["name"]
+                assert request.header("X-Integration-Id") == rows.expected[name][0]
+
+    assert {item["file"].rsplit("/", 1)[-1]: item["integration_id"] for item in items} == {
+        name: integration for name, (integration, _, _) in rows.expected.items()
+    }
+    assert summary["by_integration"] == {
+        integration: {"succeeded": 16, "skipped": 0, "failed": 0} for integration in INTEGRATIONS
+    }
+    assert (summary["succeeded"], summary["failed"]) == (48, 0)
+
+
+def test_a_customer_first_in_the_file_with_a_low_limit_does_not_hold_up_the_others(
+    tmp_path: Path,
+) -> None:
+    with serve() as server:
+        rows = Rows(tmp_path)
+        for integration, count in ((ALPHA, 30), (BETA, 8), (GAMMA, 8)):
+            candidates = candidate_ids(server, integration)
+            for n in range(count):
+                rows.add(integration, candidates[n % len(candidates)])
+        result = run_kombo_process(
+            "attach",
+            "--manifest",
+            str(rows.write()),
+            "--concurrency",
+            "6",
+            "--json",
+            env=env_for(server),
+            timeout=120,
+        )
+    assert result.returncode == 0, result.stderr
+    items, _ = json_lines(result.stdout)
+    # Results come as they finish. Taken in file order, six workers would all wait on the
+    # first customer's two slots; shared fairly, the others are done long before it is.
+    finished = [item["integration_id"] for item in items]
+    last_other = max(n for n, integration in enumerate(finished) if integration != ALPHA)
+    assert finished[last_other + 1 :].count(ALPHA) >= 10, finished
+
+
+def test_the_summary_has_a_line_per_integration_and_each_result_names_its_own(
+    tmp_path: Path,
+) -> None:
+    with serve(latency_s=0.0) as server:
+        rows = many_rows(tmp_path, server, 2, grouped=False)
+        result = run_kombo_process("attach", "--manifest", str(rows.write()), env=env_for(server))
+    assert result.returncode == 0, result.stderr
+    attached = result.stdout.splitlines()
+    assert len(attached) == 6
+    for line in attached:
+        name = re.search(r"Attached (\S+) ", line)
+        assert name is not None, line
+        assert f" in {rows.expected[name.group(1)][0]} (" in line
+    summary = [line for line in result.stderr.splitlines() if "attached" in line]
+    assert summary[:3] == [
+        f"{integration}: 2 attached, 0 failed" for integration in sorted(INTEGRATIONS)
+    ]
+    assert summary[3].startswith("6 attached, 0 failed in ")
+
+
+def test_an_integration_answering_401_stops_only_its_own_rows(tmp_path: Path) -> None:
+    with serve(integration_errors={BETA: 401}) as server:
+        rows = many_rows(tmp_path, server, 10, grouped=False)
+        result = run_kombo_process(
+            "attach",
+            "--manifest",
+            str(rows.write()),
+            "--concurrency",
+            "12",
+            "--json",
+            env=env_for(server),
+            timeout=120,
+        )
+        asked_beta = [
+            request for request in server.requests if request.header("X-Integration-Id") == BETA
+        ]
+        kept = stored(server)
+
+    assert result.returncode == 7, result.stderr
+    items, summary = json_lines(result.stdout)
+    # The others' rows are all stored, once each.
+    assert sorted(kept) == sorted(
+        (integration, candidate, name, sha)
+        for name, (integration, candidate, sha) in rows.expected.items()
+        if integration != BETA
+    )
+    beta = [item for item in items if item["integration_id"] == BETA]
+    assert len(beta) == 10 and all(item["status"] == "error" for item in beta)
+    codes = Counter(item["error"]["code"] for item in beta)
+    # Only what was already on its way when the first answer came was sent; every other
+    # row of that integration is reported, unsent.
+    assert codes["PLATFORM.AUTHENTICATION_INVALID"] == len(asked_beta)
+    assert 1 <= len(asked_beta) <= 4
+    assert codes["CLI.INTEGRATION_STOPPED"] == 10 - len(asked_beta)
+    stopped = next(item for item in beta if item["error"]["code"] == "CLI.INTEGRATION_STOPPED")
+    assert stopped["error"]["message"].startswith(f"Not sent: integration {BETA} answered line ")
+    assert stopped["error"]["exit_code"] == 4
+    assert stopped["error"]["hint"]
+    assert summary["by_integration"] == {
+        ALPHA: {"succeeded": 10, "skipped": 0, "failed": 0},
+        BETA: {"succeeded": 0, "skipped": 0, "failed": 10},
+        GAMMA: {"succeeded": 10, "skipped": 0, "failed": 0},
+    }
+    assert "Traceback" not in result.stderr
+    assert DEFAULT_API_KEY not in result.stdout + result.stderr
+
+
+def test_rows_that_all_name_their_integration_need_no_default(tmp_path: Path) -> None:
+    with serve(latency_s=0.0) as server:
+        rows = Rows(tmp_path)
+        for integration in INTEGRATIONS:
+            rows.add(integration, candidate_ids(server, integration)[0])
+        result = run_kombo_process(
+            "attach", "--manifest", str(rows.write()), env=env_for(server, default=False)
+        )
+        assert result.returncode == 0, result.stderr
+        assert len(stored(server)) == 3
+
+        rows.add(ALPHA, candidate_ids(server, ALPHA)[1], named=False)
+        before = len(server.requests)
+        result = run_kombo_process(
+            "attach", "--manifest", str(rows.write("more.csv")), env=env_for(server, default=False)
+        )
+        assert len(server.requests) == before  # nothing sent
+    assert result.returncode == 3
+    assert result.stdout == ""
+    assert (
+        f"KOMBO_INTEGRATION_ID is not set, and line 5 of {tmp_path / 'more.csv'} names no"
+        " integration_id." in result.stderr
+    )
+    assert "Hint: export KOMBO_INTEGRATION_ID=..." in result.stderr
+
+
+def test_an_email_is_looked_up_in_each_integration_and_finds_its_own_candidate(
+    tmp_path: Path,
+) -> None:
+    with serve(latency_s=0.0) as server:
+        rows = Rows(tmp_path)
+        for integration in INTEGRATIONS:
+            maria = next(
+                candidate["id"]
+                for candidate in server.candidates_by_integration[integration]
+                if candidate["first_name"] == "Maria"
+            )
+            rows.add(integration, maria, email=samples.MARIA_GARCIA_EMAIL)
+        result = run_kombo_process("attach", "--manifest", str(rows.write()), env=env_for(server))
+        kept = stored(server)
+        lookups = Counter(
+            request.header("X-Integration-Id")
+            for request in server.requests
+            if request.path.startswith("/v1/ats/candidates?")
+        )
+    assert result.returncode == 0, result.stderr
+    assert len({candidate for _, candidate, _, _ in kept}) == 3
+    assert sorted(kept) == sorted(
+        (integration, candidate, name, sha)
+        for name, (integration, candidate, sha) in rows.expected.items()
+    )
+    assert lookups == {integration: 1 for integration in INTEGRATIONS}
+
+
+def test_a_journal_keeps_each_integrations_records_apart(tmp_path: Path) -> None:
+    journal = tmp_path / "run.journal"
+    with serve(latency_s=0.0) as server:
+        rows = Rows(tmp_path)
+        # The same file for the first candidate of each customer: three items, not one.
+        for integration in INTEGRATIONS:
+            rows.add(integration, candidate_ids(server, integration)[0])
+        manifest = rows.write()
+        first = run_kombo_process(
+            "attach", "--manifest", str(manifest), "--journal", str(journal), env=env_for(server)
+        )
+        assert first.returncode == 0, first.stderr
+        posts = sum(request.method == "POST" for request in server.requests)
+        again = run_kombo_process(
+            "attach",
+            "--manifest",
+            str(manifest),
+            "--journal",
+            str(journal),
+            "--json",
+            env=env_for(server),
+        )
+        assert sum(request.method == "POST" for request in server.requests) == posts == 3
+    assert again.returncode == 0, again.stderr
+    items, summary = json_lines(again.stdout)
+    assert {(item["integration_id"], item["status"]) for item in items} == {
+        (integration, "skipped") for integration in INTEGRATIONS
+    }
+    assert summary["skipped"] == 3
+
+
+def test_an_unusable_integration_id_is_a_problem_of_its_row(tmp_path: Path) -> None:
+    with serve(latency_s=0.0) as server:
+        rows = Rows(tmp_path)
+        rows.add(GAMMA, candidate_ids(server, GAMMA)[0])
+        rows.lines.append(
+            {
+                "candidate_id": candidate_ids(server, BETA)[0],
+                "email": "",
+                "file": "x.pdf",
+                "integration_id": "greenhouse:beta/..",
+            }
+        )
+        result = run_kombo_process("attach", "--manifest", str(rows.write()), env=env_for(server))
+        assert len(stored(server)) == 1
+    assert result.returncode == 7
+    assert (
+        "line 3: integration_id 'greenhouse:beta/..' is '.' or '..' or contains '/', which no"
+        " integration id does." in result.stderr
+    )
