@@ -364,3 +364,43 @@ def test_an_unusable_integration_id_is_a_problem_of_its_row(tmp_path: Path) -> N
         "line 3: integration_id 'greenhouse:beta/..' is '.' or '..' or contains '/', which no"
         " integration id does." in result.stderr
     )
+
+
+def test_three_shards_cover_a_many_integration_manifest_once_with_each_target_in_one(
+    tmp_path: Path,
+) -> None:
+    with serve(latency_s=0.0) as server:
+        rows = many_rows(tmp_path, server, 12, grouped=False)
+        # The run's own integration, named on one row and left out on another: one target.
+        for candidate in candidate_ids(server, ALPHA):
+            rows.add(ALPHA, candidate, named=True)
+            rows.add(ALPHA, candidate, named=False)
+        manifest = rows.write()
+        shard_of: dict[str, int] = {}
+        for index in (1, 2, 3):
+            before = {name for _, _, name, _ in stored(server)}
+            result = run_kombo_process(
+                "attach",
+                "--manifest",
+                str(manifest),
+                "--shard",
+                f"{index}/3",
+                env=env_for(server),
+                timeout=120,
+            )
+            assert result.returncode == 0, result.stderr
+            for _, _, name, _ in stored(server):
+                if name not in before:
+                    shard_of[name] = index
+        kept = stored(server)
+    # Every row once, in all.
+    assert sorted(kept) == sorted(
+        (integration, candidate, name, sha)
+        for name, (integration, candidate, sha) in rows.expected.items()
+    )
+    # Each target (an integration's candidate) in one shard only, and every shard worked.
+    shards_of_target: dict[tuple[str, str], set[int]] = {}
+    for name, (integration, candidate, _) in rows.expected.items():
+        shards_of_target.setdefault((integration, candidate), set()).add(shard_of[name])
+    assert all(len(shards) == 1 for shards in shards_of_target.values()), shards_of_target
+    assert set(shard_of.values()) == {1, 2, 3}

@@ -88,7 +88,7 @@ class AttachCommand:
         target_kind, target_value, files = target_and_files(
             arguments, manifest, email, urls, name, application
         )
-        split = Shard.option(shard, manifest is not None)
+        split = Shard.option(shard, manifest is not None, settings.integration_id.value)
         files, urls, repeats = named_once(files, urls)
         for repeat in repeats:
             console.warning(f"{repeat} is named more than once; it is attached once")

@@ -26,13 +26,17 @@ _VERSION = "kombo-shard-1"
 
 @dataclass(frozen=True)
 class Shard:
-    """Shard `index` (1-based) of `count`."""
+    """Shard `index` (1-based) of `count`. `own_integration` is the run's integration (the
+    same in every job of a split run): a row that names it is placed as one that names none."""
 
     index: int
     count: int
+    own_integration: str | None = None
 
     @classmethod
-    def option(cls, text: str | None, with_manifest: bool) -> Shard | None:
+    def option(
+        cls, text: str | None, with_manifest: bool, own_integration: str | None = None
+    ) -> Shard | None:
         """--shard as given, checked: it splits a manifest's rows, so it needs one."""
         if text is None:
             return None
@@ -41,9 +45,10 @@ class Shard:
                 "--shard only goes with --manifest.", hint="split the rows of a manifest"
             )
         try:
-            return cls.parse(text)
+            parsed = cls.parse(text)
         except ValueError as exc:
             raise UsageError(f"--shard {exc}", hint=SHARD_HINT) from None
+        return cls(parsed.index, parsed.count, own_integration)
 
     @classmethod
     def parse(cls, text: str) -> Shard:
@@ -60,20 +65,21 @@ class Shard:
 
     def takes(self, entry: Entry) -> bool:
         """Whether this shard runs the row."""
-        digest = hashlib.sha256(shard_key(entry)).digest()
+        digest = hashlib.sha256(shard_key(entry, self.own_integration)).digest()
         return int.from_bytes(digest[:8], "big") % self.count == self.index - 1
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
 
 
-def shard_key(entry: Entry) -> bytes:
+def shard_key(entry: Entry, own_integration: str | None = None) -> bytes:
     """What decides a row's shard: its target, or for a malformed row its line.
 
     The target is (integration, kind, value). A row's own `integration_id` fills the first
-    slot (the same ID in two customers' ATSs is two targets); a row that names none leaves
-    it empty, whatever integration the job is given, so its shard does not depend on how a
-    job gets its credentials.
+    slot (the same ID in two customers' ATSs is two targets); a row that names none, or
+    names the run's own (`own_integration`), leaves it empty: both go to the same
+    integration, so they are one target, and a row's shard does not depend on how a job
+    gets its credentials.
 
     An email is case-folded, as addresses are matched without regard to case; an email row
     and an ID row for the same person cannot be matched without a lookup, so they may fall
@@ -85,6 +91,8 @@ def shard_key(entry: Entry) -> bytes:
         if entry.target_kind == EMAIL:
             value = value.casefold()
         integration = entry.integration_id or ""
+        if integration == own_integration:
+            integration = ""
         parts: list[object] = [_VERSION, "target", integration, entry.target_kind, value]
     else:
         parts = [_VERSION, "line", entry.line]
