@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from kombo_cli.api.client import KomboClient
@@ -24,6 +23,8 @@ from kombo_cli.api.retry import DEFAULT_RETRIES, SETTLE_DELAY_S, RetryPolicy, ca
 from kombo_cli.api.targets import APPLICATION, CANDIDATE, Target
 from kombo_cli.config.settings import (
     DEFAULT_REGION,
+    ENV_API_KEY,
+    ENV_INTEGRATION_ID,
     REGION_BASE_URLS,
     InvalidSetting,
     SettingFlags,
@@ -40,7 +41,7 @@ from kombo_cli.upload.batch import BatchRun
 from kombo_cli.upload.files import LocalFile
 from kombo_cli.upload.integrations import Connections, Lanes, RunOptions, run_lanes
 from kombo_cli.upload.journal import Journal
-from kombo_cli.upload.plan import DEFAULT_ATTACHMENT_TYPE, AttachmentPlan, RunDefaults
+from kombo_cli.upload.plan import DEFAULT_ATTACHMENT_TYPE, RunDefaults
 from kombo_cli.upload.request import AttachRequest, repeated_targets
 from kombo_cli.upload.result import AttachResult
 from kombo_cli.upload.resume import Resumption
@@ -195,12 +196,7 @@ class Kombo:
     def __enter__(self) -> Kombo:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -314,19 +310,14 @@ class Kombo:
             verify=verify,
             repeated_targets=frozenset(repeated_targets),
         )
-        preview = None
-        if preview_single:
-
-            def preview(plan: AttachmentPlan) -> dict[str, Any]:
-                return plan.preview(self.base_url, self._api_key, self.integration_id)
-
+        shown = (self.base_url, self._api_key, self.integration_id)
         return BatchRun(
             lanes,
             workers=self.concurrency,
             fail_fast=fail_fast,
             dry_run=dry_run,
             resolve=resolve,
-            request_preview=preview,
+            request_preview=(lambda plan: plan.preview(*shown)) if preview_single else None,
         )
 
     def _lanes(
@@ -386,15 +377,22 @@ class Kombo:
 
     def check_api_key(self) -> dict[str, Any]:
         """What Kombo says about the key (`environment_id`); raises the KomboError."""
-        data = self._client().check_api_key().data
+        data = self._client(general=True).check_api_key().data
         return data if isinstance(data, dict) else {}
 
-    def integration_details(self) -> dict[str, Any]:
-        """The integration: its tool, status, setup status and which actions it allows."""
-        data = self._client().integration_details().data
+    def integration_details(self, integration_id: str | None = None) -> dict[str, Any]:
+        """An integration (default: this object's): its tool, status, setup status and which
+        actions it allows. Thread-safe; raises the KomboError."""
+        about = integration_id or self.integration_id
+        if about is None:
+            raise ConfigError(f"{ENV_INTEGRATION_ID} is not set, and no integration_id given.")
+        data = self._client(general=True).integration_details(about).data
         return data if isinstance(data, dict) else {}
 
-    def _client(self) -> KomboClient:
-        if self.client is None:
-            raise ConfigError("KOMBO_API_KEY or KOMBO_INTEGRATION_ID is not set.")
-        return self.client
+    def _client(self, *, general: bool = False) -> KomboClient:
+        # `general`: the client for what is about no one integration (no X-Integration-Id).
+        client = self._connections.general() if general else self.client
+        if client is None:
+            missing = ENV_API_KEY if general or self._api_key is None else ENV_INTEGRATION_ID
+            raise ConfigError(f"{missing} is not set.")
+        return client

@@ -78,16 +78,16 @@ class _BearerAuth(AuthBase):
         return request
 
 
-def request_headers(shown_key: str, integration_id: str) -> dict[str, str]:
-    """The headers of an integration-scoped JSON request, for showing (`--dry-run`):
-    `shown_key` stands where the key goes."""
-    return {
-        "Authorization": f"Bearer {shown_key}",
-        "X-Integration-Id": integration_id,
-        "Content-Type": "application/json",
-        "Accept": "application/json",
-        "User-Agent": USER_AGENT,
-    }
+def request_headers(shown_key: str, integration_id: str | None) -> dict[str, str]:
+    """The headers of a JSON request, for showing (`--dry-run`): `shown_key` stands where
+    the key goes. Without `integration_id`, a request about no one integration."""
+    headers = {"Authorization": f"Bearer {shown_key}"}
+    if integration_id is not None:
+        headers["X-Integration-Id"] = integration_id
+    headers.update(
+        {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": USER_AGENT}
+    )
+    return headers
 
 
 class KomboClient:
@@ -95,14 +95,16 @@ class KomboClient:
         self,
         base_url: str,
         api_key: str,
-        integration_id: str,
+        integration_id: str | None,
         *,
         read_timeout_s: float = DEFAULT_TIMEOUT_S,
         connect_timeout_s: float | None = None,
         session: requests.Session | None = None,
         pool_size: int | None = None,
     ) -> None:
-        """`pool_size`: connections kept open for reuse, one per concurrent request."""
+        """`integration_id` None: a client for Kombo's general endpoints only (the key, an
+        integration's details), which take no X-Integration-Id. `pool_size`: connections
+        kept open for reuse, one per concurrent request."""
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.integration_id = integration_id
@@ -131,9 +133,14 @@ class KomboClient:
         """GET /check-api-key: whether Kombo accepts the key; `data` holds environment_id."""
         return self._send("GET", "/check-api-key", integration_scoped=False)
 
-    def integration_details(self) -> ApiResponse:
-        """GET /integrations/{id}: the tool, its status and which write actions it allows."""
-        path = f"/integrations/{quote(self.integration_id, safe=':')}"
+    def integration_details(self, integration_id: str | None = None) -> ApiResponse:
+        """GET /integrations/{id} of `integration_id` (default: the client's own): the tool,
+        its status and which write actions it allows. The ID is in the path: no
+        X-Integration-Id is sent."""
+        about = integration_id if integration_id is not None else self.integration_id
+        if about is None:
+            raise ValueError("integration_details needs an integration ID")
+        path = f"/integrations/{quote(about, safe=':')}"
         return self._send("GET", path, integration_scoped=False)
 
     def get_candidates(self, query: Mapping[str, str]) -> ApiResponse:
@@ -176,13 +183,13 @@ class KomboClient:
         integration_scoped: bool = True,
     ) -> ApiResponse:
         url = self.url_for(path)
-        headers = request_headers("", self.integration_id)
+        if integration_scoped and self.integration_id is None:
+            raise ValueError(f"{method} {path} needs a client with an integration ID")
+        # Kombo's general endpoints take no integration; the SDKs never send it there.
+        headers = request_headers("", self.integration_id if integration_scoped else None)
         del headers["Authorization"]  # set by _BearerAuth
         if body is None:
             del headers["Content-Type"]
-        if not integration_scoped:
-            # Kombo's general endpoints take no integration; the SDKs never send it there.
-            del headers["X-Integration-Id"]
         if log.isEnabledFor(logging.DEBUG):
             # Fully masked: a debug log gets pasted into tickets and chats.
             shown = {"Authorization": "Bearer ********", **headers}

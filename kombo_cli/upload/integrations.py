@@ -102,10 +102,27 @@ class Connections:
         self._observer = observer
         self._lock = threading.Lock()
         self._made: dict[str, Connection] = {}
+        self._general: KomboClient | None = None
         # One pool for every integration: --concurrency connections at most, in all.
         self.session: requests.Session | None = (
             None if api_key is None else pooled_session(concurrency, timeout_s)
         )
+
+    def general(self) -> KomboClient | None:
+        """A client for requests about no one integration (the key, an integration's
+        details): it sends no X-Integration-Id. None without a key."""
+        if self._api_key is None:
+            return None
+        with self._lock:
+            if self._general is None:
+                self._general = KomboClient(
+                    self.base_url,
+                    self._api_key,
+                    None,
+                    read_timeout_s=self._timeout_s,
+                    session=self.session,
+                )
+            return self._general
 
     def get(self, integration_id: str) -> Connection | None:
         """The integration's connection; None without a key (a dry run sends nothing)."""
