@@ -341,10 +341,10 @@ def test_doctor_against_a_dead_server_exits_6() -> None:
 def test_doctor_judges_the_integration(
     details: dict[str, object], exit_code: int, statuses: list[str]
 ) -> None:
-    from kombo_cli.commands.doctor import DoctorReport, _check_integration
+    from kombo_cli.commands.doctor_checks import DoctorReport, judge_integration
 
     report = DoctorReport([])
-    _check_integration(details, report)
+    judge_integration(details, report)
 
     assert [check.status for check in report.checks] == statuses
     assert report.exit_code == exit_code

@@ -128,7 +128,7 @@ def attach_options() -> list[str]:
     ("path", "expected"),
     [
         (["attachments", "list"], ["Arguments", "Target", "Connection", "Output"]),
-        (["doctor"], ["Connection", "Output"]),
+        (["doctor"], ["Batch", "Connection", "Output"]),
         (["sandbox"], ["Server", "Data", "Rehearsed failures", "Other"]),
         (["config", "show"], ["Options"]),
     ],
