@@ -87,6 +87,33 @@ def test_attach_many_reports_every_request_and_keeps_going(
     ]
 
 
+def test_attach_many_sends_each_request_to_its_own_integration(tmp_path: Path) -> None:
+    other = "greenhouse:Hk2mU7pQr9TzW4xN8vB3cD5e"
+    with KomboServer(integration_ids=[INTEGRATION_ID, other]) as server:
+        own_candidate = server.candidates_by_integration[INTEGRATION_ID][0]["id"]
+        other_candidate = server.candidates_by_integration[other][0]["id"]
+        (tmp_path / "a.pdf").write_bytes(make_pdf())
+        requests = [
+            AttachRequest.for_candidate(own_candidate, file=tmp_path / "a.pdf"),
+            AttachRequest.for_candidate(
+                other_candidate, file=tmp_path / "a.pdf", integration_id=other
+            ),
+        ]
+        with Kombo(API_KEY, INTEGRATION_ID, base_url=server.base_url) as kombo:
+            results = {r.entry: r for r in kombo.attach_many(requests)}
+        posts = [
+            (r.header("X-Integration-Id"), r.path) for r in server.requests if r.method == "POST"
+        ]
+    assert [results[r].integration_id for r in requests] == [INTEGRATION_ID, other]
+    assert all(results[r].status == "success" for r in requests)
+    assert sorted(posts) == sorted(
+        [
+            (INTEGRATION_ID, f"/v1/ats/candidates/{own_candidate}/attachments"),
+            (other, f"/v1/ats/candidates/{other_candidate}/attachments"),
+        ]
+    )
+
+
 def test_skip_existing_skips_a_name_the_target_lists(
     kombo: Kombo, kombo_server: KomboServer, tmp_path: Path
 ) -> None:

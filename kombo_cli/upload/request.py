@@ -24,7 +24,8 @@ TARGET_KINDS = (CANDIDATE, APPLICATION, EMAIL)
 
 @dataclass(frozen=True)
 class AttachRequest:
-    """One file or URL to attach. Fields left as None take the run's defaults.
+    """One file or URL to attach. Fields left as None take the run's defaults; a request
+    naming an `integration_id` goes to that integration (customer) instead of the run's.
 
     `file` may be given as a path object; it is kept as text. Raises ValueError for a
     request that names no source or two, or a kind of target kombo does not know.
@@ -67,9 +68,20 @@ class AttachRequest:
         name: str | None = None,
         content_type: str | None = None,
         remote_fields: dict[str, Any] | None = None,
+        integration_id: str | None = None,
     ) -> AttachRequest:
         """A file or URL for the candidate with this Kombo ID."""
-        return cls(CANDIDATE, candidate_id, file, url, type, name, content_type, remote_fields)
+        return cls(
+            CANDIDATE,
+            candidate_id,
+            file,
+            url,
+            type,
+            name,
+            content_type,
+            remote_fields,
+            integration_id=integration_id,
+        )
 
     @classmethod
     def for_application(
@@ -82,9 +94,20 @@ class AttachRequest:
         name: str | None = None,
         content_type: str | None = None,
         remote_fields: dict[str, Any] | None = None,
+        integration_id: str | None = None,
     ) -> AttachRequest:
         """A file or URL for the application with this Kombo ID."""
-        return cls(APPLICATION, application_id, file, url, type, name, content_type, remote_fields)
+        return cls(
+            APPLICATION,
+            application_id,
+            file,
+            url,
+            type,
+            name,
+            content_type,
+            remote_fields,
+            integration_id=integration_id,
+        )
 
     @classmethod
     def for_email(
@@ -97,9 +120,20 @@ class AttachRequest:
         name: str | None = None,
         content_type: str | None = None,
         remote_fields: dict[str, Any] | None = None,
+        integration_id: str | None = None,
     ) -> AttachRequest:
         """A file or URL for the one candidate with this email address (looked up first)."""
-        return cls(EMAIL, email, file, url, type, name, content_type, remote_fields)
+        return cls(
+            EMAIL,
+            email,
+            file,
+            url,
+            type,
+            name,
+            content_type,
+            remote_fields,
+            integration_id=integration_id,
+        )
 
     @property
     def source(self) -> str:
