@@ -84,6 +84,24 @@ def test_few_remaining_slots_taken_by_others_lower_the_limit_and_stop_growth() -
     assert limit.limit == 9
 
 
+def test_answers_to_requests_sent_together_are_not_taken_for_other_clients() -> None:
+    # Thirty of ours went out together and Kombo took the last in with all thirty in
+    # flight (none remaining); by the time its answer is read, twenty of the others have
+    # been answered already. The room they took was ours, not another client's.
+    limit = AdaptiveLimit(30)
+    slots = [limit.slot() for _ in range(30)]
+    tickets = [slot.__enter__() for slot in slots]
+    for slot in slots[:20]:
+        slot.__exit__(None, None, None)
+    limit.succeeded({"Concurrency-Limit": "30", "Concurrency-Remaining": "0"}, tickets[-1])
+    assert limit.limit == 30
+    # Without the ticket, the twenty gone would count as someone else's.
+    limit.succeeded({"Concurrency-Limit": "30", "Concurrency-Remaining": "0"})
+    assert limit.limit == 29
+    for slot in slots[20:]:
+        slot.__exit__(None, None, None)
+
+
 def test_few_remaining_slots_all_taken_by_this_batch_do_not_lower_the_limit() -> None:
     limit = AdaptiveLimit(2)
     with limit.slot(), limit.slot():

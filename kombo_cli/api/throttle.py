@@ -23,6 +23,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from kombo_cli.api.client import ApiResponse, KomboClient, RequestBody
@@ -31,6 +32,15 @@ from kombo_cli.api.targets import Target
 from kombo_cli.errors import ApiError
 
 CONCURRENCY_REFUSED = "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED"
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """One request's place: the limit's generation when it went out, and how many of this
+    run's requests were in flight then, itself included."""
+
+    generation: int
+    in_flight: int
 
 
 class AdaptiveLimit:
@@ -50,33 +60,37 @@ class AdaptiveLimit:
         self._changed = threading.Condition()
 
     @contextmanager
-    def slot(self) -> Iterator[int]:
-        """Hold one of the `limit` places while a request is in flight; yields its generation."""
+    def slot(self) -> Iterator[Ticket]:
+        """Hold one of the `limit` places while a request is in flight; yields its ticket."""
         with self._changed:
             while self.in_flight >= self.limit:
                 self._changed.wait()
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-            generation = self._generation
+            ticket = Ticket(self._generation, self.in_flight)
         try:
-            yield generation
+            yield ticket
         finally:
             with self._changed:
                 self.in_flight -= 1
                 self._changed.notify_all()
 
-    def refused(self, generation: int) -> None:
+    def refused(self, ticket: Ticket) -> None:
         """Kombo refused a request for being one too many: halve the limit (once per burst)."""
         with self._changed:
             self.refusals += 1
             self._slow_start = False
-            if generation == self._generation:
+            if ticket.generation == self._generation:
                 self._set_limit(self.limit // 2)
 
-    def succeeded(self, headers: Mapping[str, str]) -> None:
+    def succeeded(self, headers: Mapping[str, str], ticket: Ticket | None = None) -> None:
         """A request went through; Kombo's headers say how much room is left.
 
-        Call it while the request still holds its slot, so `in_flight` counts it.
+        Call it while the request still holds its slot, with its ticket. Kombo counted what
+        was in flight when it took the request in: this run's share of that is the number
+        in flight when the request went out, not now, when answers to the requests sent
+        with it may have come back already (counting those as other clients' would take
+        this run's own load for crowding).
         """
         kombo_limit = _header_int(headers, "Concurrency-Limit")
         remaining = _header_int(headers, "Concurrency-Remaining")
@@ -84,12 +98,14 @@ class AdaptiveLimit:
             if kombo_limit is not None and kombo_limit < self.ceiling:
                 self.ceiling = max(1, kombo_limit)
                 self._set_limit(min(self.limit, self.ceiling))
+            ours = ticket.in_flight if ticket is not None else self.in_flight
             others = (
-                kombo_limit - remaining - self.in_flight
+                kombo_limit - remaining - ours
                 if kombo_limit is not None and remaining is not None
                 else 0
             )
-            if remaining is not None and remaining <= _low_water_mark(kombo_limit) and others > 0:
+            low_water = _low_water_mark(kombo_limit)
+            if remaining is not None and remaining <= low_water and others > low_water:
                 # Other clients of the integration are near its limit too: leave them room.
                 self._slow_start = False
                 self._set_limit(self.limit - 1)
@@ -133,10 +149,10 @@ class ThrottledClient:
         self.limit = limit
 
     def add_attachment(self, target: Target, body: RequestBody) -> ApiResponse:
-        with self._slot():
+        with self._slot() as ticket:
             response = self.client.add_attachment(target, body)
             # Still inside the slot, so the limiter counts this request as in flight.
-            self.limit.succeeded(response.headers)
+            self.limit.succeeded(response.headers, ticket)
         return response
 
     def list_attachments(self, target: Target) -> list[dict[str, Any]]:
@@ -149,12 +165,12 @@ class ThrottledClient:
         return self.client.stored_file_digest(url, limit_bytes)
 
     @contextmanager
-    def _slot(self) -> Iterator[None]:
+    def _slot(self) -> Iterator[Ticket]:
         """A place in the limit for one action; a refusal for too many halves the limit."""
-        with self.limit.slot() as generation:
+        with self.limit.slot() as ticket:
             try:
-                yield
+                yield ticket
             except ApiError as error:
                 if error.code == CONCURRENCY_REFUSED:
-                    self.limit.refused(generation)
+                    self.limit.refused(ticket)
                 raise
