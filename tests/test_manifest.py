@@ -12,12 +12,8 @@ import pytest
 
 from kombo_cli.errors import ExitCode, UsageError
 from kombo_cli.upload import manifest_file
-from kombo_cli.upload.manifest import (
-    MAX_KEPT_PROBLEMS,
-    ManifestCheck,
-    open_manifest,
-    validate_manifest,
-)
+from kombo_cli.upload.manifest import open_manifest
+from kombo_cli.upload.manifest_check import MAX_KEPT_PROBLEMS, ManifestCheck, validate_manifest
 from kombo_cli.upload.manifest_file import MAX_ROW_CHARS
 from kombo_cli.upload.manifest_rows import COLUMNS
 from kombo_cli.upload.request import AttachRequest, Entry, RowProblem

@@ -404,3 +404,9 @@ def test_three_shards_cover_a_many_integration_manifest_once_with_each_target_in
         shards_of_target.setdefault((integration, candidate), set()).add(shard_of[name])
     assert all(len(shards) == 1 for shards in shards_of_target.values()), shards_of_target
     assert set(shard_of.values()) == {1, 2, 3}
+    # With as many integrations as shards, each job has customers of its own: no two jobs
+    # share (and crowd) one integration's limit.
+    shards_of_integration: dict[str, set[int]] = {}
+    for name, (integration, _, _) in rows.expected.items():
+        shards_of_integration.setdefault(integration, set()).add(shard_of[name])
+    assert sorted(len(shards) for shards in shards_of_integration.values()) == [1, 1, 1]

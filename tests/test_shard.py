@@ -15,7 +15,7 @@ import pytest
 
 from kombo_cli.sandbox import sample_candidates as samples
 from kombo_cli.upload.request import AttachRequest, RowProblem
-from kombo_cli.upload.shard import Shard
+from kombo_cli.upload.shard import Shard, plan_by_integration
 from tests.helpers import API_KEY, INTEGRATION_ID, make_pdf, run_kombo_process
 from tests.recording_server import KomboServer
 
@@ -204,3 +204,26 @@ def test_shard_without_a_manifest_is_a_usage_error(tmp_path: Path) -> None:
         assert not server.requests
     assert ran.returncode == 2
     assert "--shard only goes with --manifest" in ran.stderr
+
+
+def test_whole_integrations_are_placed_heaviest_first_when_there_are_enough() -> None:
+    rows = {"a": 50, "b": 30, "c": 25, "d": 20, "": 10}
+    plan = plan_by_integration(rows, 3)
+    assert plan == {"a": 1, "b": 2, "c": 3, "d": 3, "": 2}
+    # The same plan whatever order the counts come in.
+    assert plan_by_integration(dict(reversed(list(rows.items()))), 3) == plan
+    # Fewer integrations than shards: targets are placed instead.
+    assert plan_by_integration({"a": 5, "b": 5}, 3) is None
+    assert plan_by_integration(rows, 1) is None
+
+
+def test_a_planned_shard_takes_whole_integrations_and_a_malformed_row_by_its_line() -> None:
+    plan = {"": 1, "x:1": 2, "x:2": 3}
+    shards = [Shard(index, 3, own_integration="own:0", by_integration=plan) for index in (1, 2, 3)]
+    for integration, expected in (("x:1", 2), ("x:2", 3), (None, 1), ("own:0", 1)):
+        row = AttachRequest(
+            "candidate", "GRKdd9dibYKKCrmGRSMJf3wu", file="a.pdf", integration_id=integration
+        )
+        assert [shard.takes(row) for shard in shards] == [i == expected for i in (1, 2, 3)]
+    problem = RowProblem(7, "malformed", "x:1")
+    assert sum(shard.takes(problem) for shard in shards) == 1

@@ -31,7 +31,8 @@ from kombo_cli.ui.interrupt import ctrl_c_stops
 from kombo_cli.ui.terminal_modes import terminal_guard
 from kombo_cli.upload.batch import INTERRUPT_GRACE_S, BatchRun
 from kombo_cli.upload.files import STDIN_ARGUMENT, LocalFile, spool_stdin
-from kombo_cli.upload.manifest import ManifestCheck, open_manifest, validate_manifest
+from kombo_cli.upload.manifest import open_manifest
+from kombo_cli.upload.manifest_check import ManifestCheck, validate_manifest
 from kombo_cli.upload.plan import RunDefaults
 from kombo_cli.upload.remote_fields import build_remote_fields
 from kombo_cli.upload.request import (
@@ -117,6 +118,8 @@ class AttachCommand:
             integrations: tuple[str | None, ...] = (settings.integration_id.value,)
             if manifest is not None:
                 check = self._check_manifest(manifest, fail_fast, split)
+                # Planned from the whole manifest: it may place whole integrations.
+                split = check.shard
                 integrations = _integrations_of(check, settings, manifest, sends)
                 total: int | None = check.rows + check.problem_count
                 repeated = check.repeated_targets

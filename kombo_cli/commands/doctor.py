@@ -51,7 +51,7 @@ from kombo_cli.errors import ApiError, ConfigError, ExitCode, KomboError, WrongB
 from kombo_cli.redact import mask_secret
 from kombo_cli.ui.console import Console
 from kombo_cli.ui.text import human_duration
-from kombo_cli.upload.manifest import ManifestCheck, validate_manifest
+from kombo_cli.upload.manifest_check import ManifestCheck, validate_manifest
 
 if TYPE_CHECKING:
     from kombo_cli.library import Kombo

@@ -35,7 +35,6 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -59,45 +58,18 @@ from kombo_cli.upload.manifest_rows import (
     entry_from_values,
     jsonl_values,
 )
-from kombo_cli.upload.request import AttachRequest, Entry, RowProblem, TargetCounter
-from kombo_cli.upload.shard import Shard
+from kombo_cli.upload.request import Entry, RowProblem
 
 CSV = "csv"
 JSONL = "jsonl"
 FORMATS_BY_SUFFIX = {".csv": CSV, ".jsonl": JSONL, ".ndjson": JSONL}
 
-# How many problems validate_manifest keeps (it counts them all).
-MAX_KEPT_PROBLEMS = 20
 
 HEADER_HINT = (
     "start the manifest with a header row naming its columns, separated by commas, "
     f"e.g. candidate_id,file,type; {COLUMNS_HINT}"
 )
 UTF8_HINT = 'save the manifest as UTF-8 (in Excel: "CSV UTF-8")'
-
-
-@dataclass(frozen=True)
-class ManifestCheck:
-    """The result of reading a whole manifest without attaching anything."""
-
-    # How many rows are usable.
-    rows: int
-    # The first MAX_KEPT_PROBLEMS problems, in file order.
-    problems: tuple[RowProblem, ...]
-    # How many rows have a problem, including those not kept.
-    problem_count: int
-    # Targets (kind, value as written) that more than one row names.
-    repeated_targets: frozenset[tuple[str, str]] = frozenset()
-    # With a shard, the counts above are its rows'; this is every row's, usable or not.
-    manifest_rows: int = 0
-    # The integrations rows name (in order of first mention), and the first line of a
-    # row that names none (it goes to the run's own integration).
-    integrations: tuple[str, ...] = ()
-    first_line_without_integration: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.problem_count == 0
 
 
 class Manifest:
@@ -313,51 +285,6 @@ def open_manifest(path: Path | str) -> Manifest:
     except BaseException:
         handle.close()
         raise
-
-
-def validate_manifest(
-    path: Path | str, *, max_problems: int = MAX_KEPT_PROBLEMS, shard: Shard | None = None
-) -> ManifestCheck:
-    """Read the whole manifest and count its usable rows and its problems.
-
-    For a pre-flight pass (nothing is attached if any row has a problem). Keeps the first
-    `max_problems` problems and counts the rest. With `shard`, only that shard's rows are
-    counted, checked and searched for repeated targets. Raises UsageError as open_manifest
-    does.
-    """
-    rows = 0
-    problems: list[RowProblem] = []
-    problem_count = 0
-    manifest_rows = 0
-    targets = TargetCounter()
-    integrations: dict[str, None] = {}
-    without_integration: int | None = None
-    with open_manifest(path) as manifest:
-        for entry in manifest:
-            manifest_rows += 1
-            if shard is not None and not shard.takes(entry):
-                continue
-            targets.add(entry)
-            if entry.integration_id is not None:
-                integrations.setdefault(entry.integration_id)
-            elif isinstance(entry, AttachRequest) and without_integration is None:
-                # A malformed row is reported as such; it needs no integration to be.
-                without_integration = entry.line
-            if isinstance(entry, RowProblem):
-                problem_count += 1
-                if len(problems) < max_problems:
-                    problems.append(entry)
-            else:
-                rows += 1
-        return ManifestCheck(
-            rows=rows,
-            problems=tuple(problems),
-            problem_count=problem_count,
-            repeated_targets=frozenset(targets.repeated),
-            manifest_rows=manifest_rows,
-            integrations=tuple(integrations),
-            first_line_without_integration=without_integration,
-        )
 
 
 # --- Helpers ------------------------------------------------------------------------------

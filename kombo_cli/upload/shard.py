@@ -5,6 +5,13 @@ exactly once, in every process and on every machine (Python's `hash()` is salted
 process, so it would not do). The key is the row's target, so all the rows of one target
 fall in the same shard: its listing (--skip-existing, --list-first) and the duplicate
 checks after a lost reply then see every upload to it, and no two jobs race on it.
+
+When the manifest names at least N integrations, whole integrations are placed instead
+(`plan_by_integration`): Kombo's limit is per integration, so two jobs sending to one
+customer would only share its limit and crowd each other, while jobs with customers of
+their own each get their customers' full limits. The plan follows from the manifest alone
+(rows per integration, heaviest first to the lightest shard), so every job computes the
+same one.
 """
 
 from __future__ import annotations
@@ -12,7 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from kombo_cli.errors import UsageError
 from kombo_cli.upload.request import EMAIL, AttachRequest, Entry
@@ -32,6 +40,8 @@ class Shard:
     index: int
     count: int
     own_integration: str | None = None
+    # Integration ("" for the run's own) -> the shard that runs all its rows.
+    by_integration: Mapping[str, int] | None = field(default=None, compare=False)
 
     @classmethod
     def option(
@@ -65,8 +75,22 @@ class Shard:
 
     def takes(self, entry: Entry) -> bool:
         """Whether this shard runs the row."""
+        plan = self.by_integration
+        if plan is not None and isinstance(entry, AttachRequest):
+            placed = plan.get(self.integration_of(entry))
+            if placed is not None:
+                return placed == self.index
         digest = hashlib.sha256(shard_key(entry, self.own_integration)).digest()
         return int.from_bytes(digest[:8], "big") % self.count == self.index - 1
+
+    def integration_of(self, entry: AttachRequest) -> str:
+        """The row's integration as the plan names it: "" for the run's own."""
+        named = entry.integration_id or ""
+        return "" if named == self.own_integration else named
+
+    def planned(self, rows_by_integration: Mapping[str, int]) -> Shard:
+        """This shard, placing whole integrations when there are enough of them."""
+        return replace(self, by_integration=plan_by_integration(rows_by_integration, self.count))
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
@@ -98,3 +122,21 @@ def shard_key(entry: Entry, own_integration: str | None = None) -> bytes:
         parts = [_VERSION, "line", entry.line]
     # JSON keeps the parts apart whatever characters a value holds.
     return json.dumps(parts, ensure_ascii=False).encode("utf-8")
+
+
+def plan_by_integration(
+    rows_by_integration: Mapping[str, int], count: int
+) -> dict[str, int] | None:
+    """Integration -> shard (1-based) for `count` shards, or None when there are fewer
+    integrations than shards (then some shard would get none, and targets are placed).
+    Heaviest integration first, each to the shard with the fewest rows so far (ties: the
+    lower integration ID, the lower shard), so the shards' rows come out about even."""
+    if count < 2 or len(rows_by_integration) < count:
+        return None
+    load = [0] * count
+    plan: dict[str, int] = {}
+    for integration, rows in sorted(rows_by_integration.items(), key=lambda kv: (-kv[1], kv[0])):
+        lightest = min(range(count), key=lambda shard: (load[shard], shard))
+        load[lightest] += rows
+        plan[integration] = lightest + 1
+    return plan
