@@ -30,6 +30,7 @@ from tests.helpers import (
     clean_env,
     interrupt_kombo,
     make_pdf,
+    run_kombo_process,
 )
 from tests.recording_server import KomboServer, ScriptedResponse, error_envelope
 
@@ -145,6 +146,42 @@ def test_after_ctrl_c_no_upload_starts_neither_a_new_item_nor_a_retry(
     assert "may have been stored" not in stderr
     assert {line.split()[1] for line in attached} == stored_names(server)
     assert "Traceback" not in stderr
+
+
+def test_an_upload_ctrl_c_kept_from_being_sent_is_journaled_as_failed_not_left_sending(
+    server: KomboServer, tmp_path: Path
+) -> None:
+    files = write_pdfs(tmp_path, 6)
+    journal = tmp_path / "run.journal"
+    # The first upload is refused and waits to retry; Ctrl-C comes during that wait, so its
+    # retry is stopped before a byte goes out. The other two are stored.
+    server.queue(
+        ScriptedResponse(status=429, body=RATE_LIMITED, headers={"Retry-After": "1"}),
+        held(1.0),
+        held(1.0),
+    )
+    args = ["attach", CANDIDATE_ID, *map(str, files), "-j", "3", "--journal", str(journal)]
+    process = start(args, server)
+    try:
+        wait_for_posts(server, 3)
+        time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    finally:
+        process.kill()
+    time.sleep(1.5)
+    assert process.returncode == 130
+    last: dict[str, str] = {}
+    for line in journal.read_text().splitlines():
+        record = json.loads(line)
+        last[record["item"]] = record["event"]
+    # Nothing is left "sending": a rerun would have to look for those before sending them.
+    assert sorted(last.values()) == ["failed", "stored", "stored"], last
+
+    again = run_kombo_process(*args, env=env_for(server))
+    assert again.returncode == 0, again.stderr
+    assert "an earlier run stopped" not in again.stderr
+    assert len(stored_names(server)) == 6
 
 
 # -- (b), (c), (e): every stored upload is shown or named; counts are what was shown -------

@@ -244,7 +244,7 @@ def test_an_integration_answering_401_stops_only_its_own_rows(tmp_path: Path) ->
     codes = Counter(item["error"]["code"] for item in beta)
     # Only what was already on its way when the first answer came was sent; every other
     # row of that integration is reported, unsent.
-    assert codes["PLATFORM.AUTHENTICATION_INVALID"] == len(asked_beta)
+    assert codes["INTEGRATION.AUTHENTICATION_INVALID"] == len(asked_beta)
     assert 1 <= len(asked_beta) <= 4
     assert codes["CLI.INTEGRATION_STOPPED"] == 10 - len(asked_beta)
     stopped = next(item for item in beta if item["error"]["code"] == "CLI.INTEGRATION_STOPPED")

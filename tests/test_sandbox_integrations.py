@@ -294,7 +294,7 @@ def test_the_limit_for_every_integration_still_changes_on_a_running_server() -> 
 @pytest.mark.parametrize(
     ("status", "code", "state"),
     [
-        (401, "PLATFORM.AUTHENTICATION_INVALID", ("INVALID", "COMPLETED")),
+        (401, "INTEGRATION.AUTHENTICATION_INVALID", ("INVALID", "COMPLETED")),
         (403, "INTEGRATION.PERMISSION_MISSING", ("ACTIVE", "COMPLETED")),
         (409, "INTEGRATION.SETUP_INCOMPLETE", ("ACTIVE", "INCOMPLETE")),
     ],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
 from kombo_cli.errors import UsageError
@@ -21,6 +21,9 @@ _FORBIDDEN_IN_ID = re.compile(r"[\s\x00-\x1f\x7f/\\?#%]")
 class Target:
     kind: str
     id: str
+    # The integration, when not the run's own: only for hints that name a command (the
+    # same target either way, so not compared).
+    integration: str | None = field(default=None, compare=False)
 
     @classmethod
     def parse(cls, raw_id: str, *, application: bool) -> Target:
@@ -41,7 +44,14 @@ class Target:
     @property
     def shell_argument(self) -> str:
         """The target as kombo's command line takes it, e.g. for a hint."""
-        return f"--application {self.id}" if self.kind == APPLICATION else self.id
+        argument = f"--application {self.id}" if self.kind == APPLICATION else self.id
+        if self.integration is not None:
+            argument += f" --integration-id {self.integration}"
+        return argument
+
+    def in_integration(self, integration: str | None) -> Target:
+        """The same target, its hints naming `integration` (None: the run's own)."""
+        return self if integration == self.integration else replace(self, integration=integration)
 
     def to_json(self) -> dict[str, str]:
         """As results and journals write it: {"kind": ..., "id": ...}."""

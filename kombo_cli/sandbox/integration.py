@@ -39,9 +39,11 @@ def check_api_key_data(environment_id: str) -> JSONObject:
 # INVALID; 403: it is set up and syncing, but the ATS user it connects as lacks a
 # permission an action needs; 409: its setup is not finished.
 INTEGRATION_ERRORS: dict[int, tuple[str, str, str]] = {
+    # The customer's own ATS credentials: the integration's, not the API key's, which
+    # Kombo reports as PLATFORM.AUTHENTICATION_INVALID for every integration alike.
     401: (
-        "PLATFORM.AUTHENTICATION_INVALID",
-        "Authentication invalid",
+        "INTEGRATION.AUTHENTICATION_INVALID",
+        "Integration authentication invalid",
         "The credentials of the integration '{id}' are invalid or have expired."
         " The customer has to reconnect the integration.",
     ),

@@ -20,10 +20,15 @@ from collections.abc import Generator, Iterable
 from typing import Any, Callable
 
 from kombo_cli.api.defaults import DEFAULT_CONCURRENCY
-from kombo_cli.errors import Interrupted, OutcomeUnknown
+from kombo_cli.errors import ApiError, Interrupted, OutcomeUnknown
 from kombo_cli.upload import send_gate
 from kombo_cli.upload.files import STDIN_ARGUMENT
-from kombo_cli.upload.integrations import Lane, Lanes, stops_integration
+from kombo_cli.upload.integrations import (
+    Lane,
+    Lanes,
+    named_integration_hint,
+    stops_integration,
+)
 from kombo_cli.upload.plan import AttachmentPlan
 from kombo_cli.upload.request import AttachRequest, Entry
 from kombo_cli.upload.result import ERROR, SUCCESS, AttachResult
@@ -95,9 +100,13 @@ class BatchRun:
             result = self._outcome(job)
         finally:
             job.finished = time.monotonic()
-        if result.status == ERROR and stops_integration(result.error):
-            assert result.error is not None
-            lane.stop(result.error, job.entry.label)
+        error = result.error
+        if error is not None and stops_integration(error):
+            if lane.pipeline.named_integration is not None and isinstance(error, ApiError):
+                # The hint for the run's own integration would send the user to the wrong
+                # setting: this one comes from the manifest.
+                error.hint = named_integration_hint(error, lane.integration_id)
+            lane.stop(error, job.entry.label)
         return dataclasses.replace(result, integration_id=lane.integration_id)
 
     def _outcome(self, job: _Job) -> AttachResult:

@@ -70,6 +70,14 @@ def stops_integration(error: KomboError | None) -> bool:
     )
 
 
+def named_integration_hint(error: ApiError, integration_id: str | None) -> str | None:
+    """The hint for a setup error of an integration a manifest row named: not the run's
+    settings but the rows, or the customer."""
+    if error.code == "PLATFORM.INTEGRATION_NOT_FOUND":
+        return f"check the integration_id {integration_id} in the manifest's rows"
+    return error.hint
+
+
 @dataclass(frozen=True)
 class Connection:
     """One integration's parts, kept for as long as the Kombo object that made them."""
@@ -279,6 +287,8 @@ def run_lanes(
             verify=options.verify,
         )
         pipeline.expect_repeated(options.repeated_targets)
+        if integration_id != default_integration:
+            pipeline.named_integration = integration_id
         limit = connection.api.limit if connection is not None else None
         return Lane(integration_id, pipeline, limit)
 

@@ -152,8 +152,12 @@ class AttachRequest:
     def list_argument(self) -> str:
         """What `kombo attachments list` needs to show this request's target."""
         if self.target_kind == EMAIL:
-            return "CANDIDATE_ID"
-        return Target(self.target_kind, self.target_value).shell_argument
+            argument = "CANDIDATE_ID"
+            if self.integration_id is not None:
+                argument += f" --integration-id {self.integration_id}"
+            return argument
+        target = Target(self.target_kind, self.target_value, self.integration_id)
+        return target.shell_argument
 
     def label_for(self, message: str) -> str:
         """The label, without the file or URL when `message` names it already."""

@@ -24,6 +24,7 @@ from kombo_cli.errors import (
     UsageError,
     VerifyMismatch,
 )
+from kombo_cli.upload import send_gate
 from kombo_cli.upload.body import ProgressCallback
 from kombo_cli.upload.delivery import AttachmentApi, DeliveryState, Stage, Unfinished, deliver
 from kombo_cli.upload.files import LocalFile
@@ -98,6 +99,9 @@ class AttachPipeline:
         self.resumption = resumption
         # --verify: compare the stored bytes after each accepted upload.
         self.verify = verify
+        # The integration, when a row named one other than the run's own: hints that name a
+        # command say it.
+        self.named_integration: str | None = None
         if resumption is not None:
             resumption.remember_stored(self.ledger)
         # After a 404: whether the ID is the other kind's (one lookup per target).
@@ -121,8 +125,11 @@ class AttachPipeline:
 
     def resolve_target(self, request: AttachRequest) -> Target:
         if request.target_kind == EMAIL:
-            return self.find_candidate(request.target_value)
-        return Target.parse(request.target_value, application=request.target_kind == APPLICATION)
+            target = self.find_candidate(request.target_value)
+        else:
+            application = request.target_kind == APPLICATION
+            target = Target.parse(request.target_value, application=application)
+        return target.in_integration(self.named_integration)
 
     def plan(self, request: AttachRequest, target: Target) -> AttachmentPlan:
         plan = plan_request(request, target, self.defaults, self.stdin_file)
@@ -255,8 +262,12 @@ class AttachPipeline:
                 # reported: Ctrl-C in between must not call it "not stored".
                 with self._lock:
                     self._states.pop(token, None)
-            if resumption is not None and item is not None and not isinstance(error, Interrupted):
-                resumption.failed(item, error)
+            # Ctrl-C's gate refusing the upload before a byte went out is a failure like
+            # any other: recorded, a rerun sends it without first looking for it.
+            refused = isinstance(token, send_gate.Work) and token.refused
+            if resumption is not None and item is not None:
+                if refused or not isinstance(error, Interrupted):
+                    resumption.failed(item, error)
             raise
         finally:
             self.observer.upload_finished(key)
