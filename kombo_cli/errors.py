@@ -193,14 +193,30 @@ class IntegrationStopped(KomboError):
 
     local_code = "CLI.INTEGRATION_STOPPED"
 
-    def __init__(self, integration_id: str | None, cause: KomboError, cause_label: str) -> None:
+    def __init__(
+        self,
+        integration_id: str | None,
+        cause: KomboError,
+        cause_label: str,
+        *,
+        whole_run: bool = False,
+    ) -> None:
         what = _answer_words(cause)
         customer = f"integration {integration_id}" if integration_id else "the integration"
-        super().__init__(
-            f"Not sent: {customer} answered {cause_label} with {what}, so its other rows"
-            " were not sent.",
-            hint=cause.hint,
-        )
+        if whole_run:
+            # The key (or this machine's address) is refused: no integration can be used.
+            message = (
+                f"Not sent: Kombo answered {cause_label} with {what}, which no row can get"
+                " past, so no more rows were sent."
+            )
+        else:
+            message = (
+                f"Not sent: {customer} answered {cause_label} with {what}, so its other rows"
+                " were not sent."
+            )
+        super().__init__(message, hint=cause.hint)
+        if whole_run:
+            self.local_code = "CLI.RUN_STOPPED"
         self.integration_id = integration_id
         self.cause = cause
         self.exit_code = cause.exit_code

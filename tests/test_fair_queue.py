@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from kombo_cli.errors import ApiError, IntegrationStopped, NetworkError, WrongBaseUrl
-from kombo_cli.upload.integrations import stops_integration
+from kombo_cli.upload.integrations import stops_integration, stops_run
 from kombo_cli.upload.workers import Lanes, Runner
 
 
@@ -197,6 +197,19 @@ def api_error(status: int, code: str | None) -> ApiError:
 )
 def test_which_answers_stop_an_integration(error: ApiError | None, stops: bool) -> None:
     assert stops_integration(error) is stops
+
+
+@pytest.mark.parametrize(
+    ("code", "stops"),
+    [
+        ("PLATFORM.AUTHENTICATION_INVALID", True),
+        ("PLATFORM.IP_NOT_WHITELISTED", True),
+        ("INTEGRATION.AUTHENTICATION_INVALID", False),
+        ("PLATFORM.INTEGRATION_NOT_FOUND", False),
+    ],
+)
+def test_only_a_refused_key_or_address_stops_the_whole_run(code: str, stops: bool) -> None:
+    assert stops_run(api_error(401, code)) is stops
 
 
 def test_rows_not_sent_say_why_with_the_first_refusal_and_its_exit_code() -> None:

@@ -260,6 +260,28 @@ def test_an_integration_answering_401_stops_only_its_own_rows(tmp_path: Path) ->
     assert DEFAULT_API_KEY not in result.stdout + result.stderr
 
 
+def test_a_refused_api_key_stops_every_integrations_rows(tmp_path: Path) -> None:
+    with serve(latency_s=0.0) as server:
+        rows = many_rows(tmp_path, server, 10, grouped=False)
+        env = {**env_for(server), "KOMBO_API_KEY": "ks_test_NotTheKeyAtAll00000000"}
+        result = run_kombo_process(
+            "attach", "--manifest", str(rows.write()), "--json", env=env, timeout=120
+        )
+        asked = [request for request in server.requests if request.path.startswith("/v1/ats/")]
+        assert stored(server) == []
+    assert result.returncode == 7, result.stderr
+    items, summary = json_lines(result.stdout)
+    codes = Counter(item["error"]["code"] for item in items)
+    # The key is the same for every customer: once Kombo refuses it, no row is sent.
+    assert codes["PLATFORM.AUTHENTICATION_INVALID"] == len(asked) <= 3 * 4
+    assert codes["CLI.RUN_STOPPED"] == 30 - len(asked)
+    stopped = next(item for item in items if item["error"]["code"] == "CLI.RUN_STOPPED")
+    assert stopped["error"]["message"].startswith("Not sent: Kombo answered line ")
+    assert "which no row can get past" in stopped["error"]["message"]
+    assert stopped["error"]["exit_code"] == 4
+    assert summary["failed"] == 30
+
+
 def test_rows_that_all_name_their_integration_need_no_default(tmp_path: Path) -> None:
     with serve(latency_s=0.0) as server:
         rows = Rows(tmp_path)

@@ -28,6 +28,7 @@ from kombo_cli.upload.integrations import (
     Lanes,
     named_integration_hint,
     stops_integration,
+    stops_run,
 )
 from kombo_cli.upload.plan import AttachmentPlan
 from kombo_cli.upload.request import AttachRequest, Entry
@@ -107,10 +108,12 @@ class BatchRun:
                 # setting: this one comes from the manifest.
                 error.hint = named_integration_hint(error, lane.integration_id)
             lane.stop(error, job.entry.label)
+            if stops_run(error):
+                self.lanes.stop_all(error, job.entry.label)
         return dataclasses.replace(result, integration_id=lane.integration_id)
 
     def _outcome(self, job: _Job) -> AttachResult:
-        stopped = job.lane.stopped
+        stopped = self.lanes.stopped_all or job.lane.stopped
         if stopped is not None and isinstance(job.entry, AttachRequest):
             # Its integration refused an earlier row for good: nothing is sent.
             return AttachResult(ERROR, job.entry, error=stopped)

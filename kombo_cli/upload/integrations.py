@@ -56,6 +56,16 @@ _STOPPING_CODES = frozenset(
 _NARROW_PREFIXES = ("INTEGRATION.ACTION_", "INTEGRATION.MODEL_")
 
 
+# Codes about the key or this machine, not one integration: every integration would give
+# the same answer, so the whole run stops.
+_RUN_STOPPING_CODES = frozenset({"PLATFORM.AUTHENTICATION_INVALID", "PLATFORM.IP_NOT_WHITELISTED"})
+
+
+def stops_run(error: KomboError | None) -> bool:
+    """Whether Kombo's answer means no request of the run, to any integration, can succeed."""
+    return isinstance(error, ApiError) and error.code in _RUN_STOPPING_CODES
+
+
 def stops_integration(error: KomboError | None) -> bool:
     """Whether Kombo's answer means no other request to the integration can succeed."""
     if not isinstance(error, ApiError) or isinstance(error, WrongBaseUrl):
@@ -217,6 +227,13 @@ class Lanes:
         self.journaled = journaled
         self._lock = threading.Lock()
         self._lanes: dict[Hashable, Lane] = {}
+        # Set when the key itself is refused: no lane's rows are sent any more.
+        self.stopped_all: IntegrationStopped | None = None
+
+    def stop_all(self, cause: KomboError, cause_label: str) -> None:
+        with self._lock:
+            if self.stopped_all is None:
+                self.stopped_all = IntegrationStopped(None, cause, cause_label, whole_run=True)
 
     def for_entry(self, entry: Entry) -> Lane:
         return self.lane(entry.integration_id or self.default_integration)

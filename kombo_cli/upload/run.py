@@ -265,9 +265,9 @@ class AttachPipeline:
             # Ctrl-C's gate refusing the upload before a byte went out is a failure like
             # any other: recorded, a rerun sends it without first looking for it.
             refused = isinstance(token, send_gate.Work) and token.refused
-            if resumption is not None and item is not None:
-                if refused or not isinstance(error, Interrupted):
-                    resumption.failed(item, error)
+            known_failure = refused or not isinstance(error, Interrupted)
+            if resumption is not None and item is not None and known_failure:
+                resumption.failed(item, error)
             raise
         finally:
             self.observer.upload_finished(key)
