@@ -198,7 +198,12 @@ def test_the_summary_has_a_line_per_integration_and_each_result_names_its_own(
 ) -> None:
     with serve(latency_s=0.0) as server:
         rows = many_rows(tmp_path, server, 2, grouped=False)
-        result = run_kombo_process("attach", "--manifest", str(rows.write()), env=env_for(server))
+        manifest = str(rows.write())
+        result = run_kombo_process("attach", "--manifest", manifest, env=env_for(server))
+        # Run again: each line says which customer already has the file.
+        again = run_kombo_process(
+            "attach", "--manifest", manifest, "--skip-existing", env=env_for(server)
+        )
     assert result.returncode == 0, result.stderr
     attached = result.stdout.splitlines()
     assert len(attached) == 6
@@ -206,6 +211,12 @@ def test_the_summary_has_a_line_per_integration_and_each_result_names_its_own(
         name = re.search(r"Attached (\S+) ", line)
         assert name is not None, line
         assert f" in {rows.expected[name.group(1)][0]} (" in line
+    skipped = again.stdout.splitlines()
+    assert len(skipped) == 6
+    for line in skipped:
+        name = re.search(r"Skipped (\S+): ", line)
+        assert name is not None, line
+        assert f" in {rows.expected[name.group(1)][0]} already has" in line
     summary = [line for line in result.stderr.splitlines() if "attached" in line]
     assert summary[:3] == [
         f"{integration}: 2 attached, 0 failed" for integration in sorted(INTEGRATIONS)
@@ -379,13 +390,28 @@ def test_an_unusable_integration_id_is_a_problem_of_its_row(tmp_path: Path) -> N
                 "integration_id": "greenhouse:beta/..",
             }
         )
-        result = run_kombo_process("attach", "--manifest", str(rows.write()), env=env_for(server))
+        manifest = rows.write()
+        result = run_kombo_process("attach", "--manifest", str(manifest), env=env_for(server))
         assert len(stored(server)) == 1
+        again = run_kombo_process(
+            "attach",
+            "--manifest",
+            str(manifest),
+            "--json",
+            "--skip-existing",
+            env=env_for(server),
+        )
     assert result.returncode == 7
     assert (
         "line 3: integration_id 'greenhouse:beta/..' is '.' or '..' or contains '/', which no"
         " integration id does." in result.stderr
     )
+    items, summary = json_lines(again.stdout)
+    problem = next(item for item in items if item["status"] == "error")
+    # No customer's failure: the row names none that could be one.
+    assert "integration_id" not in problem
+    assert summary["by_integration"] == {GAMMA: {"succeeded": 0, "skipped": 1, "failed": 0}}
+    assert summary["failed"] == 1
 
 
 def test_three_shards_cover_a_many_integration_manifest_once_with_each_target_in_one(

@@ -148,14 +148,16 @@ class AttachView(ConsoleObserver):
         assert plan is not None
         if result.status == SKIPPED and result.skip_reason == JOURNAL:
             return f"Skipped {plan.name}: the journal records it as stored by an earlier run", None
+        where = self._where(result)
         if result.status == SKIPPED:
             return (
-                f"Skipped {plan.name}: {plan.target} already has an attachment of that name",
+                f"Skipped {plan.name}: {plan.target}{where} already has an attachment of that name",
                 None,
             )
         if result.status == PLANNED_SKIP:
             return (
-                f"Would skip {plan.name}: {plan.target} already has an attachment of that name",
+                f"Would skip {plan.name}: {plan.target}{where} already has an attachment of"
+                " that name",
                 None,
             )
         if result.status == PLANNED:
@@ -170,7 +172,7 @@ class AttachView(ConsoleObserver):
                     None,
                 )
             return (
-                f"Would attach {plan.source} as {plan.name} to {plan.target}"
+                f"Would attach {plan.source} as {plan.name} to {plan.target}{where}"
                 f" ({plan.type}, {plan.content_type_text}{size})",
                 None,
             )
@@ -186,8 +188,7 @@ class AttachView(ConsoleObserver):
             else ""
         )
         return (
-            f"Attached {plan.name} to {plan.target}{self._where(result)}"
-            f" ({', '.join(details)}){timing}",
+            f"Attached {plan.name} to {plan.target}{where} ({', '.join(details)}){timing}",
             "green",
         )
 
@@ -201,6 +202,9 @@ class AttachView(ConsoleObserver):
         error = result.error
         assert error is not None
         label = "" if self.single else result.entry.label_for(error.message)
+        integration = result.integration_id
+        if self.several and integration is not None and integration not in error.message:
+            label = f"{label} in {integration}" if label else integration
         self.console.error(error, label)
         return self.console.json(result.to_json()) if self.console.json_mode else True
 
@@ -244,10 +248,11 @@ class AttachView(ConsoleObserver):
                 "elapsed_s": round(tally.elapsed_s, 3),
                 "not_attempted": not_attempted,
             }
-            if tally.by_integration:
-                counts["by_integration"] = {
-                    integration: own.to_json() for integration, own in tally.by_integration.items()
-                }
+            # Sorted, so that two runs of one manifest print the same.
+            counts["by_integration"] = {
+                integration: own.to_json()
+                for integration, own in sorted(tally.by_integration.items())
+            }
             if self.shard is not None:
                 counts["shard"] = self.shard.to_json()
             console.json({"summary": counts})
@@ -282,7 +287,8 @@ class AttachView(ConsoleObserver):
         if not self.console.quiet or tally.failed:
             skips = f", {tally.skipped} would be skipped" if tally.skipped else ""
             self.console.err(
-                f"{self._shard_prefix}Dry run: {tally.succeeded} would be attached{skips},"
+                f"{self._shard_prefix}{'dry run' if self.shard else 'Dry run'}:"
+                f" {tally.succeeded} would be attached{skips},"
                 f" {tally.failed} with"
                 " problems; nothing was sent.",
                 "red" if tally.failed else None,

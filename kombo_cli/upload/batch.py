@@ -31,7 +31,7 @@ from kombo_cli.upload.integrations import (
     stops_run,
 )
 from kombo_cli.upload.plan import AttachmentPlan
-from kombo_cli.upload.request import AttachRequest, Entry
+from kombo_cli.upload.request import AttachRequest, Entry, RowProblem
 from kombo_cli.upload.result import ERROR, SUCCESS, AttachResult
 from kombo_cli.upload.run import AttachPipeline
 from kombo_cli.upload.tally import Tally
@@ -110,6 +110,10 @@ class BatchRun:
             lane.stop(error, job.entry.label)
             if stops_run(error):
                 self.lanes.stop_all(error, job.entry.label)
+        entry = job.entry
+        if isinstance(entry, RowProblem) and entry.unreadable_integration:
+            # Its integration_id could not be read: it is no customer's failure.
+            return result
         return dataclasses.replace(result, integration_id=lane.integration_id)
 
     def _outcome(self, job: _Job) -> AttachResult:
@@ -273,7 +277,9 @@ class BatchRun:
         maybe = self._maybe_stored
         stored = self._stored_unshown
         listed = {
-            "may_have_been_stored": [_entry_json(entry) for entry in maybe],
+            "may_have_been_stored": [
+                _entry_json(entry, self.lanes.default_integration) for entry in maybe
+            ],
             "stored_not_reported": [result.to_json() for result in stored],
         }
         if not maybe and not stored:
@@ -345,10 +351,14 @@ def _lane_of(job: _Job) -> str | None:
     return job.lane.integration_id
 
 
-def _entry_json(entry: Entry) -> dict[str, Any]:
+def _entry_json(entry: Entry, own_integration: str | None) -> dict[str, Any]:
     payload: dict[str, Any] = {}
     if isinstance(entry, AttachRequest):
         payload = {"target": entry.target_json(), **entry.source_json()}
+    integration = entry.integration_id or own_integration
+    if integration is not None:
+        # Which customer's ATS to look in.
+        payload["integration_id"] = integration
     if entry.line is not None:
         payload["line"] = entry.line
     return payload
@@ -363,4 +373,7 @@ def _list_argument(entry: Entry) -> str:
 
 
 def _shown(entry: Entry) -> str:
-    return "standard input" if entry.label == STDIN_ARGUMENT else entry.label
+    if entry.label == STDIN_ARGUMENT:
+        return "standard input"
+    named = f" in {entry.integration_id}" if entry.integration_id is not None else ""
+    return f"{entry.label}{named}"

@@ -47,7 +47,8 @@ def entry_from_values(line: int, values: dict[str, Any], folder: str) -> Entry:
     if integration_id is not None:
         problem = integration_id_problem(integration_id)
         if problem is not None:
-            return RowProblem(line, f"integration_id {shown(integration_id)} {problem}.")
+            message = f"integration_id {shown(integration_id)} {problem}."
+            return RowProblem(line, message, unreadable_integration=True)
     try:
         return _request(line, values, folder, integration_id)
     except RowRefused as refused:

@@ -188,6 +188,8 @@ class RowProblem:
     message: str
     # The row's integration, when it names a valid one; None: the run's own.
     integration_id: str | None = None
+    # The row names an integration that cannot be one: counted under no integration.
+    unreadable_integration: bool = False
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}"
