@@ -166,7 +166,7 @@ def attach(
         metavar="FILE",
         help="Attach every row of a CSV (with a header) or JSON Lines file: candidate_id,"
         " application_id or email; file or url; optional type, name, content_type,"
-        " remote_fields.",
+        " remote_fields, integration_id.",
         show_default=False,
         rich_help_panel=BATCH,
     ),
