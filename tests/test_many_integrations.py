@@ -423,6 +423,9 @@ def test_three_shards_cover_a_many_integration_manifest_once_with_each_target_in
         for candidate in candidate_ids(server, ALPHA):
             rows.add(ALPHA, candidate, named=True)
             rows.add(ALPHA, candidate, named=False)
+        for integration in (BETA, GAMMA):  # as many rows for each customer
+            for candidate in candidate_ids(server, integration) * 2:
+                rows.add(integration, candidate)
         manifest = rows.write()
         shard_of: dict[str, int] = {}
         for index in (1, 2, 3):
@@ -458,3 +461,31 @@ def test_three_shards_cover_a_many_integration_manifest_once_with_each_target_in
     for name, (integration, _, _) in rows.expected.items():
         shards_of_integration.setdefault(integration, set()).add(shard_of[name])
     assert sorted(len(shards) for shards in shards_of_integration.values()) == [1, 1, 1]
+
+
+def test_jobs_that_differ_in_their_own_integration_still_split_named_rows_once(
+    tmp_path: Path,
+) -> None:
+    with serve(latency_s=0.0) as server:
+        rows = Rows(tmp_path)
+        for integration in INTEGRATIONS:
+            for candidate in candidate_ids(server, integration):
+                rows.add(integration, candidate)
+        manifest = str(rows.write())
+        # Every row names its integration, so one job may have KOMBO_INTEGRATION_ID set and
+        # the other not: both must place every row alike.
+        for shard, default in (("1/2", True), ("2/2", False)):
+            result = run_kombo_process(
+                "attach",
+                "--manifest",
+                manifest,
+                "--shard",
+                shard,
+                env=env_for(server, default=default),
+            )
+            assert result.returncode == 0, result.stderr
+        kept = stored(server)
+    assert sorted(kept) == sorted(
+        (integration, candidate, name, sha)
+        for name, (integration, candidate, sha) in rows.expected.items()
+    )

@@ -123,7 +123,7 @@ def test_three_shards_attach_every_row_once_with_each_target_in_one_shard(
     # The same rule in this process as in the three runs: the assignment does not depend on
     # the process (Python's own hash() would).
     for index, names in uploaded.items():
-        shard = Shard(index, 3)
+        shard = Shard(index, 3, own_integration=INTEGRATION_ID)
         for name in names:
             kind, value = targets[name]
             assert shard.takes(AttachRequest(kind, value, file=name))
@@ -207,9 +207,11 @@ def test_shard_without_a_manifest_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_whole_integrations_are_placed_heaviest_first_when_there_are_enough() -> None:
-    rows = {"a": 50, "b": 30, "c": 25, "d": 20, "": 10}
+    rows = {"a": 40, "b": 30, "c": 25, "d": 20, "": 10}
     plan = plan_by_integration(rows, 3)
     assert plan == {"a": 1, "b": 2, "c": 3, "d": 3, "": 2}
+    # One customer with most of the rows would make one job do most of the work.
+    assert plan_by_integration({"a": 90, "b": 3, "c": 3, "d": 3}, 3) is None
     # The same plan whatever order the counts come in.
     assert plan_by_integration(dict(reversed(list(rows.items()))), 3) == plan
     # Fewer integrations than shards: targets are placed instead.
@@ -218,7 +220,7 @@ def test_whole_integrations_are_placed_heaviest_first_when_there_are_enough() ->
 
 
 def test_a_planned_shard_takes_whole_integrations_and_a_malformed_row_by_its_line() -> None:
-    plan = {"": 1, "x:1": 2, "x:2": 3}
+    plan = {"own:0": 1, "x:1": 2, "x:2": 3}
     shards = [Shard(index, 3, own_integration="own:0", by_integration=plan) for index in (1, 2, 3)]
     for integration, expected in (("x:1", 2), ("x:2", 3), (None, 1), ("own:0", 1)):
         row = AttachRequest(

@@ -34,13 +34,13 @@ _VERSION = "kombo-shard-1"
 
 @dataclass(frozen=True)
 class Shard:
-    """Shard `index` (1-based) of `count`. `own_integration` is the run's integration (the
-    same in every job of a split run): a row that names it is placed as one that names none."""
+    """Shard `index` (1-based) of `count`. `own_integration` is the run's integration, the
+    one rows that name none go to."""
 
     index: int
     count: int
     own_integration: str | None = None
-    # Integration ("" for the run's own) -> the shard that runs all its rows.
+    # Integration -> the shard that runs all its rows.
     by_integration: Mapping[str, int] | None = field(default=None, compare=False)
 
     @classmethod
@@ -84,9 +84,10 @@ class Shard:
         return int.from_bytes(digest[:8], "big") % self.count == self.index - 1
 
     def integration_of(self, entry: AttachRequest) -> str:
-        """The row's integration as the plan names it: "" for the run's own."""
-        named = entry.integration_id or ""
-        return "" if named == self.own_integration else named
+        """The integration the row goes to. A row naming one is placed by it whatever the
+        job's own integration is (jobs whose rows all name theirs need none, and may differ
+        in it); a row naming none goes to the job's own, as it must in every job."""
+        return entry.integration_id or self.own_integration or ""
 
     def planned(self, rows_by_integration: Mapping[str, int]) -> Shard:
         """This shard, placing whole integrations when there are enough of them."""
@@ -99,11 +100,11 @@ class Shard:
 def shard_key(entry: Entry, own_integration: str | None = None) -> bytes:
     """What decides a row's shard: its target, or for a malformed row its line.
 
-    The target is (integration, kind, value). A row's own `integration_id` fills the first
-    slot (the same ID in two customers' ATSs is two targets); a row that names none, or
-    names the run's own (`own_integration`), leaves it empty: both go to the same
-    integration, so they are one target, and a row's shard does not depend on how a job
-    gets its credentials.
+    The target is (integration, kind, value), the integration being the one the row goes
+    to: its own `integration_id` (the same ID in two customers' ATSs is two targets), or for
+    a row that names none the job's own (`own_integration`). A row naming the job's own
+    integration and one naming none are then one target, and a row that names its
+    integration is placed alike in every job, whatever integration a job is given.
 
     An email is case-folded, as addresses are matched without regard to case; an email row
     and an ID row for the same person cannot be matched without a lookup, so they may fall
@@ -114,9 +115,7 @@ def shard_key(entry: Entry, own_integration: str | None = None) -> bytes:
         value = entry.target_value
         if entry.target_kind == EMAIL:
             value = value.casefold()
-        integration = entry.integration_id or ""
-        if integration == own_integration:
-            integration = ""
+        integration = entry.integration_id or own_integration or ""
         parts: list[object] = [_VERSION, "target", integration, entry.target_kind, value]
     else:
         parts = [_VERSION, "line", entry.line]
@@ -127,11 +126,16 @@ def shard_key(entry: Entry, own_integration: str | None = None) -> bytes:
 def plan_by_integration(
     rows_by_integration: Mapping[str, int], count: int
 ) -> dict[str, int] | None:
-    """Integration -> shard (1-based) for `count` shards, or None when there are fewer
-    integrations than shards (then some shard would get none, and targets are placed).
-    Heaviest integration first, each to the shard with the fewest rows so far (ties: the
-    lower integration ID, the lower shard), so the shards' rows come out about even."""
+    """Integration -> shard (1-based) for `count` shards, or None when whole integrations
+    cannot be spread evenly: fewer integrations than shards, or one with more rows than a
+    shard's even share (one job would then do most of the work; its rows are placed by
+    target instead). Heaviest integration first, each to the shard with the fewest rows so
+    far (ties: the lower integration ID, the lower shard)."""
+    total = sum(rows_by_integration.values())
+    share = -(-total // count) if count else 0
     if count < 2 or len(rows_by_integration) < count:
+        return None
+    if max(rows_by_integration.values()) > share:
         return None
     load = [0] * count
     plan: dict[str, int] = {}
