@@ -489,3 +489,48 @@ def test_jobs_that_differ_in_their_own_integration_still_split_named_rows_once(
         (integration, candidate, name, sha)
         for name, (integration, candidate, sha) in rows.expected.items()
     )
+
+
+def test_a_row_the_journal_records_as_stored_is_skipped_even_when_its_integration_stops(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "run.journal"
+    with serve(latency_s=0.0) as server:
+        rows = Rows(tmp_path)
+        # First in the file, and not stored by the first run: its refusal stops BETA before
+        # the rows the journal knows are reached.
+        rows.add(BETA, candidate_ids(server, BETA)[0])
+        for integration in (BETA, GAMMA):
+            for candidate in candidate_ids(server, integration):
+                rows.add(integration, candidate)
+        manifest = str(rows.write())
+        first = Rows(tmp_path)
+        first.lines = rows.lines[1:]
+        first_run = run_kombo_process(
+            "attach",
+            "--manifest",
+            str(first.write("first.csv")),
+            "--journal",
+            str(journal),
+            env=env_for(server),
+        )
+        assert first_run.returncode == 0, first_run.stderr
+        # The customer's credentials break before the rerun.
+        server.config.integration_errors[BETA] = 401
+        again = run_kombo_process(
+            "attach",
+            "--manifest",
+            manifest,
+            "--journal",
+            str(journal),
+            "--json",
+            "-j",
+            "1",
+            env=env_for(server),
+        )
+    items, _ = json_lines(again.stdout)
+    beta = [item for item in items if item["integration_id"] == BETA]
+    # What the journal records as stored is skipped without a request, as always; only
+    # the row never stored meets the refusal.
+    assert Counter(item["status"] for item in beta) == {"skipped": 4, "error": 1}
+    assert again.returncode == 7

@@ -117,10 +117,6 @@ class BatchRun:
         return dataclasses.replace(result, integration_id=lane.integration_id)
 
     def _outcome(self, job: _Job) -> AttachResult:
-        stopped = self.lanes.stopped_all or job.lane.stopped
-        if stopped is not None and isinstance(job.entry, AttachRequest):
-            # Its integration refused an earlier row for good: nothing is sent.
-            return AttachResult(ERROR, job.entry, error=stopped)
         if self._dry_run:
             return job.pipeline.preview(
                 job.entry, resolve=self._resolve, request_preview=self._request_preview

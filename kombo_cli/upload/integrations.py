@@ -307,11 +307,14 @@ def run_lanes(
         if integration_id != default_integration:
             pipeline.named_integration = integration_id
         limit = connection.api.limit if connection is not None else None
-        return Lane(integration_id, pipeline, limit)
+        lane = Lane(integration_id, pipeline, limit)
+        pipeline.stopped_by = lambda: lanes.stopped_all or lane.stopped
+        return lane
 
-    return Lanes(
+    lanes = Lanes(
         make_lane,
         default_integration,
         session=lambda: connections.session,
         journaled=journal is not None,
     )
+    return lanes

@@ -102,6 +102,9 @@ class AttachPipeline:
         # The integration, when a row named one other than the run's own: hints that name a
         # command say it.
         self.named_integration: str | None = None
+        # Why no more of this pipeline's requests are sent, once its integration (or the
+        # key) was refused for good; None while they are.
+        self.stopped_by: Callable[[], KomboError | None] = lambda: None
         if resumption is not None:
             resumption.remember_stored(self.ledger)
         # After a 404: whether the ID is the other kind's (one lookup per target).
@@ -183,6 +186,11 @@ class AttachPipeline:
                 plan = plan_request(entry, recorded_target, self.defaults, self.stdin_file)
                 if Resumption.stored_before(record, plan):
                     return AttachResult(SKIPPED, entry, recorded_target, plan, skip_reason=JOURNAL)
+            stopped = self.stopped_by()
+            if stopped is not None:
+                # Its integration (or the key) was refused for good: nothing is sent. What
+                # an earlier run left half-sent stays "may be stored", not "not sent".
+                raise Resumption.still_open(record, entry, stopped) or stopped
             try:
                 target = self.resolve_target(entry)
                 plan = self.plan(entry, target)
