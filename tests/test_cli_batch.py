@@ -28,7 +28,13 @@ from tests.helpers import (
     make_pdf,
     run_kombo,
 )
-from tests.recording_server import KomboServer, RecordedRequest, ScriptedResponse, error_envelope
+from tests.recording_server import (
+    KomboServer,
+    RecordedRequest,
+    ScriptedResponse,
+    error_envelope,
+    kombo_id,
+)
 
 FRANK_ID = samples.FRANK_DOE_ID
 FRANK_APPLICATION_ID = samples.FRANK_DOE_APPLICATION_ID
@@ -416,11 +422,15 @@ def test_concurrency_refusals_halve_the_limit_and_every_file_is_stored_once(
     tmp_path: Path,
 ) -> None:
     files = write_pdfs(tmp_path / "scans", 16)
+    # One candidate each: a target named twice is listed before its first upload, and that
+    # answer's Concurrency-Limit would teach the limit before any upload could be refused.
+    manifest = tmp_path / "uploads.csv"
+    manifest.write_text("candidate_id,file\n" + "".join(f"{kombo_id()},{path}\n" for path in files))
     with KomboServer(
         api_key=API_KEY, integration_id=INTEGRATION_ID, concurrency_limit=2, latency_s=0.2
     ) as server:
         result = run_kombo(
-            "attach", CANDIDATE_ID, *map(str, files), "--concurrency", "8", env=env_for(server)
+            "attach", "--manifest", str(manifest), "--concurrency", "8", env=env_for(server)
         )
 
         assert result.returncode == 0, result.stderr
@@ -435,6 +445,30 @@ def test_concurrency_refusals_halve_the_limit_and_every_file_is_stored_once(
         assert server.peak_in_flight <= 2
     assert len(result.stdout.splitlines()) == 16
     assert "16 attached, 0 failed" in result.stderr
+
+
+def test_a_rerun_that_only_lists_grows_past_the_first_few_in_flight(tmp_path: Path) -> None:
+    files = write_pdfs(tmp_path / "scans", 40)
+    manifest = tmp_path / "uploads.csv"
+    manifest.write_text("candidate_id,file\n" + "".join(f"{kombo_id()},{path}\n" for path in files))
+    with KomboServer(api_key=API_KEY, integration_id=INTEGRATION_ID, latency_s=0.1) as server:
+        first = run_kombo("attach", "--manifest", str(manifest), env=env_for(server))
+        assert first.returncode == 0, first.stderr
+        before = server.peak_in_flight
+        # Everything is there: the rerun only lists, and each listing's answer lets the
+        # number in flight grow as an upload's would.
+        again = run_kombo(
+            "attach",
+            "--manifest",
+            str(manifest),
+            "--skip-existing",
+            "-j",
+            "20",
+            env=env_for(server),
+        )
+        assert again.returncode == 0, again.stderr
+        assert "0 attached, 40 skipped" in again.stderr
+        assert server.peak_in_flight > max(before, 4)
 
 
 # -- 7. --email ------------------------------------------------------------------------------

@@ -176,7 +176,8 @@ def api_error(status: int, code: str | None) -> ApiError:
     [
         (api_error(401, "PLATFORM.AUTHENTICATION_INVALID"), True),
         (api_error(401, None), True),
-        (api_error(403, "INTEGRATION.PERMISSION_MISSING"), True),
+        # A permission is one request's: reading attachments is not adding them.
+        (api_error(403, "INTEGRATION.PERMISSION_MISSING"), False),
         (api_error(409, "INTEGRATION.SETUP_INCOMPLETE"), True),
         (api_error(409, "INTEGRATION.SETUP_SYNC_PENDING"), True),
         (api_error(409, "INTEGRATION.SOMETHING_NEW"), True),

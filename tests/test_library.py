@@ -114,6 +114,18 @@ def test_attach_many_sends_each_request_to_its_own_integration(tmp_path: Path) -
     )
 
 
+def test_a_request_integration_id_is_held_to_the_rule_of_settings() -> None:
+    assert (
+        AttachRequest.for_candidate(
+            CANDIDATE_ID, file="a.pdf", integration_id=" x:1 "
+        ).integration_id
+        == "x:1"
+    )
+    for bad in ("", "a b", "x/..", ".."):
+        with pytest.raises(ValueError, match="integration_id"):
+            AttachRequest.for_candidate(CANDIDATE_ID, file="a.pdf", integration_id=bad)
+
+
 def test_skip_existing_skips_a_name_the_target_lists(
     kombo: Kombo, kombo_server: KomboServer, tmp_path: Path
 ) -> None:

@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
@@ -147,9 +147,16 @@ class KomboClient:
         """GET /ats/candidates with Kombo's filters and paging (see `candidates.py`)."""
         return self._send("GET", f"/ats/candidates?{urlencode(query)}")
 
-    def list_attachments(self, target: Target) -> list[dict[str, Any]]:
-        """The target's attachments as Kombo lists them (a live call to the ATS)."""
+    def list_attachments(
+        self,
+        target: Target,
+        on_answer: Callable[[Mapping[str, str]], None] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The target's attachments as Kombo lists them (a live call to the ATS);
+        `on_answer` hears the headers of a successful answer (its Concurrency-*)."""
         response = self._send("GET", target.attachments_path)
+        if on_answer is not None:
+            on_answer(response.headers)
         results = response.data.get("results") if isinstance(response.data, dict) else None
         if not isinstance(results, list):
             raise NetworkError(

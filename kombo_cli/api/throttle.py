@@ -156,9 +156,13 @@ class ThrottledClient:
         return response
 
     def list_attachments(self, target: Target) -> list[dict[str, Any]]:
-        # Kombo counts reading attachments as an action, so it takes a place too.
-        with self._slot():
-            return self.client.list_attachments(target)
+        # Kombo counts reading attachments as an action, so it takes a place too, and its
+        # success lets the limit grow as an upload's does (a rerun with --skip-existing
+        # may list far more than it sends).
+        with self._slot() as ticket:
+            return self.client.list_attachments(
+                target, on_answer=lambda headers: self.limit.succeeded(headers, ticket)
+            )
 
     def stored_file_digest(self, url: str, limit_bytes: int) -> FileDigest | None:
         # A download of a stored file is not an action on the ATS: no place needed.

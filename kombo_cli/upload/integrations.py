@@ -44,16 +44,16 @@ _STOPPING_CODES = frozenset(
         "PLATFORM.IP_NOT_WHITELISTED",
         "PLATFORM.INTEGRATION_NOT_FOUND",
         "INTEGRATION.AUTHENTICATION_INVALID",
-        "INTEGRATION.PERMISSION_MISSING",
         "INTEGRATION.INACTIVE",
         "INTEGRATION.QA_FAILED",
         "INTEGRATION.SETUP_SYNC_PENDING",
         "INTEGRATION.SETUP_INCOMPLETE",
     }
 )
-# About one action or one model, not the integration: a candidate's attachments may be
-# disabled while an application's are not, and a row by ID needs no candidate model.
-_NARROW_PREFIXES = ("INTEGRATION.ACTION_", "INTEGRATION.MODEL_")
+# About one action, model or permission, not the integration: a candidate's attachments
+# may be disabled while an application's are not, a row by ID needs no candidate model, and
+# reading attachments is another permission than adding them.
+_NARROW_PREFIXES = ("INTEGRATION.ACTION_", "INTEGRATION.MODEL_", "INTEGRATION.PERMISSION_")
 
 
 # Codes about the key or this machine, not one integration: every integration would give
@@ -247,8 +247,9 @@ class Lanes:
             return lane
 
     def capacity(self, key: Hashable) -> int:
-        with self._lock:
-            lane = self._lanes.get(key)
+        # Without the lock: asked on every hand-out, it must not wait while another lane is
+        # being made (a dict read is atomic).
+        lane = self._lanes.get(key)
         return lane.capacity if lane is not None else 1
 
     @property

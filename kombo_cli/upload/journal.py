@@ -83,6 +83,7 @@ class Journal:
         self.path = path
         self._fd = fd
         self._records = records
+        self._by_scope: dict[str | None, list[Record]] | None = None
         # Lines that could not be read (a torn last line after a kill): ignored.
         self.damaged_lines = damaged
         self._lock = threading.Lock()
@@ -149,15 +150,20 @@ class Journal:
         with self._lock:
             return self._records.get(item)
 
-    def stored_records(self) -> list[Record]:
-        """Every item the journal says is stored (for telling this run's uploads apart)."""
+    def earlier_in(self, scope: str) -> list[Record]:
+        """The stored and open records of one scope (API and integration), as the journal
+        held them when first asked: grouped once, so a run over many integrations does not
+        read every record again for each."""
         with self._lock:
-            return [record for record in self._records.values() if record.event == STORED]
-
-    def open_records(self) -> list[Record]:
-        """Every item an earlier run left "sending" or "unknown": it may be stored."""
-        with self._lock:
-            return [r for r in self._records.values() if r.event in (SENDING, UNKNOWN)]
+            if self._by_scope is None:
+                grouped: dict[str | None, list[Record]] = {}
+                # The stored ones first, then those left open, as the ledger expects them.
+                for events in ((STORED,), (SENDING, UNKNOWN)):
+                    for record in self._records.values():
+                        if record.event in events:
+                            grouped.setdefault(record.scope, []).append(record)
+                self._by_scope = grouped
+            return list(self._by_scope.get(scope, ()))
 
     def write(self, item: str, event: str, **fields: Any) -> None:
         """Append one record and fsync it before returning."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from kombo_cli.api.targets import APPLICATION, CANDIDATE, Target
+from kombo_cli.credentials import integration_id_problem
 from kombo_cli.redact import display_url
 
 # The third kind of target a request may name: a candidate still to be found by address.
@@ -26,6 +27,7 @@ TARGET_KINDS = (CANDIDATE, APPLICATION, EMAIL)
 class AttachRequest:
     """One file or URL to attach. Fields left as None take the run's defaults; a request
     naming an `integration_id` goes to that integration (customer) instead of the run's.
+    Raises ValueError for an integration ID that cannot be one.
 
     `file` may be given as a path object; it is kept as text. Raises ValueError for a
     request that names no source or two, or a kind of target kombo does not know.
@@ -51,6 +53,13 @@ class AttachRequest:
             raise ValueError("give exactly one of file and url")
         if self.file is not None and not isinstance(self.file, str):
             object.__setattr__(self, "file", os.fspath(self.file))
+        if self.integration_id is not None:
+            # The same rule as for a manifest's column and KOMBO_INTEGRATION_ID.
+            integration = self.integration_id.strip()
+            problem = integration_id_problem(integration)
+            if problem is not None:
+                raise ValueError(f"integration_id {integration!r} {problem}")
+            object.__setattr__(self, "integration_id", integration)
 
     @property
     def path(self) -> str | None:

@@ -64,8 +64,8 @@ class Resumption:
         left out it would count as a new attachment no upload of this run accounts for,
         which "confirms" whichever open upload is settled first. Each is taken over by
         its own item's delivery when that item is settled (see `Ledger.resume`)."""
-        for record in self.journal.stored_records() + self.journal.open_records():
-            if record.target is None or record.name is None or record.scope != self.scope:
+        for record in self.journal.earlier_in(self.scope):
+            if record.target is None or record.name is None:
                 continue
             upload = OwnUpload(record.target, record.name, record.size, _known(record.sha256))
             upload.stored = record.event == STORED

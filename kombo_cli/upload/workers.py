@@ -227,9 +227,11 @@ class Runner(Generic[ItemT, ResultT]):
                 todo.done(job)
                 self._put(results, _ItemsFailed(error))
                 continue
-            todo.done(job)
+            # Stopped before the lane has room again: no worker waiting for that room may
+            # start one more item after a --fail-fast failure.
             if self._stop_after is not None and self._stop_after(result):
                 self.stop()
+            todo.done(job)
             self._put(results, Finished(job, result))
 
     def _put(self, results: queue.Queue[object], message: object) -> None:
