@@ -302,14 +302,9 @@ def _serve(console: Console, config: "SandboxConfig", strict_ids: bool) -> int:
 def known_ids(candidates: list[dict[str, Any]]) -> dict[str, set[str]]:
     """--strict-ids: only the seeded candidates and their applications exist, each as its
     kind (all integrations' together: the routes keep each integration to its own)."""
-    return {
-        "candidate": {candidate["id"] for candidate in candidates},
-        "application": {
-            application["id"]
-            for candidate in candidates
-            for application in candidate.get("applications") or []
-        },
-    }
+    from kombo_cli.sandbox.served import served_ids
+
+    return served_ids(candidates)
 
 
 def _data_dir(requested: Optional[Path]) -> tuple[Path, bool]:
