@@ -73,18 +73,20 @@ def _error(value: str) -> tuple[str, int]:
     return target, int(status)
 
 
-def check_limits(values: Optional[list[str]]) -> Optional[list[str]]:
-    """--concurrency-limit's callback: every value reads as N or ID=N."""
+def check_limits(values: Optional[list[str]]) -> list[str]:
+    """--concurrency-limit's callback: every value reads as N or ID=N. Returns a list even
+    for none given: older Typer releases fail on a repeatable option's callback returning
+    None."""
     for value in values or []:
         _limit(value)
-    return values
+    return list(values or [])
 
 
-def check_errors(values: Optional[list[str]]) -> Optional[list[str]]:
-    """--integration-error's callback: every value reads as ID=STATUS."""
+def check_errors(values: Optional[list[str]]) -> list[str]:
+    """--integration-error's callback: every value reads as ID=STATUS (a list, as above)."""
     for value in values or []:
         _error(value)
-    return values
+    return list(values or [])
 
 
 def concurrency_limits(
