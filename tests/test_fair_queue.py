@@ -11,7 +11,7 @@ import pytest
 
 from kombo_cli.errors import ApiError, IntegrationStopped, NetworkError, WrongBaseUrl
 from kombo_cli.upload.integrations import stops_integration, stops_run
-from kombo_cli.upload.workers import Lanes, Runner
+from kombo_cli.upload.workers import Runner, Sharing
 
 
 class Item:
@@ -56,7 +56,7 @@ def test_each_lane_stays_within_its_capacity_and_every_item_is_done_once() -> No
 
     items = [Item(lane, n) for n in range(20) for lane in "abc"]
     runner: Runner[Item, tuple[str, int]] = Runner(
-        work, workers=10, lanes=Lanes(lane_of, lambda lane: capacity[str(lane)])
+        work, workers=10, sharing=Sharing(lane_of, lambda lane: capacity[str(lane)])
     )
     done = [finished.result for finished in runner.run(items)]
 
@@ -77,7 +77,7 @@ def test_a_slow_lane_does_not_starve_the_others_even_when_it_comes_first() -> No
     items = [Item("slow", n) for n in range(30)] + [Item("fast", n) for n in range(40)]
     capacity = {"slow": 2, "fast": 30}
     runner: Runner[Item, None] = Runner(
-        work, workers=6, lanes=Lanes(lane_of, lambda lane: capacity[str(lane)])
+        work, workers=6, sharing=Sharing(lane_of, lambda lane: capacity[str(lane)])
     )
     for _ in runner.run(items):
         pass
@@ -100,7 +100,9 @@ def test_free_workers_go_to_the_lane_with_the_fewest_in_hand() -> None:
     # Plenty of room in both lanes, and twice as many items of one: six workers split
     # three and three rather than following the file's order.
     items = [Item("many", n) for n in range(20)] + [Item("few", n) for n in range(10)]
-    runner: Runner[Item, None] = Runner(work, workers=6, lanes=Lanes(lane_of, lambda _lane: 100))
+    runner: Runner[Item, None] = Runner(
+        work, workers=6, sharing=Sharing(lane_of, lambda _lane: 100)
+    )
     seen = threading.Thread(target=lambda: [None for _ in runner.run(items)])
     seen.start()
     deadline = time.monotonic() + 5
@@ -138,7 +140,7 @@ def test_reading_ahead_is_bounded() -> None:
     runner: Runner[Item, None] = Runner(
         work,
         workers=4,
-        lanes=Lanes(lane_of, lambda lane: 1 if lane == "busy" else 4, read_ahead=50),
+        sharing=Sharing(lane_of, lambda lane: 1 if lane == "busy" else 4, read_ahead=50),
     )
     for _ in runner.run(items()):
         pass
@@ -160,7 +162,7 @@ def test_capacity_is_asked_again_as_it_grows() -> None:
         in_hand.leave(item.lane)
 
     runner: Runner[Item, None] = Runner(
-        work, workers=4, lanes=Lanes(lane_of, lambda lane: capacity[str(lane)])
+        work, workers=4, sharing=Sharing(lane_of, lambda lane: capacity[str(lane)])
     )
     for _ in runner.run([Item("a", n) for n in range(12)]):
         pass

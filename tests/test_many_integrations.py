@@ -534,3 +534,17 @@ def test_a_row_the_journal_records_as_stored_is_skipped_even_when_its_integratio
     # the row never stored meets the refusal.
     assert Counter(item["status"] for item in beta) == {"skipped": 4, "error": 1}
     assert again.returncode == 7
+
+
+def test_an_integration_kombo_does_not_know_points_at_the_manifest_not_the_setting(
+    tmp_path: Path,
+) -> None:
+    with serve(latency_s=0.0) as server:
+        rows = Rows(tmp_path)
+        rows.add("bogus:9", candidate_ids(server, ALPHA)[0])
+        rows.add(ALPHA, candidate_ids(server, ALPHA)[1])
+        result = run_kombo_process("attach", "--manifest", str(rows.write()), env=env_for(server))
+        assert len(stored(server)) == 1
+    assert result.returncode == 7
+    assert "Hint: check the integration_id bogus:9 in the manifest's rows" in result.stderr
+    assert "KOMBO_INTEGRATION_ID" not in result.stderr

@@ -20,23 +20,16 @@ from collections.abc import Generator, Iterable
 from typing import Any, Callable
 
 from kombo_cli.api.defaults import DEFAULT_CONCURRENCY
-from kombo_cli.errors import ApiError, Interrupted, OutcomeUnknown
+from kombo_cli.errors import Interrupted, OutcomeUnknown
 from kombo_cli.upload import send_gate
 from kombo_cli.upload.files import STDIN_ARGUMENT
-from kombo_cli.upload.integrations import (
-    Lane,
-    Lanes,
-    named_integration_hint,
-    stops_integration,
-    stops_run,
-)
+from kombo_cli.upload.integrations import Lane, Lanes
 from kombo_cli.upload.plan import AttachmentPlan
 from kombo_cli.upload.request import AttachRequest, Entry, RowProblem
 from kombo_cli.upload.result import ERROR, SUCCESS, AttachResult
 from kombo_cli.upload.run import AttachPipeline
 from kombo_cli.upload.tally import Tally
-from kombo_cli.upload.workers import Finished, Runner
-from kombo_cli.upload.workers import Lanes as WorkerLanes
+from kombo_cli.upload.workers import Finished, Runner, Sharing
 
 # After Ctrl-C, how long uploads already on the wire get to finish before they are named
 # as "may or may not have been stored" and left behind.
@@ -78,7 +71,7 @@ class BatchRun:
             workers=1 if dry_run else workers,
             stop_after=(lambda result: result.status == ERROR) if fail_fast else None,
             # The workers are shared between integrations, each up to its own limit.
-            lanes=None if dry_run else WorkerLanes(_lane_of, lanes.capacity),
+            sharing=None if dry_run else Sharing(_lane_of, lanes.capacity),
         )
         self._dry_run = dry_run
         self._resolve = resolve
@@ -101,15 +94,7 @@ class BatchRun:
             result = self._outcome(job)
         finally:
             job.finished = time.monotonic()
-        error = result.error
-        if error is not None and stops_integration(error):
-            if lane.pipeline.named_integration is not None and isinstance(error, ApiError):
-                # The hint for the run's own integration would send the user to the wrong
-                # setting: this one comes from the manifest.
-                error.hint = named_integration_hint(error, lane.integration_id)
-            lane.stop(error, job.entry.label)
-            if stops_run(error):
-                self.lanes.stop_all(error, job.entry.label)
+        self.lanes.refused(lane, result.error, job.entry.label)
         entry = job.entry
         if isinstance(entry, RowProblem) and entry.unreadable_integration:
             # Its integration_id could not be read: it is no customer's failure.

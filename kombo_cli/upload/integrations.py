@@ -80,19 +80,10 @@ def stops_integration(error: KomboError | None) -> bool:
     )
 
 
-def named_integration_hint(error: ApiError, integration_id: str | None) -> str | None:
-    """The hint for a setup error of an integration a manifest row named: not the run's
-    settings but the rows, or the customer."""
-    if error.code == "PLATFORM.INTEGRATION_NOT_FOUND":
-        return f"check the integration_id {integration_id} in the manifest's rows"
-    return error.hint
-
-
 @dataclass(frozen=True)
 class Connection:
     """One integration's parts, kept for as long as the Kombo object that made them."""
 
-    integration_id: str
     client: KomboClient
     api: ThrottledClient
     lookup: CandidateLookup
@@ -171,9 +162,7 @@ class Connections:
             self._policy,
             lambda notice: observer.retrying("looking up an email address", notice),
         )
-        return Connection(
-            integration_id, client, ThrottledClient(client, limit), lookup, RunMemory()
-        )
+        return Connection(client, ThrottledClient(client, limit), lookup, RunMemory())
 
     def close(self) -> None:
         if self.session is not None:
@@ -217,12 +206,13 @@ class Lanes:
         make_lane: Callable[[str | None], Lane],
         default_integration: str | None,
         *,
-        session: Callable[[], requests.Session | None] = lambda: None,
+        session: requests.Session | None = None,
         journaled: bool = False,
     ) -> None:
         self._make_lane = make_lane
         self.default_integration = default_integration
-        self._session = session
+        # The pool every lane sends through (None when nothing can be sent).
+        self.session = session
         # Whether the run keeps a journal (what a rerun should be told).
         self.journaled = journaled
         self._lock = threading.Lock()
@@ -230,10 +220,22 @@ class Lanes:
         # Set when the key itself is refused: no lane's rows are sent any more.
         self.stopped_all: IntegrationStopped | None = None
 
-    def stop_all(self, cause: KomboError, cause_label: str) -> None:
-        with self._lock:
-            if self.stopped_all is None:
-                self.stopped_all = IntegrationStopped(None, cause, cause_label, whole_run=True)
+    def refused(self, lane: Lane, error: KomboError | None, label: str) -> None:
+        """A row of `lane` ended with `error` (`label` names it): if no other request to
+        the integration (or, for the key, to any) can succeed, stop sending them."""
+        if error is None or not stops_integration(error):
+            return
+        named = lane.pipeline.named_integration
+        unknown = isinstance(error, ApiError) and error.code == "PLATFORM.INTEGRATION_NOT_FOUND"
+        if named is not None and unknown:
+            # The hint for the run's own integration would send the user to the wrong
+            # setting: this integration comes from the manifest.
+            error.hint = f"check the integration_id {named} in the manifest's rows"
+        lane.stop(error, label)
+        if stops_run(error):
+            with self._lock:
+                if self.stopped_all is None:
+                    self.stopped_all = IntegrationStopped(None, error, label, whole_run=True)
 
     def for_entry(self, entry: Entry) -> Lane:
         return self.lane(entry.integration_id or self.default_integration)
@@ -251,11 +253,6 @@ class Lanes:
         # being made (a dict read is atomic).
         lane = self._lanes.get(key)
         return lane.capacity if lane is not None else 1
-
-    @property
-    def session(self) -> requests.Session | None:
-        """The pool every lane sends through (None when nothing can be sent)."""
-        return self._session()
 
 
 @dataclass(frozen=True)
@@ -315,7 +312,7 @@ def run_lanes(
     lanes = Lanes(
         make_lane,
         default_integration,
-        session=lambda: connections.session,
+        session=connections.session,
         journaled=journal is not None,
     )
     return lanes

@@ -33,7 +33,7 @@ class Finished(Generic[ItemT, ResultT]):
 
 
 @dataclass(frozen=True)
-class Lanes(Generic[ItemT]):
+class Sharing(Generic[ItemT]):
     """How items share the workers: each item's lane, and how many of a lane's items may
     be worked on at once (asked again on every hand-out)."""
 
@@ -84,12 +84,12 @@ class Runner(Generic[ItemT, ResultT]):
         work: Callable[[ItemT], ResultT],
         workers: int,
         stop_after: Callable[[ResultT], bool] | None = None,
-        lanes: Lanes[ItemT] | None = None,
+        sharing: Sharing[ItemT] | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self._work = work
-        self._lanes = lanes or Lanes(_one_lane, _no_cap, read_ahead=0)
+        self._sharing = sharing or Sharing(_one_lane, _no_cap, read_ahead=0)
         # Checked on the worker, before its next item: --fail-fast must not start one more.
         self._stop_after = stop_after
         self._workers = workers
@@ -142,7 +142,7 @@ class Runner(Generic[ItemT, ResultT]):
 
     def run(self, items: Iterable[ItemT]) -> Iterator[Finished[ItemT, ResultT]]:
         """Yield each item's result as it finishes. Re-raises an error from reading `items`."""
-        lanes = self._lanes
+        lanes = self._sharing
         window = max(self._workers * 2, lanes.read_ahead)
         todo: FairQueue[ItemT] = FairQueue(window, lanes.lane_of, lanes.capacity_of)
         # Bounded too: if reporting falls behind, the workers wait instead of piling up
