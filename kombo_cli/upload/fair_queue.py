@@ -25,6 +25,8 @@ ItemT = TypeVar("ItemT")
 # How often a waiting worker looks again: a lane's capacity can grow without any item
 # finishing (the throttle learns from each answer), and a stop must be noticed soon.
 _POLL_S = 0.05
+# The capacity of a lane nothing limits.
+UNLIMITED = 1 << 30
 # `_next_lane` found none (a lane itself may be any hashable, None included).
 _NO_LANE: Hashable = object()
 
@@ -92,10 +94,6 @@ class FairQueue(Generic[ItemT]):
             else:
                 self._in_hand.pop(lane, None)
             self._changed.notify_all()
-
-    def in_hand(self, lane: Hashable) -> int:
-        with self._changed:
-            return self._in_hand.get(lane, 0)
 
     def _next_lane(self) -> Hashable:
         """Of the lanes with items waiting and room, the one with the fewest in hand (then

@@ -27,6 +27,7 @@ from kombo_cli.api.defaults import DEFAULT_CONCURRENCY
 from kombo_cli.api.retry import RetryPolicy
 from kombo_cli.api.throttle import AdaptiveLimit, ThrottledClient
 from kombo_cli.errors import ApiError, IntegrationStopped, KomboError, WrongBaseUrl
+from kombo_cli.upload.fair_queue import UNLIMITED
 from kombo_cli.upload.files import LocalFile
 from kombo_cli.upload.journal import Journal
 from kombo_cli.upload.ledger import RunMemory
@@ -195,7 +196,7 @@ class Lane:
     @property
     def capacity(self) -> int:
         """How many of its rows may be worked on at once: what its limit allows now."""
-        return self.limit.limit if self.limit is not None else 1 << 30
+        return self.limit.limit if self.limit is not None else UNLIMITED
 
 
 class Lanes:

@@ -16,7 +16,7 @@ from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar
 
-from kombo_cli.upload.fair_queue import FairQueue
+from kombo_cli.upload.fair_queue import UNLIMITED, FairQueue
 
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
@@ -49,7 +49,7 @@ def _one_lane(_item: object) -> Hashable:
 
 
 def _no_cap(_lane: Hashable) -> int:
-    return 1 << 30
+    return UNLIMITED
 
 
 class _ItemsFailed:
