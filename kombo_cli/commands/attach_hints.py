@@ -61,3 +61,14 @@ def named_once(files: list[str], urls: list[str]) -> tuple[list[str], list[str],
             seen.add(("url", url))
             kept_urls.append(url)
     return kept_files, kept_urls, repeats
+
+
+# For a manifest whose rows need the run's own integration when none is set.
+OWN_INTEGRATION_HINT = (
+    "export KOMBO_INTEGRATION_ID=... for the rows without one, or give every row an integration_id"
+)
+
+
+def own_integration_missing(line: int | None, manifest: Path) -> str:
+    """Why a manifest's run needs KOMBO_INTEGRATION_ID: a clause that follows "not set"."""
+    return f"line {line} of {manifest} names no integration_id"

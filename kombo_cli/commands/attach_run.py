@@ -19,7 +19,11 @@ from pathlib import Path
 from kombo_cli.api.retry import SETTLE_DELAY_S
 from kombo_cli.api.targets import CANDIDATE
 from kombo_cli.commands.attach_arguments import target_and_files
-from kombo_cli.commands.attach_hints import named_once
+from kombo_cli.commands.attach_hints import (
+    OWN_INTEGRATION_HINT,
+    named_once,
+    own_integration_missing,
+)
 from kombo_cli.commands.attach_view import AttachView, ShardShown
 from kombo_cli.commands.context import AppState
 from kombo_cli.config.settings import ENV_INTEGRATION_ID, SettingFlags, Settings
@@ -287,18 +291,13 @@ def _integrations_of(
 ) -> tuple[str | None, ...]:
     """The integrations a manifest's rows go to (None: the run's own, unset); a row that
     names none needs the run's own integration."""
-    own = settings.integration_id.value
-    named: tuple[str | None, ...] = check.integrations
-    if check.first_line_without_integration is None:
-        return named
-    if own is None and sends:
+    integrations = check.integrations_for(settings.integration_id.value)
+    if None in integrations and sends:
+        missing = own_integration_missing(check.first_line_without_integration, manifest)
         raise ConfigError(
-            f"{ENV_INTEGRATION_ID} is not set, and line {check.first_line_without_integration}"
-            f" of {manifest} names no integration_id.",
-            hint=f"export {ENV_INTEGRATION_ID}=... for the rows without one, or give every row"
-            " an integration_id",
+            f"{ENV_INTEGRATION_ID} is not set, and {missing}.", hint=OWN_INTEGRATION_HINT
         )
-    return (own, *(name for name in named if name != own))
+    return integrations
 
 
 def _manifest_entries(manifest: Path, console: Console, shard: Shard | None) -> Iterator[Entry]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 import typer
 
+from kombo_cli.commands.attach_hints import OWN_INTEGRATION_HINT, own_integration_missing
 from kombo_cli.commands.context import state_of
 from kombo_cli.commands.doctor_checks import (
     BASE_URL_HINT,
@@ -80,8 +81,7 @@ class Scope:
         """The integrations the run would send to, its own first (None: needed, not set)."""
         if self.rows is None:
             return [own]
-        first = [own] if self.needs_own() else []
-        return [*first, *(name for name in self.rows.integrations if name not in first)]
+        return list(self.rows.integrations_for(own))
 
     def subjects(self, own: Optional[str]) -> list[Subject]:
         """The integrations to check. A manifest's rows that need the run's own integration
@@ -169,14 +169,9 @@ def _check_settings(settings: Settings, scope: Scope, report: DoctorReport) -> N
     elif integration.value is None:
         detail, hint = "not set", "run `kombo config set integration-id`"
         if rows is not None:
-            detail = (
-                f"not set, and line {rows.first_line_without_integration} of {scope.manifest}"
-                " names no integration_id"
-            )
-            hint = (
-                f"export {ENV_INTEGRATION_ID}=... for the rows without one, or give every row"
-                " an integration_id"
-            )
+            assert scope.manifest is not None
+            missing = own_integration_missing(rows.first_line_without_integration, scope.manifest)
+            detail, hint = f"not set, and {missing}", OWN_INTEGRATION_HINT
         report.add(Check("Integration ID", FAIL, detail, hint), ExitCode.CONFIG)
     else:
         report.add(Check("Integration ID", OK, f"{integration.value} from {integration.origin}"))

@@ -41,6 +41,13 @@ class ManifestCheck:
     # integrations); the run must take its rows with this one.
     shard: Shard | None = None
 
+    def integrations_for(self, own: str | None) -> tuple[str | None, ...]:
+        """The integrations the rows go to: the run's own (`own`, None when it is not set)
+        first when some row names none, then the named ones in order of first mention."""
+        if self.first_line_without_integration is None:
+            return self.integrations
+        return (own, *(name for name in self.integrations if name != own))
+
     @property
     def ok(self) -> bool:
         return self.problem_count == 0
