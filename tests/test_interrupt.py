@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -337,6 +338,85 @@ def test_stored_uploads_are_named_when_stdouts_reader_never_reads_again(
         line.split(": ", 1)[1] for line in err.splitlines() if line.startswith("  stored, not ")
     ]
     assert sorted(named) == sorted(map(str, files))
+    assert "Traceback" not in err
+
+
+# Shows the first line it reads, then takes every later line without passing it on, as
+# `cat` does in the instant between its read and its write when Ctrl-C kills it there.
+DYING_READER = """
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+shown = open(sys.argv[1], "ab", buffering=0)
+pending = b""
+showing = True
+while True:
+    data = os.read(0, 65536)
+    if not data:
+        break
+    pending += data
+    while b"\\n" in pending:
+        line, pending = pending.split(b"\\n", 1)
+        if showing:
+            shown.write(line + b"\\n")
+            showing = False
+        else:
+            open(sys.argv[2], "w").close()
+"""
+
+
+def test_a_line_stdouts_reader_took_as_ctrl_c_stopped_it_is_named_on_stderr(
+    server: KomboServer, tmp_path: Path
+) -> None:
+    files = write_pdfs(tmp_path, 3)
+    # Two answered at once (the second line is the one the reader dies with), and one
+    # held far beyond Ctrl-C, so that the run is still going when it comes.
+    server.queue(held(0), held(0), held(30))
+    shown_file, holding = tmp_path / "shown.txt", tmp_path / "holding"
+    read_end, write_end = os.pipe()
+    reader = subprocess.Popen(
+        [sys.executable, "-c", DYING_READER, str(shown_file), str(holding)], stdin=read_end
+    )
+    os.close(read_end)
+    process = start(["attach", CANDIDATE_ID, *map(str, files), "-j", "3"], server, write_end)
+    os.close(write_end)
+    try:
+        deadline = time.monotonic() + 20
+        while not holding.exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        # As a terminal does: the same Ctrl-C reaches the whole pipeline.
+        reader.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGINT)
+        _, err_bytes = process.communicate(timeout=20)
+        err = err_bytes.decode()
+        reader.wait(timeout=10)
+    finally:
+        process.kill()
+        reader.kill()
+
+    assert process.returncode == 130
+    stored = stored_names(server)
+    assert len(stored) == 3
+    [shown] = [line.split()[1] for line in shown_file.read_text().splitlines()]
+    named = {
+        Path(line.split(": ", 1)[1]).name
+        for line in err.splitlines()
+        if line.startswith(("  may have been stored: ", "  stored, "))
+    }
+    # The line the reader died with is named; nothing stored goes unmentioned.
+    [answered_second] = (
+        stored
+        - {shown}
+        - {
+            Path(line.split(": ", 1)[1]).name
+            for line in err.splitlines()
+            if line.startswith("  may have been stored: ")
+        }
+    )
+    assert f"  stored, perhaps not shown: {tmp_path / answered_second}" in err.splitlines()
+    assert stored <= named | {shown}
+    [sentence] = [line for line in err.splitlines() if line.startswith("Error: ")]
+    assert "reported as standard output's reader stopped, and may not have been shown" in sentence
     assert "Traceback" not in err
 
 

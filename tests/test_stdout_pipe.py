@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 
 from kombo_cli.ui.stdout_pipe import PipedStdout
 
@@ -38,5 +39,37 @@ def test_after_ctrl_c_a_line_the_dead_reader_cannot_take_is_not_counted_as_shown
     # The write itself fails (the pipe has no reader): the line is given up, and nothing
     # written earlier is lost.
     assert out.write("Attached b.pdf", about="b") is False
+    assert out.lost() == []
+    stream.close()
+
+
+def test_lines_a_reader_took_as_ctrl_c_stopped_it_are_named_as_perhaps_not_shown() -> None:
+    # `cat` may take a line from the pipe in the instant Ctrl-C reaches it, and die before
+    # writing it out: nothing in the pipe tells. Lines written around the press are named.
+    out, read_end, stream = piped()
+    assert out.write("Attached early.pdf", about="early")
+    os.read(read_end, 100)
+    time.sleep(0.7)  # well before the press: passed on by a reader still alive then
+    assert out.write("Attached a.pdf", about="a")
+    out.ctrl_c_pressed()
+    assert out.write("Attached b.pdf", about="b")
+    assert out.write("Attached c.pdf", about="c")
+    os.read(read_end, len("Attached a.pdf\nAttached b.pdf\n"))
+
+    assert out.perhaps_lost() == []  # still reading: what it took, it passes on
+    os.close(read_end)
+
+    assert out.lost() == ["c"]  # never taken
+    assert sorted(out.perhaps_lost()) == ["a", "b"]  # type: ignore[type-var]
+    stream.close()
+
+
+def test_without_ctrl_c_a_gone_reader_leaves_nothing_perhaps_lost() -> None:
+    # `| head -1`: the reader chose to stop reading; its lines were not cut off by Ctrl-C.
+    out, read_end, stream = piped()
+    assert out.write("Attached a.pdf", about="a")
+    os.read(read_end, 100)
+    os.close(read_end)
+    assert out.perhaps_lost() == []
     assert out.lost() == []
     stream.close()

@@ -122,6 +122,11 @@ class Console:
         since gone (Ctrl-C stops a `| tee` too) and left them unread."""
         return self._piped.lost() if self._piped is not None else []
 
+    def perhaps_lost_on_stdout(self) -> list[object]:
+        """After Ctrl-C: what the lines a pipe's reader took in the moment of the press
+        reported, when it has since gone (it may have died before passing them on)."""
+        return self._piped.perhaps_lost() if self._piped is not None else []
+
     def _write(self, stream: TextIO, text: str, style: str | None, color: bool) -> None:
         with self._write_lock:
             self._write_locked(stream, self.clean(text), style, color)
@@ -289,7 +294,9 @@ class Console:
 
     def ctrl_c_pressed(self) -> None:
         """The terminal echoes "^C" at the cursor: from now on each line on the terminal
-        starts at the beginning of its line, over it. Only sets a flag (signal handler)."""
+        starts at the beginning of its line, over it. Only sets flags (signal handler)."""
+        if self._piped is not None:
+            self._piped.ctrl_c_pressed()
         if _isatty(self.stderr):
             self._return_to_line_start = True
 

@@ -72,7 +72,7 @@ def reader_took_it(fd: int, wait_s: float) -> bool | None:
         unread = _unread(fd)
         if not unread:
             return True
-        if _reader_gone(fd):
+        if reader_gone(fd):
             return False
         if time.monotonic() >= deadline:
             return None
@@ -92,7 +92,7 @@ def _unread(fd: int) -> int | None:
         return None
 
 
-def _reader_gone(fd: int) -> bool:
+def reader_gone(fd: int) -> bool:
     """A pipe whose every reader has closed reports an error condition to its writer."""
     try:
         poller = select.poll()
@@ -104,6 +104,6 @@ def _reader_gone(fd: int) -> bool:
 
 def unread_by_a_gone_reader(fd: int) -> int:
     """Bytes left in the pipe `fd` by a reader that has gone; 0 while it is still there."""
-    if not _reader_gone(fd):
+    if not reader_gone(fd):
         return 0
     return _unread(fd) or 0

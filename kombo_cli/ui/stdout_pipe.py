@@ -5,17 +5,28 @@ reading. A reader that goes away (`| head -1`) does not stop the work. After Ctr
 stops a `| tee` or `| cat` as well, a line is only counted as shown once its reader took
 it; and the last lines written in the instant before the reader died, which it never
 read, can be told afterwards (`lost()`), so that their results are named elsewhere.
+
+One more case cannot be told: a reader that took a line from the pipe in the instant
+Ctrl-C reached it, and died before passing it on (`cat` between its read and its write).
+Lines written in the moment around Ctrl-C to a reader found gone afterwards are therefore
+named too, as perhaps not shown (`perhaps_lost()`).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import deque
 from contextlib import suppress
 from typing import Callable, TextIO
 
-from kombo_cli.ui.pipe import reader_took_it, unread_by_a_gone_reader, write_line
+from kombo_cli.ui.pipe import reader_gone, reader_took_it, unread_by_a_gone_reader, write_line
+
+# A reader stopped by Ctrl-C may have taken a line written this long before the press (or
+# any after) and died with it unshown: long enough for a process descheduled between its
+# read and its write on a busy machine.
+_DYING_READER_S = 0.5
 
 
 class PipedStdout:
@@ -35,8 +46,13 @@ class PipedStdout:
         self._lock = threading.Lock()
         self._reader_gone = False
         self._check_reader = True
-        # The sizes of the last lines written, and what each reported.
-        self._written: deque[tuple[int, object]] = deque(maxlen=256)
+        # The last lines written: size, what each reported, and when.
+        self._written: deque[tuple[int, object, float]] = deque(maxlen=256)
+        self._ctrl_c_at: float | None = None
+
+    def ctrl_c_pressed(self) -> None:
+        """Note when Ctrl-C was pressed (called from a signal handler: one assignment)."""
+        self._ctrl_c_at = time.monotonic()
 
     def write(self, text: str, about: object = None) -> bool:
         """Write one line; False if it was given up unwritten or is known to be lost (its
@@ -51,17 +67,18 @@ class PipedStdout:
                     return False
                 encoding = getattr(stream, "encoding", None) or "utf-8"
                 size = len((text + "\n").encode(encoding, "replace"))
+                now = time.monotonic()
                 if not (self._interrupted() and self._check_reader):
-                    self._written.append((size, about))
+                    self._written.append((size, about, now))
                     return True
                 took = reader_took_it(self._fd, 0.5)
                 if took is False:
                     # Ctrl-C stopped the reader too, before it read this line: it is lost
                     # unless named elsewhere (its bytes stay in the pipe, unclaimed).
-                    self._written.append((size, None))
+                    self._written.append((size, None, now))
                     self._reader_gone = True
                     return False
-                self._written.append((size, about))
+                self._written.append((size, about, now))
                 # A reader alive but slow (`| less`) is not waited for again: the run's
                 # grace after Ctrl-C is short.
                 self._check_reader = took is True
@@ -74,16 +91,32 @@ class PipedStdout:
 
     def lost(self) -> list[object]:
         """What the last lines reported, when the reader has gone and left them unread."""
+        return self._after_the_reader_died()[0]
+
+    def perhaps_lost(self) -> list[object]:
+        """After Ctrl-C, when the reader has gone: what the lines it took in the moment
+        around the press reported (it may have died before passing them on)."""
+        return self._after_the_reader_died()[1]
+
+    def _after_the_reader_died(self) -> tuple[list[object], list[object]]:
         with self._lock:
             unread = unread_by_a_gone_reader(self._fd)
+            pressed = self._ctrl_c_at
+            if pressed is None or not reader_gone(self._fd):
+                # Still reading (or never stopped by Ctrl-C): what it took, it passes on.
+                pressed = float("inf")
             lost: list[object] = []
-            for size, about in reversed(self._written):
-                if unread <= 0:
+            perhaps: list[object] = []
+            for size, about, written_at in reversed(self._written):
+                if unread > 0:
+                    unread -= size
+                    if about is not None:
+                        lost.append(about)
+                elif written_at < pressed - _DYING_READER_S:
                     break
-                unread -= size
-                if about is not None:
-                    lost.append(about)
-            return lost
+                elif about is not None:
+                    perhaps.append(about)
+            return lost, perhaps
 
 
 def discard_further_output(stream: TextIO) -> None:

@@ -87,6 +87,8 @@ class BatchRun:
         self._in_flight_at_interrupt: list[_Job] = []
         self._maybe_stored: list[Entry] = []
         self._stored_unshown: list[AttachResult] = []
+        # Shown and counted, but perhaps lost with a reader that Ctrl-C stopped too.
+        self._stored_perhaps_unseen: list[AttachResult] = []
 
     def _work(self, job: _Job) -> AttachResult:
         lane = job.lane
@@ -226,6 +228,7 @@ class BatchRun:
             and not self._cut_short
             and not self._maybe_stored
             and not self._stored_unshown
+            and not self._stored_perhaps_unseen
         )
 
     def lost_on_the_way(self, results: list[object]) -> None:
@@ -235,6 +238,17 @@ class BatchRun:
             if isinstance(result, AttachResult) and result.status == SUCCESS:
                 self.tally.unreport(result)
                 self._stored_unshown.append(result)
+
+    def perhaps_lost_on_the_way(self, results: list[object]) -> None:
+        """After Ctrl-C: results shown whose lines a reader stopped by the same Ctrl-C took
+        in that instant, and may have died with. Stored uploads among them are named too."""
+        self._stored_perhaps_unseen += [
+            result
+            for result in results
+            if isinstance(result, AttachResult)
+            and result.status == SUCCESS
+            and result not in self._stored_unshown
+        ]
 
     @property
     def stored_unreported(self) -> int:
@@ -257,13 +271,15 @@ class BatchRun:
         Speaks of what `finish_after_interrupt()` found: call that first."""
         maybe = self._maybe_stored
         stored = self._stored_unshown
+        perhaps = self._stored_perhaps_unseen
         listed = {
             "may_have_been_stored": [
                 _entry_json(entry, self.lanes.default_integration) for entry in maybe
             ],
             "stored_not_reported": [result.to_json() for result in stored],
+            "stored_perhaps_not_shown": [result.to_json() for result in perhaps],
         }
-        if not maybe and not stored:
+        if not maybe and not stored and not perhaps:
             interrupted = self._nothing_stored(single)
             interrupted.listed = listed
             return interrupted
@@ -282,6 +298,10 @@ class BatchRun:
                 if maybe
                 else f"Interrupted after {_shown(stored[0].entry)} was attached; the result"
                 " could not be written to standard output."
+                if stored
+                else f"Interrupted after {_shown(perhaps[0].entry)} was attached; the result"
+                " was written as standard output's reader stopped, and may not have been"
+                " shown."
             )
             return Interrupted(message, hint=hint, listed=listed)
         parts = []
@@ -292,8 +312,14 @@ class BatchRun:
                 f"{_count(stored, 'upload')} {'was' if len(stored) == 1 else 'were'} stored"
                 " but not reported on standard output"
             )
+        if perhaps:
+            parts.append(
+                f"{_count(perhaps, 'stored upload')} {'was' if len(perhaps) == 1 else 'were'}"
+                " reported as standard output's reader stopped, and may not have been shown"
+            )
         details = [f"may have been stored: {_shown(entry)}" for entry in maybe]
         details += [f"stored, not reported: {_shown(result.entry)}" for result in stored]
+        details += [f"stored, perhaps not shown: {_shown(result.entry)}" for result in perhaps]
         return Interrupted(
             f"Interrupted; {' and '.join(parts)}.", hint=hint, listed=listed, details=details
         )
