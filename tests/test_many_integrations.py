@@ -18,7 +18,7 @@ from typing import Any
 
 from kombo_cli.sandbox import sample_candidates as samples
 from tests.helpers import make_pdf, run_kombo_process
-from tests.recording_server import DEFAULT_API_KEY, KomboServer
+from tests.recording_server import DEFAULT_API_KEY, KomboServer, ScriptedResponse, error_envelope
 
 ALPHA, BETA, GAMMA = "sandbox:alpha", "greenhouse:beta", "workday:gamma"
 INTEGRATIONS = (ALPHA, BETA, GAMMA)
@@ -548,3 +548,37 @@ def test_an_integration_kombo_does_not_know_points_at_the_manifest_not_the_setti
     assert result.returncode == 7
     assert "Hint: check the integration_id bogus:9 in the manifest's rows" in result.stderr
     assert "KOMBO_INTEGRATION_ID" not in result.stderr
+
+
+def test_retry_notices_name_the_integration_when_it_is_not_the_runs_own(
+    tmp_path: Path,
+) -> None:
+    rate_limited = error_envelope("Rate limit exceeded.", code="PLATFORM.RATE_LIMIT_EXCEEDED")
+    with serve(latency_s=0.0) as server:
+        rows = Rows(tmp_path)
+        beta_file = rows.add(BETA, candidate_ids(server, BETA)[0])
+        manifest = rows.write()
+        # The one row's lookup-free upload is refused once, then stored.
+        server.queue(ScriptedResponse(status=429, body=rate_limited, headers={"Retry-After": "0"}))
+        uploaded = run_kombo_process("attach", "--manifest", str(manifest), env=env_for(server))
+
+        rows = Rows(tmp_path / "emails")
+        rows.folder.mkdir()
+        maria = next(
+            candidate["id"]
+            for candidate in server.candidates_by_integration[GAMMA]
+            if candidate["first_name"] == "Maria"
+        )
+        rows.add(GAMMA, maria, email=samples.MARIA_GARCIA_EMAIL)
+        server.queue(ScriptedResponse(status=429, body=rate_limited, headers={"Retry-After": "0"}))
+        looked_up = run_kombo_process(
+            "attach", "--manifest", str(rows.write()), env=env_for(server)
+        )
+
+    assert uploaded.returncode == 0, uploaded.stderr
+    assert f"{beta_file} in {BETA}: HTTP 429 (PLATFORM.RATE_LIMIT_EXCEEDED); retrying" in (
+        uploaded.stderr
+    )
+    assert looked_up.returncode == 0, looked_up.stderr
+    [notice] = [line for line in looked_up.stderr.splitlines() if "HTTP 429" in line]
+    assert notice.startswith(f"looking up an email address in {GAMMA}: ")

@@ -103,8 +103,11 @@ class Connections:
         timeout_s: float,
         concurrency: int,
         observer: RunObserver,
+        own_integration: str | None = None,
     ) -> None:
         self.base_url = base_url
+        # The run's own integration: retry notices name any other they are about.
+        self._own_integration = own_integration
         self._api_key = api_key
         self._policy = policy
         self._timeout_s = timeout_s
@@ -158,10 +161,11 @@ class Connections:
         start = min(self._concurrency, DEFAULT_CONCURRENCY)
         limit = AdaptiveLimit(self._concurrency, start=start)
         observer = self._observer
+        subject = "looking up an email address"
+        if integration_id != self._own_integration:
+            subject += f" in {integration_id}"
         lookup = CandidateLookup(
-            client,
-            self._policy,
-            lambda notice: observer.retrying("looking up an email address", notice),
+            client, self._policy, lambda notice: observer.retrying(subject, notice)
         )
         return Connection(client, ThrottledClient(client, limit), lookup, RunMemory())
 

@@ -347,6 +347,9 @@ class AttachPipeline:
 
     def _retry_callback(self, subject: str) -> OnRetry:
         observer = self.observer
+        if self.named_integration is not None:
+            # Which customer's ATS is struggling, when it is not the run's own.
+            subject = f"{subject} in {self.named_integration}"
         return lambda notice: observer.retrying(subject, notice)
 
 
