@@ -97,11 +97,16 @@ class NetworkError(KomboError):
         may_have_arrived: bool = False,
         timed_out: bool = False,
         transient: bool = True,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(message, hint)
         self.may_have_arrived = may_have_arrived
         self.timed_out = timed_out
         self.transient = transient
+        # No connection to the server could be made at all (refused, a name that does not
+        # resolve, a connect timeout, a proxy or certificate failure): nothing of the
+        # request left this machine, and no other request would fare differently.
+        self.unreachable = unreachable
 
 
 class OutcomeUnknown(NetworkError):
@@ -188,8 +193,9 @@ class ApiError(KomboError):
 
 class IntegrationStopped(KomboError):
     """Not sent: the row's integration refused an earlier request of the run in a way no
-    other request to it can get past (the key, or the customer's setup). The other
-    integrations of the run go on."""
+    other request to it can get past (the customer's setup), and the other integrations of
+    the run go on; or (`whole_run`) Kombo refused the key, or could not be reached at all,
+    and no row of the run is sent any more."""
 
     local_code = "CLI.INTEGRATION_STOPPED"
 
@@ -203,7 +209,14 @@ class IntegrationStopped(KomboError):
     ) -> None:
         what = _answer_words(cause)
         customer = f"integration {integration_id}" if integration_id else "the integration"
-        if whole_run:
+        if isinstance(cause, NetworkError):
+            # The server itself could not be reached, for every integration alike (why is
+            # said with the row that found it).
+            message = (
+                f"Not sent: Kombo could not be reached for {cause_label}, so no more rows"
+                " were sent."
+            )
+        elif whole_run:
             # The key (or this machine's address) is refused: no integration can be used.
             message = (
                 f"Not sent: Kombo answered {cause_label} with {what}, which no row can get"

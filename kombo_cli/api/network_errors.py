@@ -44,6 +44,7 @@ def network_error(
             f"Could not connect to {host} within {connect_timeout_s:g} s.",
             hint="check your network connection and the base URL",
             timed_out=True,
+            unreachable=True,
         )
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return NetworkError(
@@ -56,12 +57,14 @@ def network_error(
         return NetworkError(
             f"Could not connect to {host} through the configured proxy: {_root_cause(exc)}.",
             hint="check HTTPS_PROXY / HTTP_PROXY / NO_PROXY",
+            unreachable=True,
         )
     if isinstance(exc, requests.exceptions.SSLError) and is_certificate_problem(exc):
         return NetworkError(
             f"The TLS connection to {host} failed: {_root_cause(exc)}.",
             hint="check the system's CA certificates or a proxy that intercepts TLS",
             transient=False,
+            unreachable=True,
         )
     if isinstance(
         exc,
@@ -78,6 +81,7 @@ def network_error(
             return NetworkError(
                 f"Could not connect to {host}: {cause}.",
                 hint="check your network connection and the base URL",
+                unreachable=True,
             )
         return NetworkError(
             f"The connection to {host} broke before Kombo answered: {cause}.",

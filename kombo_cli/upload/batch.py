@@ -92,11 +92,12 @@ class BatchRun:
 
     def _work(self, job: _Job) -> AttachResult:
         lane = job.lane
+        started = time.monotonic()
         try:
             result = self._outcome(job)
         finally:
             job.finished = time.monotonic()
-        self.lanes.refused(lane, result.error, job.entry.label)
+        self.lanes.refused(lane, result.error, job.entry.label, started)
         entry = job.entry
         if isinstance(entry, RowProblem) and entry.unreadable_integration:
             # Its integration_id could not be read: it is no customer's failure.

@@ -10,7 +10,8 @@ the run as a whole: it is the number of workers, shared fairly between the lanes
 
 An integration that answers with a setup error (its key or the customer's setup: 401,
 403, a 409 `INTEGRATION.*`, an integration Kombo does not know) stops its own lane: its
-other rows are reported as not sent, without a request, and the other lanes go on.
+other rows are reported as not sent, without a request, and the other lanes go on. A
+refused key, or a server that cannot be reached at all (`reachability`), stops every lane.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from kombo_cli.upload.journal import Journal
 from kombo_cli.upload.ledger import RunMemory
 from kombo_cli.upload.lookup import CandidateLookup
 from kombo_cli.upload.plan import RunDefaults
+from kombo_cli.upload.reachability import ServerWatch
 from kombo_cli.upload.request import Entry
 from kombo_cli.upload.resume import Resumption, journal_scope
 from kombo_cli.upload.run import AttachPipeline, RunObserver
@@ -222,12 +224,21 @@ class Lanes:
         self.journaled = journaled
         self._lock = threading.Lock()
         self._lanes: dict[Hashable, Lane] = {}
-        # Set when the key itself is refused: no lane's rows are sent any more.
+        # Set when the key itself is refused, or the server cannot be reached: no lane's
+        # rows are sent any more.
         self.stopped_all: IntegrationStopped | None = None
+        self._server = ServerWatch(session)
 
-    def refused(self, lane: Lane, error: KomboError | None, label: str) -> None:
-        """A row of `lane` ended with `error` (`label` names it): if no other request to
-        the integration (or, for the key, to any) can succeed, stop sending them."""
+    def refused(
+        self, lane: Lane, error: KomboError | None, label: str, started: float = float("inf")
+    ) -> None:
+        """A row of `lane`, begun at `started` (time.monotonic()), ended with `error`
+        (`label` names it): if no other request to the integration (or, for the key or an
+        unreachable server, to any) can succeed, stop sending them."""
+        if self._server.unreachable(error, started):
+            assert error is not None
+            self._stop_all(IntegrationStopped(None, error, label, whole_run=True))
+            return
         if error is None or not stops_integration(error):
             return
         named = lane.pipeline.named_integration
@@ -238,9 +249,12 @@ class Lanes:
             error.hint = f"check the integration_id {named} in the manifest's rows"
         lane.stop(error, label)
         if stops_run(error):
-            with self._lock:
-                if self.stopped_all is None:
-                    self.stopped_all = IntegrationStopped(None, error, label, whole_run=True)
+            self._stop_all(IntegrationStopped(None, error, label, whole_run=True))
+
+    def _stop_all(self, why: IntegrationStopped) -> None:
+        with self._lock:
+            if self.stopped_all is None:
+                self.stopped_all = why
 
     def for_entry(self, entry: Entry) -> Lane:
         return self.lane(entry.integration_id or self.default_integration)

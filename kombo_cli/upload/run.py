@@ -144,6 +144,10 @@ class AttachPipeline:
         """The target's attachments before this run added any (--skip-existing)."""
 
         def fetch() -> list[dict[str, Any]]:
+            stopped = self.stopped_by()
+            if stopped is not None:
+                # Stopped while this row waited for another's try at the same listing.
+                raise stopped
             api = self.api()
             return call_idempotent(
                 lambda: api.list_attachments(target),

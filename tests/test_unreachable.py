@@ -1,0 +1,98 @@
+"""A server that cannot be reached at all stops the run, instead of every row retrying on
+its own; a server that answers anything meanwhile does not."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import requests
+
+from kombo_cli.errors import ApiError, NetworkError
+from kombo_cli.upload.reachability import ServerWatch
+from tests.helpers import API_KEY, CANDIDATE_ID, dead_server_env, make_pdf, run_kombo_process
+from tests.recording_server import KomboServer
+
+REFUSED = NetworkError("Could not connect to 127.0.0.1:9: connection refused.", unreachable=True)
+
+
+def manifest_of(folder: Path, rows: int) -> Path:
+    lines = ["candidate_id,file"]
+    for number in range(rows):
+        name = f"cv-{number:02d}.pdf"
+        (folder / name).write_bytes(make_pdf() + f"% {number}\n".encode())
+        # One candidate per row: no listing is shared, each row goes its own way.
+        lines.append(f"{CANDIDATE_ID[:-2]}{number:02d},{name}")
+    manifest = folder / "uploads.csv"
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return manifest
+
+
+def test_a_server_nothing_listens_on_stops_the_run_after_one_rows_retries(
+    tmp_path: Path,
+) -> None:
+    manifest = manifest_of(tmp_path, 12)
+    result = run_kombo_process(
+        "attach",
+        "--manifest",
+        str(manifest),
+        "--json",
+        "--retries",
+        "1",
+        "-j",
+        "2",
+        env=dead_server_env(),
+        timeout=60,
+    )
+
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    items, summary = objects[:-1], objects[-1]["summary"]
+    codes = Counter(item["error"]["code"] for item in items)
+    assert result.returncode == 7, result.stderr
+    assert summary["failed"] == 12 and summary["succeeded"] == 0
+    # The rows in flight when the first gave up fail on their own; the others are not
+    # tried at all, and say why, with the network's exit code and hint.
+    assert 1 <= codes["CLI.NETWORK"] <= 4
+    assert codes["CLI.RUN_STOPPED"] == 12 - codes["CLI.NETWORK"]
+    stopped = next(item["error"] for item in items if item["error"]["code"] == "CLI.RUN_STOPPED")
+    assert stopped["message"].startswith("Not sent: Kombo could not be reached for line ")
+    assert stopped["message"].endswith(", so no more rows were sent.")
+    assert stopped["exit_code"] == 6
+    assert stopped["hint"] == "check your network connection and the base URL"
+    # Every line is a row of the manifest, each once.
+    assert sorted(item["line"] for item in items) == list(range(2, 14))
+    retries = [line for line in result.stderr.splitlines() if "retrying" in line]
+    assert len(retries) == codes["CLI.NETWORK"]
+    assert "Traceback" not in result.stderr
+    assert API_KEY not in result.stdout + result.stderr
+
+
+def test_any_answer_from_the_server_keeps_a_rows_failure_its_own() -> None:
+    with KomboServer() as server:
+        session = requests.Session()
+        watch = ServerWatch(session)
+        before = time.monotonic()
+        # Unreachable with no answer since the row began: the server is not there.
+        assert watch.unreachable(REFUSED, before)
+        # An answer, even an error, shows that it is: the row's failure is its own.
+        session.get(f"{server.base_url}/check", timeout=10)
+        assert not watch.unreachable(REFUSED, before)
+        # ...for rows begun before that answer; one begun after it has seen none.
+        assert watch.unreachable(REFUSED, time.monotonic())
+        session.close()
+
+
+def test_only_a_failure_to_reach_the_server_counts_and_a_certificate_at_once() -> None:
+    watch = ServerWatch(None)
+    later = time.monotonic() + 60
+    assert not watch.unreachable(None, later)
+    # The request may have arrived: the server is there, or was.
+    assert not watch.unreachable(
+        NetworkError("The connection broke.", may_have_arrived=True), later
+    )
+    assert not watch.unreachable(ApiError("Service unavailable.", http_status=503), later)
+    certificate = NetworkError("The TLS connection failed.", transient=False, unreachable=True)
+    # A certificate that does not verify will not on a retry, whatever else answered.
+    assert watch.unreachable(certificate, float("-inf"))
