@@ -581,4 +581,6 @@ def test_retry_notices_name_the_integration_when_it_is_not_the_runs_own(
     )
     assert looked_up.returncode == 0, looked_up.stderr
     [notice] = [line for line in looked_up.stderr.splitlines() if "HTTP 429" in line]
-    assert notice.startswith(f"looking up an email address in {GAMMA}: ")
+    assert notice.startswith(
+        f"candidate lookup in {GAMMA}: looking up {samples.MARIA_GARCIA_EMAIL} failed: "
+    )

@@ -163,7 +163,7 @@ class Connections:
         start = min(self._concurrency, DEFAULT_CONCURRENCY)
         limit = AdaptiveLimit(self._concurrency, start=start)
         observer = self._observer
-        subject = "looking up an email address"
+        subject = "candidate lookup"
         if integration_id != self._own_integration:
             subject += f" in {integration_id}"
         lookup = CandidateLookup(
