@@ -136,8 +136,9 @@ class Interrupted(KomboError):
 
     `details` are lines shown under the message (every upload it speaks of, one a line);
     `listed` goes into the JSON error object whole: `may_have_been_stored` (what each
-    upload was: target, file or URL, manifest line) and `stored_not_reported` (each stored
-    upload's result object, as `--json` prints it)."""
+    upload was: target, file or URL, manifest line), `stored_not_reported` and
+    `stored_perhaps_not_shown` (each stored upload's result object, as `--json` prints
+    it)."""
 
     exit_code = ExitCode.INTERRUPTED
     local_code = "CLI.INTERRUPTED"
@@ -152,7 +153,11 @@ class Interrupted(KomboError):
     ) -> None:
         super().__init__(message, hint)
         self.details = details or []
-        self.listed = listed or {"may_have_been_stored": [], "stored_not_reported": []}
+        self.listed = listed or {
+            "may_have_been_stored": [],
+            "stored_not_reported": [],
+            "stored_perhaps_not_shown": [],
+        }
 
 
 class LookupFailed(KomboError):
@@ -213,8 +218,8 @@ class IntegrationStopped(KomboError):
             # The server itself could not be reached, for every integration alike (why is
             # said with the row that found it).
             message = (
-                f"Not sent: Kombo could not be reached for {cause_label}, so no more rows"
-                " were sent."
+                f"Not attempted: no connection to Kombo could be made for {cause_label}, so"
+                " nothing more was tried."
             )
         elif whole_run:
             # The key (or this machine's address) is refused: no integration can be used.
@@ -233,6 +238,7 @@ class IntegrationStopped(KomboError):
         self.integration_id = integration_id
         self.cause = cause
         self.exit_code = cause.exit_code
+        self.attempts = 0  # nothing was sent for the row
 
 
 def _answer_words(error: KomboError) -> str:

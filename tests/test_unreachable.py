@@ -4,6 +4,7 @@ its own; a server that answers anything meanwhile does not."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -57,9 +58,12 @@ def test_a_server_nothing_listens_on_stops_the_run_after_one_rows_retries(
     assert 1 <= codes["CLI.NETWORK"] <= 4
     assert codes["CLI.RUN_STOPPED"] == 12 - codes["CLI.NETWORK"]
     stopped = next(item["error"] for item in items if item["error"]["code"] == "CLI.RUN_STOPPED")
-    assert stopped["message"].startswith("Not sent: Kombo could not be reached for line ")
-    assert stopped["message"].endswith(", so no more rows were sent.")
+    assert stopped["message"].startswith(
+        "Not attempted: no connection to Kombo could be made for line "
+    )
+    assert stopped["message"].endswith(", so nothing more was tried.")
     assert stopped["exit_code"] == 6
+    assert stopped["attempts"] == 0
     assert stopped["hint"] == "check your network connection and the base URL"
     # Every line is a row of the manifest, each once.
     assert sorted(item["line"] for item in items) == list(range(2, 14))
@@ -72,7 +76,8 @@ def test_a_server_nothing_listens_on_stops_the_run_after_one_rows_retries(
 def test_any_answer_from_the_server_keeps_a_rows_failure_its_own() -> None:
     with KomboServer() as server:
         session = requests.Session()
-        watch = ServerWatch(session)
+        watch = ServerWatch.of(session)
+        assert ServerWatch.of(session) is watch  # one per session, however many runs
         before = time.monotonic()
         # Unreachable with no answer since the row began: the server is not there.
         assert watch.unreachable(REFUSED, before)
@@ -84,8 +89,27 @@ def test_any_answer_from_the_server_keeps_a_rows_failure_its_own() -> None:
         session.close()
 
 
+def test_a_request_on_its_way_longer_than_connecting_takes_shows_the_server_is_there() -> None:
+    # A slow ATS: an upload waits long for its answer, on a connection that did open,
+    # while a crowded server refuses new ones.
+    with KomboServer(latency_s=4.0) as server:
+        session = requests.Session()
+        watch = ServerWatch.of(session)
+        waiting = threading.Thread(
+            target=session.get, args=(f"{server.base_url}/check",), kwargs={"timeout": (0.1, 30)}
+        )
+        waiting.start()
+        time.sleep(0.3)
+        # Still within what connecting may take (twice 0.1 s, and a second): no evidence.
+        assert watch.unreachable(REFUSED, time.monotonic())
+        time.sleep(1.5)
+        assert not watch.unreachable(REFUSED, time.monotonic())
+        waiting.join(timeout=30)
+        session.close()
+
+
 def test_only_a_failure_to_reach_the_server_counts_and_a_certificate_at_once() -> None:
-    watch = ServerWatch(None)
+    watch = ServerWatch()
     later = time.monotonic() + 60
     assert not watch.unreachable(None, later)
     # The request may have arrived: the server is there, or was.
@@ -96,3 +120,30 @@ def test_only_a_failure_to_reach_the_server_counts_and_a_certificate_at_once() -
     certificate = NetworkError("The TLS connection failed.", transient=False, unreachable=True)
     # A certificate that does not verify will not on a retry, whatever else answered.
     assert watch.unreachable(certificate, float("-inf"))
+
+
+def test_a_dry_run_that_looks_things_up_stops_too(tmp_path: Path) -> None:
+    lines = ["email,file"]
+    for number in range(5):
+        (tmp_path / f"cv-{number}.pdf").write_bytes(make_pdf())
+        lines.append(f"person{number}@example.com,cv-{number}.pdf")
+    manifest = tmp_path / "uploads.csv"
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    result = run_kombo_process(
+        "attach",
+        "--manifest",
+        str(manifest),
+        "--dry-run",
+        "--resolve",
+        "--retries",
+        "1",
+        "--json",
+        env=dead_server_env(),
+    )
+
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    codes = [item["error"]["code"] for item in objects if "error" in item]
+    # A dry run goes one row at a time: the first finds the server unreachable.
+    assert codes == ["CLI.NETWORK"] + ["CLI.RUN_STOPPED"] * 4, result.stderr
+    assert "Traceback" not in result.stderr

@@ -117,15 +117,11 @@ class Console:
         self._write(self.stdout, line, None, False)
         return True
 
-    def lost_on_stdout(self) -> list[object]:
+    def lost_on_stdout(self) -> tuple[list[object], list[object]]:
         """After Ctrl-C: what the last lines written to a pipe reported, when its reader has
-        since gone (Ctrl-C stops a `| tee` too) and left them unread."""
-        return self._piped.lost() if self._piped is not None else []
-
-    def perhaps_lost_on_stdout(self) -> list[object]:
-        """After Ctrl-C: what the lines a pipe's reader took in the moment of the press
-        reported, when it has since gone (it may have died before passing them on)."""
-        return self._piped.perhaps_lost() if self._piped is not None else []
+        since gone (Ctrl-C stops a `| tee` too) and left them unread; and what the lines it
+        took in the moment of the press reported (it may have died before passing them on)."""
+        return self._piped.lost() if self._piped is not None else ([], [])
 
     def _write(self, stream: TextIO, text: str, style: str | None, color: bool) -> None:
         with self._write_lock:

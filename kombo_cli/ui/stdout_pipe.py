@@ -9,7 +9,7 @@ read, can be told afterwards (`lost()`), so that their results are named elsewhe
 One more case cannot be told: a reader that took a line from the pipe in the instant
 Ctrl-C reached it, and died before passing it on (`cat` between its read and its write).
 Lines written in the moment around Ctrl-C to a reader found gone afterwards are therefore
-named too, as perhaps not shown (`perhaps_lost()`).
+named too, as perhaps not shown (the second list of `lost()`).
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ class PipedStdout:
         # Whether Ctrl-C was pressed: lines from then on are checked as described above.
         self._interrupted = interrupted
         self._lock = threading.Lock()
+        # The pipe itself, kept for asking about its reader once stdout is pointed at
+        # /dev/null (after the reader went away): None until then.
+        self._kept_pipe: int | None = None
         self._reader_gone = False
         self._check_reader = True
         # The last lines written: size, what each reported, and when.
@@ -84,25 +87,24 @@ class PipedStdout:
                 self._check_reader = took is True
                 return True
             except BrokenPipeError:
-                # The reader went away, and the work goes on.
+                # The reader went away, and the work goes on. What it left unread is still
+                # to be told afterwards: the pipe is kept for that.
+                with suppress(OSError):
+                    self._kept_pipe = os.dup(self._fd)
                 discard_further_output(stream)
                 self._reader_gone = True
                 return not self._interrupted()
 
-    def lost(self) -> list[object]:
-        """What the last lines reported, when the reader has gone and left them unread."""
-        return self._after_the_reader_died()[0]
-
-    def perhaps_lost(self) -> list[object]:
-        """After Ctrl-C, when the reader has gone: what the lines it took in the moment
-        around the press reported (it may have died before passing them on)."""
-        return self._after_the_reader_died()[1]
-
-    def _after_the_reader_died(self) -> tuple[list[object], list[object]]:
+    def lost(self) -> tuple[list[object], list[object]]:
+        """When the reader has gone: what the last lines it left unread reported; and,
+        after Ctrl-C, what the lines it took in the moment around the press reported (it
+        may have died before passing them on). Both are told from one look at the pipe."""
         with self._lock:
-            unread = unread_by_a_gone_reader(self._fd)
+            pipe = self._fd if self._kept_pipe is None else self._kept_pipe
+            gone = self._kept_pipe is not None or reader_gone(pipe)
+            unread = unread_by_a_gone_reader(pipe) if gone else 0
             pressed = self._ctrl_c_at
-            if pressed is None or not reader_gone(self._fd):
+            if pressed is None or not gone:
                 # Still reading (or never stopped by Ctrl-C): what it took, it passes on.
                 pressed = float("inf")
             lost: list[object] = []

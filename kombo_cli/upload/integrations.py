@@ -227,7 +227,7 @@ class Lanes:
         # Set when the key itself is refused, or the server cannot be reached: no lane's
         # rows are sent any more.
         self.stopped_all: IntegrationStopped | None = None
-        self._server = ServerWatch(session)
+        self._server = ServerWatch.of(session)
 
     def refused(
         self, lane: Lane, error: KomboError | None, label: str, started: float = float("inf")

@@ -3,38 +3,111 @@
 When no connection can be made (refused, a name that does not resolve, a connect timeout,
 a proxy or a certificate that fails), every row would retry on its own and fail the same
 way, one after another: minutes of the same sentence for a long manifest. So a row that
-could not reach the server after all its retries, while no request of the run got any
-answer from it in that time, stops the run: the rows not yet sent are reported as not sent
-(`CLI.RUN_STOPPED`), with the network error's exit code and hint. A certificate that does
-not verify stops it at once, as no retry can change that. Any answer from the server
-meanwhile (even an error) shows that it is there: the row's failure is then its own.
+could not connect after all its retries stops the run, when nothing shows the server is
+there: the rows not yet tried are reported as such (`CLI.RUN_STOPPED`, with the network
+error's exit code and hint). A certificate that does not verify stops it at once, as no
+retry can change that.
+
+What shows the server is there, and keeps a row's failure its own: any answer (even an
+error) since the row began; or another request still on its way that has been so for
+longer than connecting may take, so it did connect (an upload to a slow ATS can wait
+minutes for its answer while a crowded server refuses new connections).
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from typing import Any
+import weakref
+from typing import Any, Union
 
 import requests
+from requests.adapters import BaseAdapter
 
 from kombo_cli.errors import KomboError, NetworkError
 
+_Timeout = Union[None, float, tuple[Union[float, None], Union[float, None]]]
+
+# One watch per session: a Kombo object's session serves all its runs.
+_watches: weakref.WeakKeyDictionary[requests.Session, ServerWatch] = weakref.WeakKeyDictionary()
+_watches_lock = threading.Lock()
+
 
 class ServerWatch:
-    """When the server last answered any request of the run. Thread-safe: a float is
-    written and read whole."""
+    """When the server last answered, and what is on its way to it now. Thread-safe."""
 
-    def __init__(self, session: requests.Session | None) -> None:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
         self._last_answer = float("-inf")
-        if session is not None:
-            session.hooks["response"].append(self._answered)
+        # Each request on its way: when it set out, and the longest its connecting may
+        # take (addresses tried one after another: twice the connect timeout, and a second).
+        self._on_the_way: dict[int, tuple[float, float]] = {}
 
-    def _answered(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        self._last_answer = time.monotonic()
+    @classmethod
+    def of(cls, session: requests.Session | None) -> ServerWatch:
+        """The watch over `session`'s requests, put in front of its pools once."""
+        if session is None:
+            return cls()
+        with _watches_lock:
+            watch = _watches.get(session)
+            if watch is None:
+                watch = _watches[session] = cls()
+                for prefix, adapter in list(session.adapters.items()):
+                    session.mount(prefix, _WatchedAdapter(adapter, watch))
+            return watch
 
     def unreachable(self, error: KomboError | None, started: float) -> bool:
         """Whether `error`, ending a row begun at `started` (time.monotonic()), shows that
         no request of the run can reach the server."""
         if not isinstance(error, NetworkError) or not error.unreachable:
             return False
-        return not error.transient or self._last_answer < started
+        if not error.transient:
+            return True
+        now = time.monotonic()
+        with self._lock:
+            connected = any(now - since > longest for since, longest in self._on_the_way.values())
+            return self._last_answer < started and not connected
+
+    def set_out(self, key: int, connect_timeout_s: float | None) -> None:
+        """A request sets out (called by the adapter in front of the pools)."""
+        longest = float("inf") if connect_timeout_s is None else 2 * connect_timeout_s + 1
+        with self._lock:
+            self._on_the_way[key] = (time.monotonic(), longest)
+
+    def arrived(self, key: int, answered: bool) -> None:
+        """The request is back: `answered` by the server, or failed on the way."""
+        with self._lock:
+            del self._on_the_way[key]
+            if answered:
+                self._last_answer = time.monotonic()
+
+
+class _WatchedAdapter(BaseAdapter):
+    def __init__(self, inner: BaseAdapter, watch: ServerWatch) -> None:
+        super().__init__()
+        self.inner = inner
+        self._watch = watch
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: _Timeout = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: dict[str, str] | None = None,
+    ) -> requests.Response:
+        key = id(request)
+        self._watch.set_out(key, timeout[0] if isinstance(timeout, tuple) else timeout)
+        answered = False
+        try:
+            response = self.inner.send(
+                request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+            )
+            answered = True
+            return response
+        finally:
+            self._watch.arrived(key, answered)
+
+    def close(self) -> None:
+        self.inner.close()

@@ -309,6 +309,9 @@ class AttachPipeline:
         it returns a request, is shown for the single file of a dry run."""
         if isinstance(entry, RowProblem):
             return AttachResult(ERROR, entry, error=UsageError(entry.message))
+        stopped = self.stopped_by() if resolve else None
+        if stopped is not None:
+            return AttachResult(ERROR, entry, error=stopped)
         try:
             if entry.target_kind == EMAIL and not resolve:
                 # A stand-in target, only to plan the file; the email is shown instead.
