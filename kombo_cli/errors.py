@@ -221,6 +221,11 @@ class IntegrationStopped(KomboError):
                 f"Not attempted: no connection to Kombo could be made for {cause_label}, so"
                 " nothing more was tried."
             )
+        elif isinstance(cause, WrongBaseUrl):
+            message = (
+                f"Not attempted: the base URL has no API route for {cause_label}, so nothing"
+                " more was tried."
+            )
         elif whole_run:
             # The key (or this machine's address) is refused: no integration can be used.
             message = (

@@ -13,7 +13,14 @@ import requests
 
 from kombo_cli.errors import ApiError, NetworkError
 from kombo_cli.upload.reachability import ServerWatch
-from tests.helpers import API_KEY, CANDIDATE_ID, dead_server_env, make_pdf, run_kombo_process
+from tests.helpers import (
+    API_KEY,
+    CANDIDATE_ID,
+    INTEGRATION_ID,
+    dead_server_env,
+    make_pdf,
+    run_kombo_process,
+)
 from tests.recording_server import KomboServer
 
 REFUSED = NetworkError("Could not connect to 127.0.0.1:9: connection refused.", unreachable=True)
@@ -64,7 +71,11 @@ def test_a_server_nothing_listens_on_stops_the_run_after_one_rows_retries(
     assert stopped["message"].endswith(", so nothing more was tried.")
     assert stopped["exit_code"] == 6
     assert stopped["attempts"] == 0
-    assert stopped["hint"] == "check your network connection and the base URL"
+    assert stopped["hint"] == (
+        "check your network connection and the base URL (KOMBO_BASE_URL or --base-url);"
+        " once it can be reached, run the same command again with --skip-existing to attach"
+        " only what is missing"
+    )
     # Every line is a row of the manifest, each once.
     assert sorted(item["line"] for item in items) == list(range(2, 14))
     retries = [line for line in result.stderr.splitlines() if "retrying" in line]
@@ -147,3 +158,33 @@ def test_a_dry_run_that_looks_things_up_stops_too(tmp_path: Path) -> None:
     # A dry run goes one row at a time: the first finds the server unreachable.
     assert codes == ["CLI.NETWORK"] + ["CLI.RUN_STOPPED"] * 4, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_base_url_without_v1_stops_the_run_after_the_first_answer(tmp_path: Path) -> None:
+    manifest = manifest_of(tmp_path, 8)
+    with KomboServer() as server:
+        root = server.base_url[: -len("/v1")]
+        env = {"KOMBO_API_KEY": API_KEY, "KOMBO_INTEGRATION_ID": INTEGRATION_ID}
+        result = run_kombo_process(
+            "attach",
+            "--manifest",
+            str(manifest),
+            "--json",
+            "-j",
+            "2",
+            env={**env, "KOMBO_BASE_URL": root},
+        )
+        posts = [request for request in server.requests if request.method == "POST"]
+
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    errors = [item["error"] for item in objects[:-1]]
+    stopped = [error for error in errors if error["code"] == "CLI.RUN_STOPPED"]
+    assert result.returncode == 7, result.stderr
+    # Only the rows already on their way were sent; every other row says why it was not.
+    assert len(posts) == len(errors) - len(stopped) <= 4
+    assert len(stopped) >= 4
+    assert stopped[0]["message"].startswith(
+        "Not attempted: the base URL has no API route for line "
+    )
+    assert stopped[0]["exit_code"] == 3 and stopped[0]["attempts"] == 0
+    assert f"use {root}/v1" in stopped[0]["hint"]

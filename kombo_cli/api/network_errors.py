@@ -12,6 +12,9 @@ from kombo_cli.errors import NetworkError
 
 _SUMMARY_LIMIT = 160
 
+# Where the base URL is set is named: a typo there looks just like a network outage.
+_CHECK_CONNECTION = "check your network connection and the base URL (KOMBO_BASE_URL or --base-url)"
+
 
 def one_line(text: str, limit: int = _SUMMARY_LIMIT) -> str:
     """Collapse whitespace and control characters so one message stays one line."""
@@ -42,7 +45,7 @@ def network_error(
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return NetworkError(
             f"Could not connect to {host} within {connect_timeout_s:g} s.",
-            hint="check your network connection and the base URL",
+            hint=_CHECK_CONNECTION,
             timed_out=True,
             unreachable=True,
         )
@@ -80,7 +83,7 @@ def network_error(
         if _never_connected(exc):
             return NetworkError(
                 f"Could not connect to {host}: {cause}.",
-                hint="check your network connection and the base URL",
+                hint=_CHECK_CONNECTION,
                 unreachable=True,
             )
         return NetworkError(

@@ -322,7 +322,7 @@ class BatchRun:
         details += [f"stored, not reported: {_shown(result.entry)}" for result in stored]
         details += [f"stored, perhaps not shown: {_shown(result.entry)}" for result in perhaps]
         return Interrupted(
-            f"Interrupted; {' and '.join(parts)}.", hint=hint, listed=listed, details=details
+            f"Interrupted; {'; '.join(parts)}.", hint=hint, listed=listed, details=details
         )
 
     def _nothing_stored(self, single: bool) -> Interrupted:
@@ -341,9 +341,7 @@ class BatchRun:
         )
 
     def _rerun_hint(self) -> str:
-        if self.lanes.journaled:
-            return "run the same command again with the same --journal to finish the rest"
-        return "run the same command again with --skip-existing to attach only what is missing"
+        return self.lanes.rerun_hint()
 
 
 def _install_gate(lanes: Lanes) -> bool:

@@ -237,6 +237,13 @@ class Lanes:
         unreachable server, to any) can succeed, stop sending them."""
         if self._server.unreachable(error, started):
             assert error is not None
+            stopped = IntegrationStopped(None, error, label, whole_run=True)
+            rerun = f"once it can be reached, {self.rerun_hint()}"
+            stopped.hint = f"{error.hint}; {rerun}" if error.hint else rerun
+            self._stop_all(stopped)
+            return
+        if isinstance(error, WrongBaseUrl) and not self._server.succeeded:
+            # No route at that URL: every row's request would get the same answer.
             self._stop_all(IntegrationStopped(None, error, label, whole_run=True))
             return
         if error is None or not stops_integration(error):
@@ -250,6 +257,12 @@ class Lanes:
         lane.stop(error, label)
         if stops_run(error):
             self._stop_all(IntegrationStopped(None, error, label, whole_run=True))
+
+    def rerun_hint(self) -> str:
+        """How to finish the run's work later without sending anything twice."""
+        if self.journaled:
+            return "run the same command again with the same --journal to finish the rest"
+        return "run the same command again with --skip-existing to attach only what is missing"
 
     def _stop_all(self, why: IntegrationStopped) -> None:
         with self._lock:

@@ -8,6 +8,9 @@ there: the rows not yet tried are reported as such (`CLI.RUN_STOPPED`, with the 
 error's exit code and hint). A certificate that does not verify stops it at once, as no
 retry can change that.
 
+A base URL that is not Kombo's API (an answer that the path is no route, most often for a
+URL without /v1) stops the run the same way, unless some request of the run succeeded.
+
 What shows the server is there, and keeps a row's failure its own: any answer (even an
 error) since the row began; or another request still on its way that has been so for
 longer than connecting may take, so it did connect (an upload to a slow ATS can wait
@@ -39,6 +42,9 @@ class ServerWatch:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last_answer = float("-inf")
+        # Whether any request of the run was answered with success: then the base URL
+        # does lead to Kombo's API, whatever one 404 says.
+        self.succeeded = False
         # Each request on its way: when it set out, and the longest its connecting may
         # take (addresses tried one after another: twice the connect timeout, and a second).
         self._on_the_way: dict[int, tuple[float, float]] = {}
@@ -74,12 +80,15 @@ class ServerWatch:
         with self._lock:
             self._on_the_way[key] = (time.monotonic(), longest)
 
-    def arrived(self, key: int, answered: bool) -> None:
-        """The request is back: `answered` by the server, or failed on the way."""
+    def arrived(self, key: int, answered: bool, succeeded: bool = False) -> None:
+        """The request is back: `answered` by the server (with success, `succeeded`), or
+        failed on the way."""
         with self._lock:
             del self._on_the_way[key]
             if answered:
                 self._last_answer = time.monotonic()
+            if succeeded:
+                self.succeeded = True
 
 
 class _WatchedAdapter(BaseAdapter):
@@ -99,15 +108,15 @@ class _WatchedAdapter(BaseAdapter):
     ) -> requests.Response:
         key = id(request)
         self._watch.set_out(key, timeout[0] if isinstance(timeout, tuple) else timeout)
-        answered = False
+        response: requests.Response | None = None
         try:
             response = self.inner.send(
                 request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
             )
-            answered = True
             return response
         finally:
-            self._watch.arrived(key, answered)
+            succeeded = response is not None and 200 <= response.status_code < 300
+            self._watch.arrived(key, response is not None, succeeded)
 
     def close(self) -> None:
         self.inner.close()

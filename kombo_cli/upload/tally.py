@@ -62,9 +62,11 @@ class Tally(Counts):
 
     @property
     def elapsed_s(self) -> float:
-        if self.first_started is None or self.last_finished is None:
+        if self.first_started is None:
             return 0.0
-        return self.last_finished - self.first_started
+        # Nothing counted yet (Ctrl-C before the first result was shown): until now.
+        finished = self.last_finished if self.last_finished is not None else time.monotonic()
+        return finished - self.first_started
 
     def exit_code(self, single: bool, total: int | None) -> int:
         """0 when nothing failed; one request's own code when it was the only one; else 7."""
