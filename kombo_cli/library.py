@@ -119,7 +119,6 @@ class Kombo:
             timeout_s=timeout_s,
             concurrency=concurrency,
             observer=self.observer,
-            own_integration=integration_id,
         )
         own = self._connections.get(integration_id) if integration_id is not None else None
         # The default integration's client, for what is not a run (listings, checks).

@@ -550,17 +550,28 @@ def test_an_integration_kombo_does_not_know_points_at_the_manifest_not_the_setti
     assert "KOMBO_INTEGRATION_ID" not in result.stderr
 
 
-def test_retry_notices_name_the_integration_when_it_is_not_the_runs_own(
-    tmp_path: Path,
-) -> None:
+def test_retry_notices_name_the_row_and_the_integration_they_are_about(tmp_path: Path) -> None:
     rate_limited = error_envelope("Rate limit exceeded.", code="PLATFORM.RATE_LIMIT_EXCEEDED")
+    refused_once = ScriptedResponse(status=429, body=rate_limited, headers={"Retry-After": "0"})
+    stored = ScriptedResponse(body={"status": "success", "data": {}, "warnings": []}, store=True)
     with serve(latency_s=0.0) as server:
         rows = Rows(tmp_path)
-        beta_file = rows.add(BETA, candidate_ids(server, BETA)[0])
-        manifest = rows.write()
-        # The one row's lookup-free upload is refused once, then stored.
-        server.queue(ScriptedResponse(status=429, body=rate_limited, headers={"Retry-After": "0"}))
-        uploaded = run_kombo_process("attach", "--manifest", str(manifest), env=env_for(server))
+        rows.add(BETA, candidate_ids(server, BETA)[0])
+        server.queue(refused_once)
+        one_customer = run_kombo_process(
+            "attach", "--manifest", str(rows.write()), env=env_for(server)
+        )
+
+        # Two customers, one at a time: the second row (the run's own integration, which
+        # it does not name) is refused once.
+        rows = Rows(tmp_path / "two")
+        rows.folder.mkdir()
+        rows.add(GAMMA, candidate_ids(server, GAMMA)[0])
+        rows.add(ALPHA, candidate_ids(server, ALPHA)[0], named=False)
+        server.queue(stored, refused_once)
+        two_customers = run_kombo_process(
+            "attach", "--manifest", str(rows.write()), "-j", "1", env=env_for(server)
+        )
 
         rows = Rows(tmp_path / "emails")
         rows.folder.mkdir()
@@ -570,15 +581,20 @@ def test_retry_notices_name_the_integration_when_it_is_not_the_runs_own(
             if candidate["first_name"] == "Maria"
         )
         rows.add(GAMMA, maria, email=samples.MARIA_GARCIA_EMAIL)
-        server.queue(ScriptedResponse(status=429, body=rate_limited, headers={"Retry-After": "0"}))
+        server.queue(refused_once)
         looked_up = run_kombo_process(
             "attach", "--manifest", str(rows.write()), env=env_for(server)
         )
 
-    assert uploaded.returncode == 0, uploaded.stderr
-    assert f"{beta_file} in {BETA}: HTTP 429 (PLATFORM.RATE_LIMIT_EXCEEDED); retrying" in (
-        uploaded.stderr
+    assert one_customer.returncode == 0, one_customer.stderr
+    beta_file = tmp_path / "beta-000.pdf"
+    assert (
+        f"line 2 ({beta_file}) in {BETA}: HTTP 429 (PLATFORM.RATE_LIMIT_EXCEEDED); retrying"
+        in one_customer.stderr
     )
+    assert two_customers.returncode == 0, two_customers.stderr
+    [notice] = [line for line in two_customers.stderr.splitlines() if "HTTP 429" in line]
+    assert notice.startswith(f"line 3 ({tmp_path / 'two' / 'alpha-001.pdf'}) in {ALPHA}: ")
     assert looked_up.returncode == 0, looked_up.stderr
     [notice] = [line for line in looked_up.stderr.splitlines() if "HTTP 429" in line]
     assert notice.startswith(

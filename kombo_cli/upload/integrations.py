@@ -105,11 +105,8 @@ class Connections:
         timeout_s: float,
         concurrency: int,
         observer: RunObserver,
-        own_integration: str | None = None,
     ) -> None:
         self.base_url = base_url
-        # The run's own integration: retry notices name any other they are about.
-        self._own_integration = own_integration
         self._api_key = api_key
         self._policy = policy
         self._timeout_s = timeout_s
@@ -163,11 +160,8 @@ class Connections:
         start = min(self._concurrency, DEFAULT_CONCURRENCY)
         limit = AdaptiveLimit(self._concurrency, start=start)
         observer = self._observer
-        subject = "candidate lookup"
-        if integration_id != self._own_integration:
-            subject += f" in {integration_id}"
         lookup = CandidateLookup(
-            client, self._policy, lambda notice: observer.retrying(subject, notice)
+            client, self._policy, lambda notice: observer.retrying("candidate lookup", notice)
         )
         return Connection(client, ThrottledClient(client, limit), lookup, RunMemory())
 
@@ -269,6 +263,11 @@ class Lanes:
             if self.stopped_all is None:
                 self.stopped_all = why
 
+    @property
+    def several(self) -> bool:
+        """Whether the run has gone to more than one integration so far."""
+        return len(self._lanes) > 1
+
     def for_entry(self, entry: Entry) -> Lane:
         return self.lane(entry.integration_id or self.default_integration)
 
@@ -336,6 +335,11 @@ def run_lanes(
         pipeline.expect_repeated(options.repeated_targets)
         if integration_id != default_integration:
             pipeline.named_integration = integration_id
+        # Retry notices name the integration when it is not the run's own, or when the
+        # run goes to several.
+        pipeline.integration_in_notices = lambda: (
+            integration_id if integration_id != default_integration or lanes.several else None
+        )
         limit = connection.api.limit if connection is not None else None
         lane = Lane(integration_id, pipeline, limit)
         pipeline.stopped_by = lambda: lanes.stopped_all or lane.stopped

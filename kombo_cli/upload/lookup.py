@@ -34,8 +34,9 @@ class CandidateLookup:
         self._cache: OrderedDict[str, Target | KomboError] = OrderedDict()
         self._pending: dict[str, threading.Lock] = {}
 
-    def candidate(self, email: str) -> Target:
-        """The one candidate with this address. Raises LookupFailed (exit 5) or a KomboError."""
+    def candidate(self, email: str, on_retry: OnRetry | None = None) -> Target:
+        """The one candidate with this address. Raises LookupFailed (exit 5) or a KomboError.
+        `on_retry`, when given, is told of retries instead of the lookup's own."""
         key = email.strip().casefold()
         with self._lock:
             pending = self._pending.setdefault(key, threading.Lock())
@@ -44,7 +45,7 @@ class CandidateLookup:
             with self._lock:
                 cached = self._cache.get(key)
             if cached is None:
-                cached = self._resolve(email.strip())
+                cached = self._resolve(email.strip(), on_retry or self._on_retry)
                 with self._lock:
                     # An answer is kept (a found candidate, or none, or several); a network
                     # failure is not, so the next row with this address asks again.
@@ -60,7 +61,7 @@ class CandidateLookup:
             raise cached
         return cached
 
-    def _resolve(self, email: str) -> Target | KomboError:
+    def _resolve(self, email: str, on_retry: OnRetry | None) -> Target | KomboError:
         wanted = email.casefold()
         stopped_early = False
 
@@ -75,7 +76,7 @@ class CandidateLookup:
                 lambda: self._search.find(email, enough),
                 self._policy,
                 what=f"looking up {email}",
-                on_retry=self._on_retry,
+                on_retry=on_retry,
             )
         except KomboError as error:
             return error
@@ -86,7 +87,7 @@ class CandidateLookup:
             return Target.parse(matches[0]["id"], application=False)
         if not matches:
             # Candidates that do not match show the filter is applied, however loosely.
-            return self._not_found(email) if not candidates else _not_synced(email)
+            return self._not_found(email, on_retry) if not candidates else _not_synced(email)
         shown = ", ".join(_describe(candidate) for candidate in matches[:5])
         more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
         count = f"At least {len(matches)}" if stopped_early else str(len(matches))
@@ -96,7 +97,7 @@ class CandidateLookup:
             local_code="CLI.CANDIDATE_AMBIGUOUS",
         )
 
-    def _not_found(self, email: str) -> LookupFailed:
+    def _not_found(self, email: str, on_retry: OnRetry | None) -> LookupFailed:
         """Kombo returned no one: no such candidate, or no such filter for this ATS."""
         if not self._filter_ignored:
             try:
@@ -104,7 +105,7 @@ class CandidateLookup:
                     lambda: self._search.ignores_email_filter(email),
                     self._policy,
                     what=f"checking the email filter for {email}",
-                    on_retry=self._on_retry,
+                    on_retry=on_retry,
                 )
             except KomboError as error:
                 return LookupFailed(

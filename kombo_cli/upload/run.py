@@ -102,6 +102,8 @@ class AttachPipeline:
         # The integration, when a row named one other than the run's own: hints that name a
         # command say it.
         self.named_integration: str | None = None
+        # The integration retry notices name: by default the one a row named.
+        self.integration_in_notices: Callable[[], str | None] = lambda: self.named_integration
         # Why no more of this pipeline's requests are sent, once its integration (or the
         # key) was refused for good; None while they are.
         self.stopped_by: Callable[[], KomboError | None] = lambda: None
@@ -124,7 +126,7 @@ class AttachPipeline:
         """The one candidate with this address (LookupFailed, exit 5, when there is not)."""
         if self._lookup is None:
             raise _no_credentials()
-        return self._lookup.candidate(email)
+        return self._lookup.candidate(email, self._retry_callback("candidate lookup"))
 
     def resolve_target(self, request: AttachRequest) -> Target:
         if request.target_kind == EMAIL:
@@ -251,7 +253,7 @@ class AttachPipeline:
                 plan,
                 self.policy,
                 on_progress=on_progress,
-                on_retry=self._retry_callback(plan.name),
+                on_retry=self._retry_callback(entry.label if self.name_items else plan.name),
                 on_sending=on_sending,
                 listed_before=listing,
                 ledger=self.ledger,
@@ -354,9 +356,10 @@ class AttachPipeline:
 
     def _retry_callback(self, subject: str) -> OnRetry:
         observer = self.observer
-        if self.named_integration is not None:
-            # Which customer's ATS is struggling, when it is not the run's own.
-            subject = f"{subject} in {self.named_integration}"
+        integration = self.integration_in_notices()
+        if integration is not None:
+            # Which customer's ATS is struggling.
+            subject = f"{subject} in {integration}"
         return lambda notice: observer.retrying(subject, notice)
 
 
