@@ -241,6 +241,11 @@ def test_every_stored_upload_is_shown_or_named_and_counts_are_the_lines_shown(
             if line.startswith("  may have been stored: ")
         }
         assert f"{len(attached)} attached, 0 failed" in err
+        # Every item is in the counts: shown, open, or never started.
+        assert (
+            f"{len(attached)} attached, 0 failed, 6 may or may not have been stored,"
+            " 2 not attempted (interrupted)"
+        ) in err
         assert "Error: Interrupted; 6 uploads may or may not have been stored." in err
         assert all(by_name[name] in err for name in named)
     assert len(shown) == 6

@@ -279,6 +279,7 @@ def _run(
                         batch.left_undone(total),
                         because="interrupted",
                         unreported=batch.stored_unreported,
+                        maybe_stored=batch.maybe_stored,
                     )
                 raise batch.interruption(single)
     if dry_run:

@@ -235,10 +235,12 @@ class AttachView(ConsoleObserver):
         not_attempted: int = 0,
         because: str = "--fail-fast",
         unreported: int = 0,
+        maybe_stored: int = 0,
     ) -> None:
-        """The counts; `not_attempted` items were left undone (`because` says why), and
+        """The counts; `not_attempted` items were left undone (`because` says why),
         `unreported` uploads were stored but their lines could not be written (after
-        Ctrl-C stopped stdout's reader too)."""
+        Ctrl-C stopped stdout's reader too), and `maybe_stored` were cut off by Ctrl-C with
+        their fate open: together with the counted ones, every item."""
         console = self.console
         if console.json_mode:
             counts: dict[str, object] = {
@@ -273,6 +275,8 @@ class AttachView(ConsoleObserver):
                 f"{tally.succeeded + unreported} attached ({unreported} not reported on"
                 " standard output)"
             )
+        if maybe_stored:
+            parts.append(f"{maybe_stored} may or may not have been stored")
         if not_attempted:
             parts.append(f"{not_attempted} not attempted ({because})")
         console.err(

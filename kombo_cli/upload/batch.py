@@ -252,6 +252,11 @@ class BatchRun:
         ]
 
     @property
+    def maybe_stored(self) -> int:
+        """After Ctrl-C: uploads cut off with their fate open (named in the interruption)."""
+        return len(self._maybe_stored)
+
+    @property
     def stored_unreported(self) -> int:
         """After Ctrl-C: uploads stored whose result line could not be written."""
         return len(self._stored_unshown)
