@@ -975,7 +975,8 @@ def test_a_429_that_persists_gives_up_with_exit_6(
     assert len(kombo_server.requests) == 2
     assert result.stdout == ""
     [error] = error_lines(result.stderr)
-    assert "Too many requests." in error
+    # Kombo's own message, and that the retries were used up (as an upload's failure says).
+    assert "Too many requests; gave up after 2 attempts." in error
 
 
 def test_list_with_a_wrong_key_exits_4_without_showing_a_key(

@@ -183,7 +183,15 @@ def call_idempotent(
         try:
             return request()
         except KomboError as error:
-            if attempt > policy.retries or classify(error, idempotent=True) is Retryability.NEVER:
+            error.attempts = attempt
+            if classify(error, idempotent=True) is Retryability.NEVER:
+                raise
+            if attempt > policy.retries:
+                if attempt > 1:
+                    # As an upload's failure says it: the retries were used up.
+                    error.message = (
+                        f"{error.message.rstrip('.')}; gave up after {attempt} attempts."
+                    )
                 raise
             wait = policy.delay_s(attempt, getattr(error, "retry_after_s", None))
             if on_retry is not None:
