@@ -293,6 +293,9 @@ def test_doctor_against_a_dead_server_exits_6() -> None:
 
     assert result.returncode == 6
     assert "connection refused" in result.stdout
+    # The way to Kombo failed, not the key, which was never seen.
+    assert "FAIL  Kombo API: Could not connect to 127.0.0.1:" in result.stdout
+    assert "skip  API key accepted: not checked" in result.stdout
 
 
 @pytest.mark.parametrize(

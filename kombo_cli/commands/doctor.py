@@ -48,7 +48,7 @@ from kombo_cli.commands.options import (
     setting_flags,
 )
 from kombo_cli.config.settings import ENV_INTEGRATION_ID, Settings
-from kombo_cli.errors import ApiError, ConfigError, ExitCode, KomboError, WrongBaseUrl
+from kombo_cli.errors import ApiError, ConfigError, ExitCode, KomboError, NetworkError, WrongBaseUrl
 from kombo_cli.redact import mask_secret
 from kombo_cli.ui.console import Console
 from kombo_cli.ui.text import human_duration
@@ -243,8 +243,9 @@ def _check_key(kombo: "Kombo", settings: Settings, report: DoctorReport) -> bool
     started = time.monotonic()
     try:
         answer = kombo.check_api_key()
-    except WrongBaseUrl as err:
-        # The base URL, not the key, is what failed: say so on its own line.
+    except (WrongBaseUrl, NetworkError) as err:
+        # The base URL or the way to it, not the key, is what failed (and the key was
+        # never seen): say so on its own line.
         report.revise(Check("Kombo API", FAIL, describe(err), hint_for(err)), err.exit_code)
         report.skip("API key accepted")
         return False
