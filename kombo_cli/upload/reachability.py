@@ -42,8 +42,8 @@ class ServerWatch:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last_answer = float("-inf")
-        # Whether any request of the run was answered with success: then the base URL
-        # does lead to Kombo's API, whatever one 404 says.
+        # Whether any request over the session was answered with success: then the base
+        # URL does lead to Kombo's API, whatever one 404 says.
         self.succeeded = False
         # Each request on its way: when it set out, and the longest its connecting may
         # take (addresses tried one after another: twice the connect timeout, and a second).
