@@ -168,6 +168,13 @@ def describe_failure(error: KomboError) -> str:
     return message
 
 
+def gave_up(error: KomboError) -> KomboError:
+    """`error`, saying that the retries were used up when there were any."""
+    if error.attempts > 1:
+        error.message = f"{error.message.rstrip('.')}; gave up after {error.attempts} attempts."
+    return error
+
+
 def call_idempotent(
     request: Callable[[], T],
     policy: RetryPolicy,
@@ -187,12 +194,7 @@ def call_idempotent(
             if classify(error, idempotent=True) is Retryability.NEVER:
                 raise
             if attempt > policy.retries:
-                if attempt > 1:
-                    # As an upload's failure says it: the retries were used up.
-                    error.message = (
-                        f"{error.message.rstrip('.')}; gave up after {attempt} attempts."
-                    )
-                raise
+                raise gave_up(error) from None
             wait = policy.delay_s(attempt, getattr(error, "retry_after_s", None))
             if on_retry is not None:
                 on_retry(

@@ -25,6 +25,7 @@ from kombo_cli.api.retry import (
     Sleep,
     classify,
     describe_failure,
+    gave_up,
 )
 from kombo_cli.errors import Interrupted, KomboError, OutcomeUnknown, VerifyMismatch
 from kombo_cli.upload.body import ProgressCallback
@@ -252,7 +253,7 @@ class _Delivery:
                     raise
                 if verdict is Retryability.SAFE:
                     if retries_used >= self.policy.retries:
-                        raise _gave_up(error) from None
+                        raise gave_up(error) from None
                     retries_used += 1
                     wait = self.policy.delay_s(retries_used, getattr(error, "retry_after_s", None))
                     _notify(self.on_retry, error, f"retrying in {wait:.1f} s")
@@ -300,7 +301,7 @@ class _Delivery:
                         f"it was not stored (the {plan.target.kind}'s attachments do not list"
                         " it); run the command again later"
                     )
-                    raise _gave_up(error) from None
+                    raise gave_up(error) from None
                 retries_used += 1
                 _notify(
                     self.on_retry,
@@ -360,12 +361,6 @@ def _still_working(
     unknown = _unknown(plan, failure, why, hint=hint, attempts=attempts)
     unknown.kombo_may_be_working = True
     return unknown
-
-
-def _gave_up(error: KomboError) -> KomboError:
-    if error.attempts > 1:
-        error.message = f"{error.message.rstrip('.')}; gave up after {error.attempts} attempts."
-    return error
 
 
 def _notify(on_retry: OnRetry | None, error: KomboError, next_step: str) -> None:
