@@ -118,7 +118,6 @@ class Kombo:
             policy,
             timeout_s=timeout_s,
             concurrency=concurrency,
-            observer=self.observer,
         )
         own = self._connections.get(integration_id) if integration_id is not None else None
         # The default integration's client, for what is not a run (listings, checks).

@@ -104,14 +104,12 @@ class Connections:
         *,
         timeout_s: float,
         concurrency: int,
-        observer: RunObserver,
     ) -> None:
         self.base_url = base_url
         self._api_key = api_key
         self._policy = policy
         self._timeout_s = timeout_s
         self._concurrency = concurrency
-        self._observer = observer
         self._lock = threading.Lock()
         self._made: dict[str, Connection] = {}
         self._general: KomboClient | None = None
@@ -159,10 +157,7 @@ class Connections:
         # Concurrency-Limit (slow start), never above the run's cap.
         start = min(self._concurrency, DEFAULT_CONCURRENCY)
         limit = AdaptiveLimit(self._concurrency, start=start)
-        observer = self._observer
-        lookup = CandidateLookup(
-            client, self._policy, lambda notice: observer.retrying("candidate lookup", notice)
-        )
+        lookup = CandidateLookup(client, self._policy)
         return Connection(client, ThrottledClient(client, limit), lookup, RunMemory())
 
     def close(self) -> None:
@@ -223,9 +218,7 @@ class Lanes:
         self.stopped_all: IntegrationStopped | None = None
         self._server = ServerWatch.of(session)
 
-    def refused(
-        self, lane: Lane, error: KomboError | None, label: str, started: float = float("inf")
-    ) -> None:
+    def refused(self, lane: Lane, error: KomboError | None, label: str, started: float) -> None:
         """A row of `lane`, begun at `started` (time.monotonic()), ended with `error`
         (`label` names it): if no other request to the integration (or, for the key or an
         unreachable server, to any) can succeed, stop sending them."""

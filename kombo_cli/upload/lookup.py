@@ -23,20 +23,18 @@ class CandidateLookup:
         self,
         client: KomboClient,
         policy: RetryPolicy,
-        on_retry: OnRetry | None = None,
     ) -> None:
         self._search = CandidateSearch(client)
         # Once Kombo was seen ignoring the email filter, the answer holds for the run.
         self._filter_ignored = False
         self._policy = policy
-        self._on_retry = on_retry
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Target | KomboError] = OrderedDict()
         self._pending: dict[str, threading.Lock] = {}
 
-    def candidate(self, email: str, on_retry: OnRetry | None = None) -> Target:
+    def candidate(self, email: str, on_retry: OnRetry | None) -> Target:
         """The one candidate with this address. Raises LookupFailed (exit 5) or a KomboError.
-        `on_retry`, when given, is told of retries instead of the lookup's own."""
+        `on_retry` is told of retries (the asking row's: it names the row's integration)."""
         key = email.strip().casefold()
         with self._lock:
             pending = self._pending.setdefault(key, threading.Lock())
@@ -45,7 +43,7 @@ class CandidateLookup:
             with self._lock:
                 cached = self._cache.get(key)
             if cached is None:
-                cached = self._resolve(email.strip(), on_retry or self._on_retry)
+                cached = self._resolve(email.strip(), on_retry)
                 with self._lock:
                     # An answer is kept (a found candidate, or none, or several); a network
                     # failure is not, so the next row with this address asks again.
