@@ -268,9 +268,7 @@ def _run(
                 raise KeyboardInterrupt
             console.stop_live()
             batch.finish_after_interrupt(view.report, until=pressed.deadline, waiting=view.waiting)
-            lost, perhaps_lost = console.lost_on_stdout()
-            batch.lost_on_the_way(lost)
-            batch.perhaps_lost_on_the_way(perhaps_lost)
+            batch.lost_on_the_way(*console.lost_on_stdout())
             if not batch.finished_anyway(total):
                 if not single:
                     # What was shown, counted as usual, before saying what was cut short.

@@ -69,7 +69,7 @@ def reader_took_it(fd: int, wait_s: float) -> bool | None:
     them after `wait_s`."""
     deadline = time.monotonic() + wait_s
     while True:
-        unread = _unread(fd)
+        unread = unread_bytes(fd)
         if not unread:
             return True
         if reader_gone(fd):
@@ -79,7 +79,7 @@ def reader_took_it(fd: int, wait_s: float) -> bool | None:
         time.sleep(0.01)
 
 
-def _unread(fd: int) -> int | None:
+def unread_bytes(fd: int) -> int | None:
     """Bytes written to the pipe and not yet read (None where this cannot be asked)."""
     try:
         import fcntl
@@ -100,10 +100,3 @@ def reader_gone(fd: int) -> bool:
         return any(events & select.POLLERR for _, events in poller.poll(0))
     except (AttributeError, OSError, ValueError):
         return False
-
-
-def unread_by_a_gone_reader(fd: int) -> int:
-    """Bytes left in the pipe `fd` by a reader that has gone; 0 while it is still there."""
-    if not reader_gone(fd):
-        return 0
-    return _unread(fd) or 0

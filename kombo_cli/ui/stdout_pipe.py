@@ -21,7 +21,7 @@ from collections import deque
 from contextlib import suppress
 from typing import Callable, TextIO
 
-from kombo_cli.ui.pipe import reader_gone, reader_took_it, unread_by_a_gone_reader, write_line
+from kombo_cli.ui.pipe import reader_gone, reader_took_it, unread_bytes, write_line
 
 # A reader stopped by Ctrl-C may have taken a line written this long before the press (or
 # any after) and died with it unshown: long enough for a process descheduled between its
@@ -102,7 +102,7 @@ class PipedStdout:
         with self._lock:
             pipe = self._fd if self._kept_pipe is None else self._kept_pipe
             gone = self._kept_pipe is not None or reader_gone(pipe)
-            unread = unread_by_a_gone_reader(pipe) if gone else 0
+            unread = (unread_bytes(pipe) or 0) if gone else 0
             pressed = self._ctrl_c_at
             if pressed is None or not gone:
                 # Still reading (or never stopped by Ctrl-C): what it took, it passes on.

@@ -232,23 +232,18 @@ class BatchRun:
             and not self._stored_perhaps_unseen
         )
 
-    def lost_on_the_way(self, results: list[object]) -> None:
+    def lost_on_the_way(self, lost: list[object], perhaps_lost: list[object]) -> None:
         """After Ctrl-C: results shown, as far as could be told, whose lines a reader stopped
-        by the same Ctrl-C never read. Stored uploads among them are named instead."""
-        for result in results:
+        by the same Ctrl-C never read (`lost`), or took in that instant and may have died
+        with (`perhaps_lost`). Stored uploads among them are named instead, or as well."""
+        for result in lost:
             if isinstance(result, AttachResult) and result.status == SUCCESS:
                 self.tally.unreport(result)
                 self._stored_unshown.append(result)
-
-    def perhaps_lost_on_the_way(self, results: list[object]) -> None:
-        """After Ctrl-C: results shown whose lines a reader stopped by the same Ctrl-C took
-        in that instant, and may have died with. Stored uploads among them are named too."""
         self._stored_perhaps_unseen += [
             result
-            for result in results
-            if isinstance(result, AttachResult)
-            and result.status == SUCCESS
-            and result not in self._stored_unshown
+            for result in perhaps_lost
+            if isinstance(result, AttachResult) and result.status == SUCCESS
         ]
 
     @property
