@@ -11,7 +11,6 @@ lists every check).
 import shlex
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
@@ -52,10 +51,10 @@ from kombo_cli.errors import ApiError, ConfigError, ExitCode, KomboError, Networ
 from kombo_cli.redact import mask_secret
 from kombo_cli.ui.console import Console
 from kombo_cli.ui.text import human_duration
-from kombo_cli.upload.manifest_check import ManifestCheck, validate_manifest
 
 if TYPE_CHECKING:
     from kombo_cli.library import Kombo
+    from kombo_cli.upload.manifest_check import ManifestCheck
 
 # More integrations than this: the human checklist groups their checks (see _lines).
 MANY_INTEGRATIONS = 50
@@ -71,11 +70,7 @@ class Scope:
     """What doctor checks: one integration, or a manifest's."""
 
     manifest: Optional[Path] = None
-    rows: Optional[ManifestCheck] = None
-
-    def needs_own(self) -> bool:
-        """Whether the run's own integration (KOMBO_INTEGRATION_ID) is needed."""
-        return self.rows is None or self.rows.first_line_without_integration is not None
+    rows: "Optional[ManifestCheck]" = None
 
     def integrations(self, own: Optional[str]) -> list[Optional[str]]:
         """The integrations the run would send to, its own first (None: needed, not set)."""
@@ -122,6 +117,10 @@ def doctor(
         env_file=env_file,
         profile=profile,
     )
+    # Imported here: the upload stack (and requests) stays out of every other command's
+    # start-up.
+    from kombo_cli.upload.manifest_check import validate_manifest
+
     # A manifest that cannot be read is a mistake in the command, as for `kombo attach`
     # (exit 2), not a finding. Its malformed rows are `kombo attach --dry-run`'s business.
     scope = Scope(manifest, validate_manifest(manifest) if manifest is not None else None)
@@ -277,6 +276,8 @@ def _look_up(kombo: "Kombo", subjects: list[Subject]) -> list[Union[dict[str, An
 
     if len(subjects) <= 1:
         return [details(subject) for subject in subjects]
+    from concurrent.futures import ThreadPoolExecutor
+
     pool = ThreadPoolExecutor(min(LOOKUP_THREADS, len(subjects)), "kombo-doctor")
     try:
         return list(pool.map(details, subjects))
