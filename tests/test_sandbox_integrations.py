@@ -505,6 +505,7 @@ def test_with_one_integration_the_banner_is_the_documented_one(tmp_path: Path) -
             "Error: --integration-id a:1 is given twice.",
         ),
         (["--integration-id", "a b"], "Error: --integration-id must be printable ASCII"),
+        (["--integration-id", "a/b"], "Error: --integration-id a/b is '.' or '..' or contains '/'"),
     ],
 )
 def test_options_that_name_no_integration_or_no_status_are_usage_errors(

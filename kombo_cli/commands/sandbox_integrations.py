@@ -16,7 +16,7 @@ from typing import Optional
 
 import typer
 
-from kombo_cli.config.settings import is_header_safe
+from kombo_cli.credentials import integration_id_problem, is_header_safe
 from kombo_cli.errors import UsageError
 from kombo_cli.sandbox.config import (
     DEFAULT_CONCURRENCY_LIMIT,
@@ -36,6 +36,11 @@ def served_integrations(values: Optional[list[str]]) -> list[str]:
     served: list[str] = []
     for value in values or [DEFAULT_INTEGRATION_ID]:
         check_credential(value, "--integration-id")
+        # The rule kombo holds KOMBO_INTEGRATION_ID to: the banner must not suggest one
+        # that kombo then refuses.
+        problem = integration_id_problem(value)
+        if problem is not None:
+            raise UsageError(f"--integration-id {value} {problem}.")
         if value in served:
             raise UsageError(f"--integration-id {value} is given twice.")
         served.append(value)

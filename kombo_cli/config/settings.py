@@ -18,13 +18,7 @@ from urllib.parse import urlsplit
 
 from kombo_cli.config.dotenv import read_dotenv
 from kombo_cli.config.store import DEFAULT_PROFILE, ConfigStore, config_dir, selected_profile
-from kombo_cli.credentials import (
-    INTEGRATION_ID_EXAMPLE,
-    names_a_path_segment,
-)
-from kombo_cli.credentials import (
-    is_header_safe as is_header_safe,  # also for the sandbox command's --key check
-)
+from kombo_cli.credentials import INTEGRATION_ID_EXAMPLE, is_header_safe, names_a_path_segment
 from kombo_cli.errors import ConfigError
 
 REGION_BASE_URLS: dict[str, str] = {
