@@ -12,7 +12,8 @@ from pathlib import Path
 import requests
 
 from kombo_cli.errors import ApiError, NetworkError
-from kombo_cli.upload.reachability import ServerWatch
+from kombo_cli.library import Kombo
+from kombo_cli.upload.reachability import ServerWatch, _WatchedAdapter
 from tests.helpers import (
     API_KEY,
     CANDIDATE_ID,
@@ -87,8 +88,7 @@ def test_a_server_nothing_listens_on_stops_the_run_after_one_rows_retries(
 def test_any_answer_from_the_server_keeps_a_rows_failure_its_own() -> None:
     with KomboServer() as server:
         session = requests.Session()
-        watch = ServerWatch.of(session)
-        assert ServerWatch.of(session) is watch  # one per session, however many runs
+        watch = ServerWatch.over(session)
         before = time.monotonic()
         # Unreachable with no answer since the row began: the server is not there.
         assert watch.unreachable(REFUSED, before)
@@ -105,7 +105,7 @@ def test_a_request_on_its_way_longer_than_connecting_takes_shows_the_server_is_t
     # while a crowded server refuses new ones.
     with KomboServer(latency_s=4.0) as server:
         session = requests.Session()
-        watch = ServerWatch.of(session)
+        watch = ServerWatch.over(session)
         waiting = threading.Thread(
             target=session.get, args=(f"{server.base_url}/check",), kwargs={"timeout": (0.1, 30)}
         )
@@ -188,3 +188,19 @@ def test_a_base_url_without_v1_stops_the_run_after_the_first_answer(tmp_path: Pa
     )
     assert stopped[0]["exit_code"] == 3 and stopped[0]["attempts"] == 0
     assert f"use {root}/v1" in stopped[0]["hint"]
+
+
+def test_one_watch_per_session_however_many_runs(tmp_path: Path) -> None:
+    cv = tmp_path / "cv.pdf"
+    cv.write_bytes(make_pdf())
+    with KomboServer() as server, Kombo(API_KEY, INTEGRATION_ID, base_url=server.base_url) as kombo:
+        for _ in range(3):
+            kombo.attach(CANDIDATE_ID, str(cv))
+        session = kombo.client.session if kombo.client is not None else None
+        assert session is not None
+        layers = 0
+        adapter: object = session.get_adapter(server.base_url)
+        while hasattr(adapter, "inner"):
+            layers += isinstance(adapter, _WatchedAdapter)
+            adapter = adapter.inner
+    assert layers == 1

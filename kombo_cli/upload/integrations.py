@@ -117,6 +117,8 @@ class Connections:
         self.session: requests.Session | None = (
             None if api_key is None else pooled_session(concurrency, timeout_s)
         )
+        # Whether the server answers at all, seen from every request over the pool.
+        self.watch = ServerWatch() if self.session is None else ServerWatch.over(self.session)
 
     def general(self) -> KomboClient | None:
         """A client for requests about no one integration (the key, an integration's
@@ -203,6 +205,7 @@ class Lanes:
         default_integration: str | None,
         *,
         session: requests.Session | None = None,
+        watch: ServerWatch | None = None,
         journaled: bool = False,
     ) -> None:
         self._make_lane = make_lane
@@ -216,7 +219,7 @@ class Lanes:
         # Set when the key itself is refused, or the server cannot be reached: no lane's
         # rows are sent any more.
         self.stopped_all: IntegrationStopped | None = None
-        self._server = ServerWatch.of(session)
+        self._server = watch or ServerWatch()
 
     def refused(self, lane: Lane, error: KomboError | None, label: str, started: float) -> None:
         """A row of `lane`, begun at `started` (time.monotonic()), ended with `error`
@@ -342,6 +345,7 @@ def run_lanes(
         make_lane,
         default_integration,
         session=connections.session,
+        watch=connections.watch,
         journaled=journal is not None,
     )
     return lanes

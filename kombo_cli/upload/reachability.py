@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from typing import Any, Union
 
 import requests
@@ -30,10 +29,6 @@ from requests.adapters import BaseAdapter
 from kombo_cli.errors import KomboError, NetworkError
 
 _Timeout = Union[None, float, tuple[Union[float, None], Union[float, None]]]
-
-# One watch per session: a Kombo object's session serves all its runs.
-_watches: weakref.WeakKeyDictionary[requests.Session, ServerWatch] = weakref.WeakKeyDictionary()
-_watches_lock = threading.Lock()
 
 
 class ServerWatch:
@@ -50,17 +45,13 @@ class ServerWatch:
         self._on_the_way: dict[int, tuple[float, float]] = {}
 
     @classmethod
-    def of(cls, session: requests.Session | None) -> ServerWatch:
-        """The watch over `session`'s requests, put in front of its pools once."""
-        if session is None:
-            return cls()
-        with _watches_lock:
-            watch = _watches.get(session)
-            if watch is None:
-                watch = _watches[session] = cls()
-                for prefix, adapter in list(session.adapters.items()):
-                    session.mount(prefix, _WatchedAdapter(adapter, watch))
-            return watch
+    def over(cls, session: requests.Session) -> ServerWatch:
+        """A watch over `session`'s requests, put in front of its pools (call once per
+        session: its owner keeps the watch)."""
+        watch = cls()
+        for prefix, adapter in list(session.adapters.items()):
+            session.mount(prefix, _WatchedAdapter(adapter, watch))
+        return watch
 
     def unreachable(self, error: KomboError | None, started: float) -> bool:
         """Whether `error`, ending a row begun at `started` (time.monotonic()), shows that
