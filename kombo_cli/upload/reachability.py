@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Union
+from typing import Callable
 
 import requests
 from requests.adapters import BaseAdapter
 
+from kombo_cli.api.adapter_layer import AdapterLayer, Timeout
 from kombo_cli.errors import KomboError, NetworkError
-
-_Timeout = Union[None, float, tuple[Union[float, None], Union[float, None]]]
 
 
 class ServerWatch:
@@ -82,32 +81,23 @@ class ServerWatch:
                 self.succeeded = True
 
 
-class _WatchedAdapter(BaseAdapter):
+class _WatchedAdapter(AdapterLayer):
     def __init__(self, inner: BaseAdapter, watch: ServerWatch) -> None:
-        super().__init__()
-        self.inner = inner
+        super().__init__(inner)
         self._watch = watch
 
-    def send(
+    def around(
         self,
         request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: _Timeout = None,
-        verify: bool | str = True,
-        cert: Any = None,
-        proxies: dict[str, str] | None = None,
+        timeout: Timeout,
+        forward: Callable[[], requests.Response],
     ) -> requests.Response:
         key = id(request)
         self._watch.set_out(key, timeout[0] if isinstance(timeout, tuple) else timeout)
         response: requests.Response | None = None
         try:
-            response = self.inner.send(
-                request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
-            )
+            response = forward()
             return response
         finally:
             succeeded = response is not None and 200 <= response.status_code < 300
             self._watch.arrived(key, response is not None, succeeded)
-
-    def close(self) -> None:
-        self.inner.close()

@@ -18,11 +18,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Union
+from typing import Callable
 
 from requests import PreparedRequest, Response, Session
-from requests.adapters import BaseAdapter
 
+from kombo_cli.api.adapter_layer import AdapterLayer, Timeout
 from kombo_cli.errors import Interrupted
 
 _local = threading.local()
@@ -68,22 +68,9 @@ def install(session: Session) -> None:
             session.mount(prefix, _GatedAdapter(adapter))
 
 
-_Timeout = Union[None, float, tuple[Union[float, None], Union[float, None]]]
-
-
-class _GatedAdapter(BaseAdapter):
-    def __init__(self, inner: BaseAdapter) -> None:
-        super().__init__()
-        self.inner = inner
-
-    def send(
-        self,
-        request: PreparedRequest,
-        stream: bool = False,
-        timeout: _Timeout = None,
-        verify: bool | str = True,
-        cert: Any = None,
-        proxies: dict[str, str] | None = None,
+class _GatedAdapter(AdapterLayer):
+    def around(
+        self, request: PreparedRequest, timeout: Timeout, forward: Callable[[], Response]
     ) -> Response:
         work: Work | None = getattr(_local, "work", None)
         if work is not None and request.method == "POST":
@@ -94,9 +81,4 @@ class _GatedAdapter(BaseAdapter):
                 work.sent = had_sent
                 work.refused = True
                 raise Interrupted("Interrupted before the upload was sent; it was not stored.")
-        return self.inner.send(
-            request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
-        )
-
-    def close(self) -> None:
-        self.inner.close()
+        return forward()
