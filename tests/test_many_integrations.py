@@ -184,7 +184,11 @@ def test_a_customer_first_in_the_file_with_a_low_limit_does_not_hold_up_the_othe
             env=env_for(server),
             timeout=120,
         )
+        peak = server.peak_in_flight
     assert result.returncode == 0, result.stderr
+    # --concurrency caps the run, all integrations together (their limits add up to 15),
+    # and more than the first customer's two slots were in use at once.
+    assert 2 < peak <= 6, peak
     items, _ = json_lines(result.stdout)
     # Results come as they finish. Taken in file order, six workers would all wait on the
     # first customer's two slots; shared fairly, the others are done long before it is.
@@ -600,3 +604,68 @@ def test_retry_notices_name_the_row_and_the_integration_they_are_about(tmp_path:
     assert notice.startswith(
         f"candidate lookup in {GAMMA}: looking up {samples.MARIA_GARCIA_EMAIL} failed: "
     )
+
+
+SHARED_ID = "GRKdd9dibYKKCrmGRSMJf3wu"
+
+
+def same_file_for_one_id(folder: Path, integrations: list[str]) -> Path:
+    """A manifest sending cv.pdf to one candidate ID in each of `integrations`: one ID can
+    name a candidate in two customers' ATSs, and they are different people."""
+    (folder / "cv.pdf").write_bytes(make_pdf())
+    manifest = folder / f"uploads-{len(integrations)}.csv"
+    manifest.write_text(
+        "candidate_id,file,integration_id\n"
+        + "".join(f"{SHARED_ID},cv.pdf,{integration}\n" for integration in integrations),
+        encoding="utf-8",
+    )
+    return manifest
+
+
+def test_one_candidate_id_in_two_integrations_is_two_targets_for_skip_existing(
+    tmp_path: Path,
+) -> None:
+    with KomboServer(integration_id=ALPHA, integration_ids=[ALPHA, BETA]) as server:
+        first = run_kombo_process(
+            "attach",
+            "--manifest",
+            str(same_file_for_one_id(tmp_path, [ALPHA])),
+            env=env_for(server),
+        )
+        both = run_kombo_process(
+            "attach",
+            "--manifest",
+            str(same_file_for_one_id(tmp_path, [ALPHA, BETA])),
+            "--skip-existing",
+            "-j",
+            "1",
+            env=env_for(server),
+        )
+        kept = sorted(attachment.integration_id or "" for attachment in server.store.all())
+    assert first.returncode == 0 and both.returncode == 0, both.stderr
+    # Alpha's listing shows the file there; beta's ATS has none, so it is sent there.
+    assert "1 attached, 1 skipped" in both.stderr
+    assert kept == sorted([ALPHA, BETA])
+
+
+def test_one_candidate_id_in_two_integrations_is_two_targets_for_the_journal(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "uploads.journal"
+    with KomboServer(integration_id=ALPHA, integration_ids=[ALPHA, BETA]) as server:
+        runs = [
+            run_kombo_process(
+                "attach",
+                "--manifest",
+                str(same_file_for_one_id(tmp_path, [integration])),
+                "--journal",
+                str(journal),
+                env=env_for(server),
+            )
+            for integration in (ALPHA, BETA)
+        ]
+        kept = sorted(attachment.integration_id or "" for attachment in server.store.all())
+    assert [run.returncode for run in runs] == [0, 0], runs[1].stderr
+    # The journal's record of alpha's upload says nothing about beta's candidate.
+    assert "1 attached" in runs[1].stderr
+    assert kept == sorted([ALPHA, BETA])
