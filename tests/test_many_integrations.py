@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kombo_cli.sandbox import sample_candidates as samples
+from kombo_cli.sandbox.candidate_shape import full_candidate
 from tests.helpers import make_pdf, run_kombo_process
 from tests.recording_server import DEFAULT_API_KEY, KomboServer, ScriptedResponse, error_envelope
 
@@ -669,3 +670,30 @@ def test_one_candidate_id_in_two_integrations_is_two_targets_for_the_journal(
     # The journal's record of alpha's upload says nothing about beta's candidate.
     assert "1 attached" in runs[1].stderr
     assert kept == sorted([ALPHA, BETA])
+
+
+def test_each_integration_starts_low_so_a_small_limit_refuses_few(tmp_path: Path) -> None:
+    # Twenty workers and twenty different candidates (no listing teaches the limit first):
+    # starting at --concurrency would send twenty at once to a customer that takes two.
+    lines = ["candidate_id,file"]
+    for number in range(20):
+        (tmp_path / f"cv-{number:02d}.pdf").write_bytes(make_pdf() + bytes([number]))
+        lines.append(f"{SHARED_ID[:-2]}{number:02d},cv-{number:02d}.pdf")
+    manifest = tmp_path / "uploads.csv"
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ids = [f"{SHARED_ID[:-2]}{number:02d}" for number in range(20)]
+    with KomboServer(
+        integration_id=ALPHA,
+        candidates=[full_candidate({"id": candidate}) for candidate in ids],
+        concurrency_limits={ALPHA: 2},
+        latency_s=0.2,
+    ) as server:
+        result = run_kombo_process(
+            "attach", "--manifest", str(manifest), "--concurrency", "20", env=env_for(server)
+        )
+        refusals = server.concurrency_refusals
+        stored_count = len(server.store.all())
+    assert result.returncode == 0, result.stderr
+    assert stored_count == 20
+    # Four go out first; the two above the limit are refused once, then the limit is known.
+    assert refusals <= 2, refusals
