@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kombo_cli.api.client import KomboClient
-from kombo_cli.api.targets import Target
+from kombo_cli.api.targets import APPLICATION, CANDIDATE, Target
 from kombo_cli.errors import ApiError, ExitCode, NetworkError
 from kombo_cli.upload.plan import plan_attachment
 from tests.helpers import API_KEY, CANDIDATE_ID, INTEGRATION_ID, make_pdf
@@ -124,4 +124,16 @@ def test_repr_never_shows_the_key(kombo_server: KomboServer) -> None:
 def test_ids_are_percent_encoded_in_the_path() -> None:
     assert Target.parse("a:b@c", application=True).attachments_path == (
         "/ats/applications/a%3Ab%40c/attachments"
+    )
+
+
+def test_a_hints_target_is_quoted_for_the_shell() -> None:
+    # An integration ID may hold characters a shell would act on; a pasted hint must not.
+    assert Target(CANDIDATE, "GRKdd9dibYKKCrmGRSMJf3wu", "acme:a$b;c").shell_argument == (
+        "GRKdd9dibYKKCrmGRSMJf3wu --integration-id 'acme:a$b;c'"
+    )
+    plain = Target(APPLICATION, "TBJyJtUvqZU7Gbs75yAipLxD", "workday:HWUT")
+    assert (
+        plain.shell_argument
+        == "--application TBJyJtUvqZU7Gbs75yAipLxD --integration-id workday:HWUT"
     )

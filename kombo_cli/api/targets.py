@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
@@ -43,10 +44,12 @@ class Target:
 
     @property
     def shell_argument(self) -> str:
-        """The target as kombo's command line takes it, e.g. for a hint."""
-        argument = f"--application {self.id}" if self.kind == APPLICATION else self.id
+        """The target as kombo's command line takes it, e.g. for a hint (quoted for a shell:
+        an integration ID may hold '$' or ';')."""
+        shown = shlex.quote(self.id)
+        argument = f"--application {shown}" if self.kind == APPLICATION else shown
         if self.integration is not None:
-            argument += f" --integration-id {self.integration}"
+            argument += f" --integration-id {shlex.quote(self.integration)}"
         return argument
 
     def in_integration(self, integration: str | None) -> Target:

@@ -161,10 +161,8 @@ class AttachRequest:
     def list_argument(self) -> str:
         """What `kombo attachments list` needs to show this request's target."""
         if self.target_kind == EMAIL:
-            argument = "CANDIDATE_ID"
-            if self.integration_id is not None:
-                argument += f" --integration-id {self.integration_id}"
-            return argument
+            # The address is not what the command takes: the candidate's ID goes there.
+            return Target(CANDIDATE, "CANDIDATE_ID", self.integration_id).shell_argument
         target = Target(self.target_kind, self.target_value, self.integration_id)
         return target.shell_argument
 
