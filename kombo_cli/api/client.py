@@ -133,14 +133,10 @@ class KomboClient:
         """GET /check-api-key: whether Kombo accepts the key; `data` holds environment_id."""
         return self._send("GET", "/check-api-key", integration_scoped=False)
 
-    def integration_details(self, integration_id: str | None = None) -> ApiResponse:
-        """GET /integrations/{id} of `integration_id` (default: the client's own): the tool,
-        its status and which write actions it allows. The ID is in the path: no
-        X-Integration-Id is sent."""
-        about = integration_id if integration_id is not None else self.integration_id
-        if about is None:
-            raise ValueError("integration_details needs an integration ID")
-        path = f"/integrations/{quote(about, safe=':')}"
+    def integration_details(self, integration_id: str) -> ApiResponse:
+        """GET /integrations/{id}: the tool, its status and which write actions it allows.
+        The ID is in the path: no X-Integration-Id is sent."""
+        path = f"/integrations/{quote(integration_id, safe=':')}"
         return self._send("GET", path, integration_scoped=False)
 
     def get_candidates(self, query: Mapping[str, str]) -> ApiResponse:

@@ -15,11 +15,11 @@ from kombo_cli.sandbox.config import SandboxConfig
 
 class ConcurrencyLimiter:
     """One integration's slots. Thread-safe; the limit is read from the config on every
-    admission (the default integration's when `integration_id` is None)."""
+    admission."""
 
-    def __init__(self, config: SandboxConfig, integration_id: str | None = None) -> None:
+    def __init__(self, config: SandboxConfig, integration_id: str) -> None:
         self._config = config
-        self._integration_id = integration_id or config.integration_id
+        self._integration_id = integration_id
         self._lock = threading.Lock()
         self._in_flight = 0
         # The most actions ever in flight at once, and how many were refused for going over
