@@ -83,7 +83,14 @@ class Journal:
         self.path = path
         self._fd = fd
         self._records = records
-        self._by_scope: dict[str | None, list[Record]] | None = None
+        # What the journal said when opened, by scope (API and integration): the stored
+        # records first, then those left open, as the ledger expects them. Grouped once, so
+        # a run over many integrations does not read every record again for each.
+        self._earlier: dict[str | None, list[Record]] = {}
+        for events in ((STORED,), (SENDING, UNKNOWN)):
+            for record in records.values():
+                if record.event in events:
+                    self._earlier.setdefault(record.scope, []).append(record)
         # Lines that could not be read (a torn last line after a kill): ignored.
         self.damaged_lines = damaged
         self._lock = threading.Lock()
@@ -152,18 +159,8 @@ class Journal:
 
     def earlier_in(self, scope: str) -> list[Record]:
         """The stored and open records of one scope (API and integration), as the journal
-        held them when first asked: grouped once, so a run over many integrations does not
-        read every record again for each."""
-        with self._lock:
-            if self._by_scope is None:
-                grouped: dict[str | None, list[Record]] = {}
-                # The stored ones first, then those left open, as the ledger expects them.
-                for events in ((STORED,), (SENDING, UNKNOWN)):
-                    for record in self._records.values():
-                        if record.event in events:
-                            grouped.setdefault(record.scope, []).append(record)
-                self._by_scope = grouped
-            return list(self._by_scope.get(scope, ()))
+        held them when it was opened (not this run's)."""
+        return list(self._earlier.get(scope, ()))
 
     def write(self, item: str, event: str, **fields: Any) -> None:
         """Append one record and fsync it before returning."""
